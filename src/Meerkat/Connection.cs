@@ -1,0 +1,177 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Meerkat;
+
+/// <summary>
+/// One socket of a <see cref="Manager"/>: a listener, an accepted (server-side) connection, an
+/// outbound (client-side) connection, or a datagram socket. Every member runs on the loop thread
+/// unless it says otherwise.
+/// </summary>
+/// <remarks>
+/// Lifecycle: <see cref="EventKind.Open"/> first and <see cref="EventKind.Close"/> last, exactly
+/// once each, in every path. After <see cref="EventKind.Close"/> the object is inert:
+/// <see cref="Send"/> returns false and no event follows.
+/// </remarks>
+public sealed class Connection
+{
+    private readonly IoBuffer receiveBuffer;
+    private readonly IoBuffer sendBuffer;
+
+    internal Connection(Manager manager, long id, ConnectionRole role, bool isDatagram, ConnectionHandler? handler)
+    {
+        Manager = manager;
+        Id = id;
+        Role = role;
+        IsDatagram = isDatagram;
+        Handler = handler;
+        var options = manager.Options;
+        receiveBuffer = new IoBuffer(options.ReceiveBufferSize, options.MaxReceiveBufferSize);
+        sendBuffer = new IoBuffer(Math.Min(options.ReceiveBufferSize, options.MaxSendBufferSize), options.MaxSendBufferSize);
+    }
+
+    /// <summary>Unique within the process, never reused; the address for <see cref="Manager.Wakeup(long, ReadOnlySpan{byte})"/>.</summary>
+    public long Id { get; }
+
+    /// <summary>What the connection is for.</summary>
+    public ConnectionRole Role { get; }
+
+    /// <summary>True for UDP: each <see cref="EventKind.Read"/> is one datagram and each
+    /// <see cref="Send"/> one datagram.</summary>
+    public bool IsDatagram { get; }
+
+    /// <summary>The manager that owns the connection.</summary>
+    public Manager Manager { get; }
+
+    /// <summary>Where the connection is in its life.</summary>
+    public ConnectionState State { get; internal set; }
+
+    /// <summary>The local address, once bound or connected.</summary>
+    public IPEndPoint? LocalEndPoint { get; internal set; }
+
+    /// <summary>The peer's address: for a datagram listener, the sender of the last datagram
+    /// (where <see cref="Send"/> replies).</summary>
+    public IPEndPoint? RemoteEndPoint { get; internal set; }
+
+    /// <summary>The user handler. May be replaced at any time on the loop thread.</summary>
+    public ConnectionHandler? Handler { get; set; }
+
+    /// <summary>A value for the application's per-connection state.</summary>
+    public object? Tag { get; set; }
+
+    /// <summary>True once the peer has closed its sending side (end of stream read).</summary>
+    public bool IsPeerClosed { get; internal set; }
+
+    /// <summary>Bytes received and not yet consumed (see <see cref="Consume"/>). Valid until
+    /// the callback returns.</summary>
+    public ReadOnlySpan<byte> Received => receiveBuffer.Span;
+
+    /// <summary>Bytes waiting in the send buffer.</summary>
+    public int SendBufferedBytes => sendBuffer.Length;
+
+    /// <summary>True while the send buffer is under the high-water mark: a producer may send more.
+    /// When false, wait for <see cref="EventKind.Write"/> events.</summary>
+    public bool IsWritable => State < ConnectionState.Draining && sendBuffer.Length < Manager.Options.SendHighWaterMark;
+
+    /// <summary>Queues bytes to send; they are written when the loop reaches its write phase.</summary>
+    /// <returns>False, with nothing queued, when the connection is closing or closed or the data
+    /// would overflow <see cref="ManagerOptions.MaxSendBufferSize"/>.</returns>
+    public bool Send(ReadOnlySpan<byte> data)
+    {
+        if (State >= ConnectionState.Draining || Role == ConnectionRole.Listener && !IsDatagram) return false;
+        if (IsDatagram) return Manager.SendDatagram(this, data);
+        if (!sendBuffer.Append(data)) return false;
+        Manager.ScheduleWrite(this);
+        return true;
+    }
+
+    /// <summary>Removes <paramref name="count"/> bytes from the front of <see cref="Received"/>.</summary>
+    public void Consume(int count)
+    {
+        receiveBuffer.Consume(count);
+        if (ReadReady) Manager.ScheduleRead(this);
+    }
+
+    /// <summary>Closes now: unsent bytes are discarded, and <see cref="EventKind.Close"/> is raised
+    /// later, by the loop. Idempotent.</summary>
+    public void Close()
+    {
+        if (State >= ConnectionState.Closing) return;
+        State = ConnectionState.Closing;
+        Manager.ScheduleClose(this);
+    }
+
+    /// <summary>Closes once the send buffer is written: the connection half-closes, then reads and
+    /// discards until the peer closes or <see cref="ManagerOptions.LingerTimeout"/> passes, so the
+    /// peer receives everything instead of a reset. No <see cref="EventKind.Read"/> follows.
+    /// Idempotent.</summary>
+    public void CloseAfterDrain()
+    {
+        if (State >= ConnectionState.Draining) return;
+        if (State == ConnectionState.Open || Role == ConnectionRole.Listener || IsDatagram) { Close(); return; }
+        State = ConnectionState.Draining;
+        Manager.ScheduleWrite(this);
+    }
+
+    /// <summary>Starts a timer that raises <see cref="EventKind.Timer"/> on this connection, first
+    /// after <paramref name="due"/>, then every <paramref name="period"/> if it is positive.
+    /// It stops when the connection closes.</summary>
+    public ManagerTimer AddTimer(TimeSpan due, TimeSpan period = default) => Manager.AddTimer(due, period, null, this);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"#{Id} {Role} {State} {RemoteEndPoint}";
+
+    // ---- loop internals ----
+
+    internal Socket? Socket { get; set; }
+    internal int PollerSlot { get; set; } = -1;
+    internal int Index { get; set; } = -1;
+    /// <summary>The backend saw the socket readable and the loop has not yet read it dry.</summary>
+    internal bool ReadReady { get; set; }
+    /// <summary>The backend saw the socket writable and no write has since come back short.</summary>
+    internal bool WriteReady { get; set; }
+    /// <summary>The backend saw the peer hang up: keep reading until end of stream.</summary>
+    internal bool PeerHangup { get; set; }
+    internal bool IsHalfClosed { get; set; }
+    internal bool IsRegistered => PollerSlot >= 0;
+    internal string? Host { get; set; }
+    internal int Port { get; set; }
+    internal Func<Connection, Protocol?>? AcceptedProtocol { get; set; }
+    internal bool IsConnecting { get; set; }
+    internal long ReadyStamp { get; set; } = -1;
+    internal bool InWriteQueue { get; set; }
+    internal bool InReadQueue { get; set; }
+    internal bool InCloseQueue { get; set; }
+    internal bool IsOpenRaised { get; set; }
+    internal ManagerTimer? DeadlineTimer { get; set; }
+    internal Protocol? Protocol { get; set; }
+    internal IoBuffer ReceiveBuffer => receiveBuffer;
+    internal IoBuffer SendBuffer => sendBuffer;
+    internal SocketAddress? DatagramPeer { get; set; }
+    internal Queue<(byte[] Data, SocketAddress? Peer)>? PendingDatagrams { get; set; }
+
+    /// <summary>Reading is paused while the send buffer is over its high-water mark, or the
+    /// receive buffer is full of bytes nobody consumed.</summary>
+    internal bool IsReadPaused =>
+        sendBuffer.Length >= Manager.Options.SendHighWaterMark
+        || receiveBuffer.Length >= receiveBuffer.Limit;
+
+    /// <summary>What the level-triggered backend should watch.</summary>
+    internal bool WantsRead => !IsConnecting && (State == ConnectionState.Draining || !IsReadPaused);
+
+    internal bool WantsWrite => IsConnecting || !sendBuffer.IsEmpty || PendingDatagrams is { Count: > 0 };
+
+    internal void MarkReady(List<Connection> ready)
+    {
+        long stamp = Manager.Iteration;
+        if (ReadyStamp == stamp) return;
+        ReadyStamp = stamp;
+        ready.Add(this);
+    }
+
+    internal void ReleaseBuffers()
+    {
+        receiveBuffer.Release();
+        sendBuffer.Release();
+    }
+}

@@ -1,0 +1,107 @@
+namespace Meerkat;
+
+/// <summary>
+/// Checks the lifecycle contract (DESIGN.md §3) event by event and throws
+/// <see cref="LifecycleViolationException"/> the moment it breaks.
+/// </summary>
+/// <remarks>
+/// Per connection: <c>Open</c> first, <c>Close</c> last, once each; nothing but <c>Close</c>
+/// after <c>Error</c>; <c>Resolve</c>/<c>Connect</c> only on outbound connections, once each;
+/// HTTP transactions <c>HttpHeaders → HttpBody* → HttpMessage → HttpDone</c> strictly one after
+/// another (a server may finish its response, <c>HttpDone</c>, before the request's
+/// <c>HttpMessage</c> when it rejects a request early); and every event on the loop thread.
+/// </remarks>
+internal sealed class LifecycleChecker
+{
+    private enum Phase { None, Opened, Errored, Closed }
+
+    private enum Transaction { Idle, Headers, Message }
+
+    private sealed class Track
+    {
+        public Phase Phase;
+        public Transaction Transaction;
+        public bool Resolved;
+        public bool Connected;
+    }
+
+    private readonly Dictionary<long, Track> tracks = [];
+
+    public int OpenCount { get; private set; }
+
+    public int CloseCount { get; private set; }
+
+    public void Observe(Connection connection, EventKind kind, int loopThread)
+    {
+        if (Environment.CurrentManagedThreadId != loopThread && loopThread != -1)
+            Fail(connection, kind, "raised off the loop thread");
+        if (!tracks.TryGetValue(connection.Id, out var track)) tracks[connection.Id] = track = new Track();
+        switch (kind)
+        {
+            case EventKind.Open:
+                Require(track.Phase == Phase.None, connection, kind, "Open raised twice");
+                track.Phase = Phase.Opened;
+                OpenCount++;
+                return;
+            case EventKind.Close:
+                Require(track.Phase is Phase.Opened or Phase.Errored, connection, kind, track.Phase == Phase.None ? "Close before Open" : "Close raised twice");
+                track.Phase = Phase.Closed;
+                tracks.Remove(connection.Id);
+                CloseCount++;
+                return;
+        }
+        Require(track.Phase != Phase.None, connection, kind, "event before Open");
+        Require(track.Phase != Phase.Closed, connection, kind, "event after Close");
+        Require(track.Phase != Phase.Errored, connection, kind, "only Close may follow Error");
+        switch (kind)
+        {
+            case EventKind.Error:
+                track.Phase = Phase.Errored;
+                break;
+            case EventKind.Resolve:
+                Require(connection.Role == ConnectionRole.Outbound && !track.Resolved, connection, kind, "Resolve on a non-outbound connection or twice");
+                track.Resolved = true;
+                break;
+            case EventKind.Connect:
+                Require(connection.Role == ConnectionRole.Outbound && track.Resolved && !track.Connected, connection, kind, "Connect without Resolve, twice, or not outbound");
+                track.Connected = true;
+                break;
+            case EventKind.Accept:
+                Require(connection.Role == ConnectionRole.Accepted, connection, kind, "Accept on a connection that was not accepted");
+                break;
+            default:
+                ObserveTransaction(connection, kind, track);
+                break;
+        }
+    }
+
+    private static void ObserveTransaction(Connection connection, EventKind kind, Track track)
+    {
+        switch (kind)
+        {
+            case EventKind.HttpHeaders:
+                Require(track.Transaction == Transaction.Idle, connection, kind, "HttpHeaders before the previous transaction's HttpDone");
+                track.Transaction = Transaction.Headers;
+                break;
+            case EventKind.HttpBody:
+                Require(track.Transaction == Transaction.Headers, connection, kind, "HttpBody outside a message");
+                break;
+            case EventKind.HttpMessage:
+                Require(track.Transaction == Transaction.Headers, connection, kind, "HttpMessage without HttpHeaders");
+                track.Transaction = Transaction.Message;
+                break;
+            case EventKind.HttpDone:
+                Require(track.Transaction != Transaction.Idle, connection, kind, "HttpDone without a transaction");
+                track.Transaction = Transaction.Idle;
+                break;
+        }
+    }
+
+    private static void Require(bool condition, Connection connection, EventKind kind, string rule)
+    {
+        if (!condition) Fail(connection, kind, rule);
+    }
+
+    private static void Fail(Connection connection, EventKind kind, string rule) =>
+        throw new LifecycleViolationException($"lifecycle violation on connection #{connection.Id} ({connection.Role}): {kind}: {rule}");
+}

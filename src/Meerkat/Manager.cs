@@ -1,0 +1,783 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Meerkat.Polling;
+
+namespace Meerkat;
+
+/// <summary>
+/// The event manager: owns connections and timers, and raises all their events on the one
+/// thread that calls <see cref="Poll"/>.
+/// </summary>
+/// <remarks>
+/// <para>One iteration of <see cref="Poll"/> runs these phases, in order (docs/design.md):</para>
+/// <list type="number">
+/// <item>raise <see cref="EventKind.Open"/> for connections created since the last iteration;</item>
+/// <item>wait for readiness, at most until the next timer, not at all when work is pending;</item>
+/// <item>deliver <see cref="Post"/>ed actions and <see cref="Wakeup(long, ReadOnlySpan{byte})"/> payloads;</item>
+/// <item>service ready sockets: accept, finish connects, read (protocol handler, then user handler);</item>
+/// <item>raise <see cref="EventKind.Poll"/> on every connection;</item>
+/// <item>run due timers;</item>
+/// <item>write send buffers, one write per connection;</item>
+/// <item>close what is marked closing, raising <see cref="EventKind.Close"/>.</item>
+/// </list>
+/// <para>Thread-safe members: <see cref="Wakeup(long, ReadOnlySpan{byte})"/>, <see cref="Post"/>,
+/// <see cref="Stop"/> and <see cref="Dispose"/>. Everything else runs on the loop thread (or
+/// before the loop first runs).</para>
+/// </remarks>
+public sealed class Manager : IDisposable
+{
+    private const int AcceptBatch = 128;
+    private const int DatagramBatch = 64;
+    private const int MinReadSize = 16 * 1024;
+    private static long lastId;
+
+    private readonly Poller poller;
+    private readonly LifecycleChecker? checker;
+    private readonly List<Connection> connections = [];
+    private readonly ConcurrentDictionary<long, Connection> byId = new();
+    private readonly List<Connection> ready = [];
+    private readonly List<Connection> openQueue = [];
+    private readonly List<Connection> readQueue = [];
+    private readonly List<Connection> writeQueue = [];
+    private readonly List<Connection> closeQueue = [];
+    private readonly TimerQueue timers = new();
+    private readonly ConcurrentQueue<(long Id, byte[] Payload, int Length)> wakeups = new();
+    private readonly ConcurrentQueue<Action> posted = new();
+    private readonly ManualResetEventSlim runExited = new(true);
+    private readonly byte[] scratch = new byte[64 * 1024];
+    private int loopThread = -1;
+    private int activeCount;
+    private volatile bool stopRequested;
+    private volatile bool disposed;
+    private bool disposeAfterPoll;
+
+    /// <summary>Creates a manager; no thread is started.</summary>
+    public Manager(ManagerOptions? options = null)
+    {
+        Options = options ?? new ManagerOptions();
+        Options.Validate();
+        poller = Poller.Create(Options.Backend);
+        Backend = poller is PortablePoller ? PollerBackend.Portable : PollerBackend.Epoll;
+        if (Options.CheckInvariants) checker = new LifecycleChecker();
+    }
+
+    /// <summary>The settings this manager was made with.</summary>
+    public ManagerOptions Options { get; }
+
+    /// <summary>The readiness backend in use.</summary>
+    public PollerBackend Backend { get; }
+
+    /// <summary>Live connections, listeners included. Loop thread only.</summary>
+    public IReadOnlyList<Connection> Connections => connections;
+
+    /// <summary>Number of loop iterations so far.</summary>
+    public long Iteration { get; private set; }
+
+    /// <summary>Monotonic time, in <see cref="Stopwatch"/> ticks, as seen by the loop.</summary>
+    public static long Now => Stopwatch.GetTimestamp();
+
+    /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
+    internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
+
+    // ------------------------------------------------------------------ public API
+
+    /// <summary>Listens on <c>tcp://host:port</c> or binds <c>udp://host:port</c>. Port 0 picks a
+    /// free port, readable at once from <see cref="Connection.LocalEndPoint"/>.</summary>
+    /// <returns>The listener; its <see cref="EventKind.Open"/> is raised by the next <see cref="Poll"/>.
+    /// Accepted connections start with the same handler.</returns>
+    /// <exception cref="ArgumentException">The URL is malformed or its scheme is not tcp/udp.</exception>
+    /// <exception cref="SocketException">The address cannot be bound.</exception>
+    public Connection Listen(string url, ConnectionHandler? handler, ListenOptions? options = null)
+    {
+        var address = NetworkAddress.Parse(url);
+        bool datagram = address.Scheme switch
+        {
+            "tcp" => false,
+            "udp" => true,
+            _ => throw new ArgumentException($"Listen takes tcp:// or udp:// URLs, not '{address.Scheme}://'", nameof(url)),
+        };
+        return Listen(address, datagram, handler, options, null);
+    }
+
+    /// <summary>Opens an outbound connection to <c>tcp://host:port</c> or <c>udp://host:port</c>.
+    /// Host names are resolved off the loop thread. Events: <see cref="EventKind.Open"/>, then
+    /// <see cref="EventKind.Resolve"/> and <see cref="EventKind.Connect"/>, or
+    /// <see cref="EventKind.Error"/> and <see cref="EventKind.Close"/>. Bytes sent before
+    /// <see cref="EventKind.Connect"/> are queued.</summary>
+    public Connection Connect(string url, ConnectionHandler? handler)
+    {
+        var address = NetworkAddress.Parse(url);
+        bool datagram = address.Scheme switch
+        {
+            "tcp" => false,
+            "udp" => true,
+            _ => throw new ArgumentException($"Connect takes tcp:// or udp:// URLs, not '{address.Scheme}://'", nameof(url)),
+        };
+        return Connect(address, datagram, handler, null);
+    }
+
+    /// <summary>Runs <see cref="Poll"/> until <see cref="Stop"/> is called or the token is cancelled,
+    /// on the calling thread.</summary>
+    public void Run(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        using var registration = cancellationToken.Register(Stop);
+        runExited.Reset();
+        try
+        {
+            while (!stopRequested && !cancellationToken.IsCancellationRequested && !disposed) Poll(-1);
+        }
+        finally
+        {
+            stopRequested = false;
+            runExited.Set();
+        }
+    }
+
+    /// <summary>Runs the loop on a dedicated thread until <see cref="Stop"/> or cancellation.</summary>
+    public Task RunAsync(CancellationToken cancellationToken = default) =>
+        Task.Factory.StartNew(() => Run(cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Makes <see cref="Run"/> return after the current iteration. Thread-safe.</summary>
+    public void Stop()
+    {
+        stopRequested = true;
+        if (!disposed) poller.Wake();
+    }
+
+    /// <summary>Delivers <paramref name="payload"/> (copied; any size) as a <see cref="EventKind.Wakeup"/>
+    /// event on connection <paramref name="connectionId"/>. Thread-safe; payloads to one connection
+    /// arrive in the order they were sent; none is dropped while the connection lives.</summary>
+    /// <returns>False when the connection is gone (or the manager disposed).</returns>
+    public bool Wakeup(long connectionId, ReadOnlySpan<byte> payload)
+    {
+        if (disposed || !byId.ContainsKey(connectionId)) return false;
+        byte[] copy = payload.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent(payload.Length);
+        payload.CopyTo(copy);
+        wakeups.Enqueue((connectionId, copy, payload.Length));
+        poller.Wake();
+        return true;
+    }
+
+    /// <summary>Delivers an empty <see cref="EventKind.Wakeup"/>. Thread-safe.</summary>
+    public bool Wakeup(long connectionId) => Wakeup(connectionId, ReadOnlySpan<byte>.Empty);
+
+    /// <summary>Runs <paramref name="action"/> on the loop thread during the next iteration. Thread-safe.
+    /// Exceptions it throws propagate out of <see cref="Poll"/>.</summary>
+    public void Post(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        posted.Enqueue(action);
+        poller.Wake();
+    }
+
+    /// <summary>Calls <paramref name="callback"/> on the loop thread after <paramref name="due"/>,
+    /// then every <paramref name="period"/> if it is positive, until cancelled.</summary>
+    public ManagerTimer AddTimer(TimeSpan due, TimeSpan period, Action<ManagerTimer> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return AddTimer(due, period, callback, null);
+    }
+
+    /// <summary>Runs one iteration of the loop, waiting at most <paramref name="timeoutMs"/>
+    /// milliseconds (-1: until something happens) for readiness, a timer or a wakeup.</summary>
+    /// <returns>The number of connections that were ready.</returns>
+    public int Poll(int timeoutMs)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        int previous = Interlocked.CompareExchange(ref loopThread, Environment.CurrentManagedThreadId, -1);
+        if (previous != -1 && previous != Environment.CurrentManagedThreadId)
+            throw new InvalidOperationException("Poll is already running on another thread: one manager, one loop thread");
+        try
+        {
+            Iteration++;
+            ready.Clear();
+            RaisePendingOpens();
+            WaitForReadiness(timeoutMs);
+            DeliverPosted();
+            ServiceReadyConnections();
+            RaisePollEvents();
+            RunDueTimers();
+            FlushWrites();
+            CloseMarked();
+            return ready.Count;
+        }
+        finally
+        {
+            loopThread = -1;
+            if (disposeAfterPoll) Teardown();
+        }
+    }
+
+    /// <summary>Stops the loop (waiting for a <see cref="Run"/> on another thread to return),
+    /// raises <see cref="EventKind.Close"/> on every live connection, and releases everything.
+    /// Called from inside a handler, it takes effect when the current iteration ends.</summary>
+    public void Dispose()
+    {
+        if (disposed || disposeAfterPoll) return;
+        if (loopThread == Environment.CurrentManagedThreadId)
+        {
+            disposeAfterPoll = true;
+            stopRequested = true;
+            return;
+        }
+        Stop();
+        runExited.Wait();
+        Teardown();
+    }
+
+    // ------------------------------------------------------------------ for protocols
+
+    internal Connection Listen(NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options, Func<Connection, Protocol?>? protocol)
+    {
+        EnsureLoopThread();
+        var ip = address.Literal ?? throw new ArgumentException($"listen address '{address.Host}' must be an IP literal or localhost", nameof(address));
+        var socket = datagram
+            ? new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            Transport.ConfigureListener(socket, options ?? ListenOptions.Default, datagram);
+            socket.Bind(new IPEndPoint(ip, address.Port));
+            if (!datagram) socket.Listen((options ?? ListenOptions.Default).Backlog);
+            socket.Blocking = false;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
+        {
+            Socket = socket,
+            State = ConnectionState.Connected,
+            LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
+            AcceptedProtocol = protocol,
+        };
+        Register(listener);
+        poller.Add(listener);
+        return listener;
+    }
+
+    internal Connection Connect(NetworkAddress address, bool datagram, ConnectionHandler? handler, Protocol? protocol)
+    {
+        EnsureLoopThread();
+        var connection = new Connection(this, NextId(), ConnectionRole.Outbound, datagram, handler)
+        {
+            Host = address.Host,
+            Port = address.Port,
+            Protocol = protocol,
+        };
+        connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, OnConnectTimeout, null);
+        connection.DeadlineTimer.Tag = connection;
+        Register(connection);
+        activeCount++;
+        return connection;
+    }
+
+    internal ManagerTimer AddTimer(TimeSpan due, TimeSpan period, Action<ManagerTimer>? callback, Connection? connection)
+    {
+        if (due < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(due), "a timer cannot be due in the past");
+        EnsureLoopThread();
+        var timer = new ManagerTimer(this, Now + ToTicks(due), period > TimeSpan.Zero ? ToTicks(period) : 0, callback, connection);
+        timers.Add(timer);
+        return timer;
+    }
+
+    /// <summary>Raises an event: the protocol layer sees it first, then the user's handler. An
+    /// exception from a handler fails the connection (Error, then Close) instead of the loop.</summary>
+    internal void Raise(Connection connection, Event e)
+    {
+        if (connection.State == ConnectionState.Closed) return;
+        checker?.Observe(connection, e.Kind, loopThread);
+        if (e.Kind == EventKind.Open) connection.IsOpenRaised = true;
+        try
+        {
+            connection.Protocol?.OnEvent(connection, e);
+            connection.Handler?.Invoke(connection, e);
+        }
+        catch (Exception ex) when (ex is not LifecycleViolationException && e.Kind is not (EventKind.Close or EventKind.Error))
+        {
+            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+        }
+    }
+
+    /// <summary>Raises a protocol-made event (HTTP, WebSocket) to the user's handler only.</summary>
+    internal void RaiseToUser(Connection connection, Event e)
+    {
+        if (connection.State == ConnectionState.Closed) return;
+        checker?.Observe(connection, e.Kind, loopThread);
+        try
+        {
+            connection.Handler?.Invoke(connection, e);
+        }
+        catch (Exception ex) when (ex is not LifecycleViolationException)
+        {
+            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+        }
+    }
+
+    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.</summary>
+    internal void Fail(Connection connection, Exception error)
+    {
+        if (connection.State >= ConnectionState.Closing) return;
+        if (connection.IsOpenRaised) Raise(connection, new Event(EventKind.Error, error: error));
+        connection.Close();
+    }
+
+    internal void ScheduleWrite(Connection connection)
+    {
+        if (connection.InWriteQueue) return;
+        connection.InWriteQueue = true;
+        writeQueue.Add(connection);
+    }
+
+    internal void ScheduleRead(Connection connection)
+    {
+        if (connection.InReadQueue) return;
+        connection.InReadQueue = true;
+        readQueue.Add(connection);
+    }
+
+    internal void ScheduleClose(Connection connection)
+    {
+        if (connection.InCloseQueue) return;
+        connection.InCloseQueue = true;
+        closeQueue.Add(connection);
+    }
+
+    internal bool SendDatagram(Connection connection, ReadOnlySpan<byte> data)
+    {
+        if (connection.State < ConnectionState.Connected) return false;
+        var peer = connection.Role == ConnectionRole.Listener ? connection.DatagramPeer : null;
+        if (connection.Role == ConnectionRole.Listener && peer is null) return false;
+        if (connection.PendingDatagrams is not { Count: > 0 })
+        {
+            if (Transport.TrySendDatagram(connection, data, peer, out var error)) return true;
+            if (error is not null) { Fail(connection, error); return false; }
+        }
+        // The socket would block: keep the datagram, with its destination, for the write phase.
+        (connection.PendingDatagrams ??= new()).Enqueue((data.ToArray(), peer is null ? null : Transport.Copy(peer)));
+        ScheduleWrite(connection);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ phases
+
+    private void RaisePendingOpens()
+    {
+        for (int i = 0; i < openQueue.Count; i++)
+        {
+            var connection = openQueue[i];
+            if (connection.IsOpenRaised) continue;
+            Raise(connection, new Event(EventKind.Open));
+            if (connection.Role == ConnectionRole.Outbound && connection.State == ConnectionState.Open) StartResolve(connection);
+        }
+        openQueue.Clear();
+    }
+
+    private void WaitForReadiness(int timeoutMs)
+    {
+        bool pendingWork = readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0
+            || !posted.IsEmpty || !wakeups.IsEmpty || stopRequested;
+        int timeout = pendingWork ? 0 : TimeoutUntilNextTimer(timeoutMs);
+        foreach (var connection in readQueue)
+        {
+            connection.InReadQueue = false;
+            if (connection.State < ConnectionState.Closing) connection.MarkReady(ready);
+        }
+        readQueue.Clear();
+        poller.Wait(timeout, ready);
+    }
+
+    private void DeliverPosted()
+    {
+        for (int n = posted.Count; n > 0 && posted.TryDequeue(out var action); n--) action();
+        for (int n = wakeups.Count; n > 0 && wakeups.TryDequeue(out var wakeup); n--)
+        {
+            if (byId.TryGetValue(wakeup.Id, out var connection) && connection.State < ConnectionState.Closing && connection.IsOpenRaised)
+                Raise(connection, new Event(EventKind.Wakeup, wakeup.Payload.AsSpan(0, wakeup.Length)));
+            if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
+        }
+    }
+
+    private void ServiceReadyConnections()
+    {
+        foreach (var connection in ready)
+        {
+            if (connection.State >= ConnectionState.Closing) continue;
+            if (connection.IsConnecting)
+            {
+                if (connection.WriteReady || connection.ReadReady) FinishConnect(connection);
+                continue;
+            }
+            if (connection.ReadReady)
+            {
+                if (connection.IsDatagram) ReadDatagrams(connection);
+                else if (connection.Role == ConnectionRole.Listener) AcceptConnections(connection);
+                else ReadStream(connection);
+            }
+            if (connection.WriteReady && connection.WantsWrite) ScheduleWrite(connection);
+        }
+    }
+
+    private void RaisePollEvents()
+    {
+        for (int i = 0, n = connections.Count; i < n && i < connections.Count; i++)
+        {
+            var connection = connections[i];
+            if (connection.IsOpenRaised && connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Poll));
+        }
+    }
+
+    private void RunDueTimers()
+    {
+        long now = Now;
+        while (timers.TryTakeDue(now, out var timer))
+        {
+            if (timer.PeriodTicks > 0)
+            {
+                timer.DueTicks += timer.PeriodTicks;
+                if (timer.DueTicks <= now) timer.DueTicks = now + timer.PeriodTicks;
+                timers.Add(timer);
+            }
+            else
+            {
+                timer.Cancel();
+            }
+            if (timer.Connection is { } connection)
+            {
+                if (connection.State >= ConnectionState.Closing) timer.Cancel();
+                else if (connection.IsOpenRaised) Raise(connection, new Event(EventKind.Timer, subject: timer));
+            }
+            else
+            {
+                timer.Callback!(timer);
+            }
+        }
+    }
+
+    private void FlushWrites()
+    {
+        // Only what is queued now: a producer refilling on every Write event waits for the next
+        // iteration instead of holding the loop here.
+        int count = writeQueue.Count;
+        for (int i = 0; i < count; i++)
+        {
+            var connection = writeQueue[i];
+            connection.InWriteQueue = false;
+            if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
+            if (connection.IsDatagram) FlushDatagrams(connection);
+            else if (!connection.SendBuffer.IsEmpty) WriteStream(connection);
+            if (connection.State == ConnectionState.Draining && connection.SendBuffer.IsEmpty) FinishDrain(connection);
+        }
+        writeQueue.RemoveRange(0, count);
+    }
+
+    private void CloseMarked()
+    {
+        for (int i = 0; i < closeQueue.Count; i++) FinalizeClose(closeQueue[i]);
+        closeQueue.Clear();
+    }
+
+    // ------------------------------------------------------------------ transport steps
+
+    private void AcceptConnections(Connection listener)
+    {
+        for (int i = 0; i < AcceptBatch; i++)
+        {
+            var socket = Transport.Accept(listener.Socket!, Backend == PollerBackend.Epoll);
+            if (socket is null)
+            {
+                listener.ReadReady = false;
+                return;
+            }
+            if (activeCount >= Options.MaxConnections)
+            {
+                socket.Dispose();
+                continue;
+            }
+            var connection = new Connection(this, NextId(), ConnectionRole.Accepted, false, listener.Handler)
+            {
+                Socket = socket,
+                State = ConnectionState.Connected,
+                LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
+                RemoteEndPoint = (IPEndPoint?)socket.RemoteEndPoint,
+            };
+            connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
+            Register(connection, queueOpen: false);
+            activeCount++;
+            poller.Add(connection);
+            Raise(connection, new Event(EventKind.Open));
+            if (connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Accept));
+        }
+        ScheduleRead(listener);
+    }
+
+    private void ReadStream(Connection connection)
+    {
+        if (connection.State == ConnectionState.Draining)
+        {
+            DiscardInput(connection);
+            return;
+        }
+        if (connection.IsReadPaused) return;
+        var buffer = connection.ReceiveBuffer;
+        var span = buffer.GetWriteSpan(MinReadSize);
+        if (span.IsEmpty) return;
+        int n = connection.Socket!.Receive(span, SocketFlags.None, out var error);
+        if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
+        if (error != SocketError.Success) { Fail(connection, Transport.Error("receive failed", error)); return; }
+        if (n == 0) { EndOfStream(connection); return; }
+        // A full read may have left more behind; after a short one an edge-triggered backend
+        // reports new data, except the end of stream it already announced (PeerHangup).
+        connection.ReadReady = n == span.Length || connection.PeerHangup;
+        if (connection.ReadReady) ScheduleRead(connection);
+        buffer.Advance(n);
+        Raise(connection, new Event(EventKind.Read, buffer.Span[^n..]));
+    }
+
+    private void DiscardInput(Connection connection)
+    {
+        int n = connection.Socket!.Receive(scratch, SocketFlags.None, out var error);
+        if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
+        if (n == 0 || error != SocketError.Success) { connection.IsPeerClosed = true; connection.Close(); return; }
+        ScheduleRead(connection);
+    }
+
+    private void EndOfStream(Connection connection)
+    {
+        connection.ReadReady = false;
+        connection.IsPeerClosed = true;
+        if (connection.Protocol?.OnEndOfStream(connection) == true) return;
+        if (connection.SendBuffer.IsEmpty) connection.Close();
+        else connection.CloseAfterDrain();
+    }
+
+    private void WriteStream(Connection connection)
+    {
+        var buffer = connection.SendBuffer;
+        int n = connection.Socket!.Send(buffer.Span, SocketFlags.None, out var error);
+        if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
+        if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
+        bool wasPaused = connection.IsReadPaused;
+        buffer.Consume(n);
+        if (!buffer.IsEmpty) connection.WriteReady = false;
+        if (wasPaused && !connection.IsReadPaused && connection.ReadReady) ScheduleRead(connection);
+        Raise(connection, new Event(EventKind.Write, count: n));
+    }
+
+    private void FinishDrain(Connection connection)
+    {
+        if (connection.IsHalfClosed) return;
+        if (connection.IsPeerClosed || Options.LingerTimeout == TimeSpan.Zero)
+        {
+            connection.Close();
+            return;
+        }
+        connection.IsHalfClosed = true;
+        Transport.ShutdownSend(connection.Socket!);
+        var linger = AddTimer(Options.LingerTimeout, TimeSpan.Zero, static t => ((Connection)t.Tag!).Close(), null);
+        linger.Tag = connection;
+        connection.DeadlineTimer?.Cancel();
+        connection.DeadlineTimer = linger;
+        if (connection.ReadReady) ScheduleRead(connection);
+    }
+
+    private void ReadDatagrams(Connection connection)
+    {
+        for (int i = 0; i < DatagramBatch; i++)
+        {
+            connection.DatagramPeer ??= new SocketAddress(connection.Socket!.AddressFamily);
+            int n = Transport.ReceiveDatagram(connection.Socket!, scratch, connection.DatagramPeer, out var error);
+            if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
+            if (error != SocketError.Success)
+            {
+                // A listener ignores errors a datagram peer caused (ICMP unreachable); a connected socket fails.
+                if (connection.Role == ConnectionRole.Listener) continue;
+                Fail(connection, Transport.Error("receive failed", error));
+                return;
+            }
+            if (connection.Role == ConnectionRole.Listener) connection.RemoteEndPoint = Transport.ToEndPoint(connection.DatagramPeer);
+            Raise(connection, new Event(EventKind.Read, scratch.AsSpan(0, n)));
+            if (connection.State >= ConnectionState.Closing) return;
+        }
+        ScheduleRead(connection);
+    }
+
+    private void FlushDatagrams(Connection connection)
+    {
+        var queue = connection.PendingDatagrams;
+        while (queue is { Count: > 0 })
+        {
+            var (data, peer) = queue.Peek();
+            if (!Transport.TrySendDatagram(connection, data, peer, out var error))
+            {
+                if (error is not null) Fail(connection, error);
+                else connection.WriteReady = false;
+                return;
+            }
+            queue.Dequeue();
+            Raise(connection, new Event(EventKind.Write, count: data.Length));
+        }
+    }
+
+    private void StartResolve(Connection connection)
+    {
+        var address = new NetworkAddress("tcp", connection.Host!, connection.Port);
+        if (address.Literal is { } literal)
+        {
+            OnResolved(connection, [literal], null);
+            return;
+        }
+        Dns.GetHostAddressesAsync(connection.Host!).ContinueWith(
+            task => Post(() => OnResolved(connection, task.IsCompletedSuccessfully ? task.Result : null, task.Exception?.InnerException)),
+            TaskScheduler.Default);
+    }
+
+    private void OnResolved(Connection connection, IPAddress[]? addresses, Exception? error)
+    {
+        if (connection.State >= ConnectionState.Closing) return;
+        if (addresses is null || addresses.Length == 0)
+        {
+            Fail(connection, new MeerkatException($"cannot resolve host '{connection.Host}': {error?.Message ?? "no addresses"}", error));
+            return;
+        }
+        var address = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses[0];
+        var endPoint = new IPEndPoint(address, connection.Port);
+        connection.RemoteEndPoint = endPoint;
+        Raise(connection, new Event(EventKind.Resolve));
+        if (connection.State >= ConnectionState.Closing) return;
+        var socket = Transport.BeginConnect(endPoint, connection.IsDatagram, out bool completed, out var failure);
+        if (socket is null)
+        {
+            Fail(connection, failure!);
+            return;
+        }
+        connection.Socket = socket;
+        poller.Add(connection);
+        connection.IsConnecting = !completed;
+        if (completed) OnConnected(connection);
+    }
+
+    private void FinishConnect(Connection connection)
+    {
+        var error = Transport.ConnectResult(connection.Socket!);
+        if (error != SocketError.Success)
+        {
+            Fail(connection, Transport.Error($"connect to {connection.RemoteEndPoint} failed", error));
+            return;
+        }
+        connection.IsConnecting = false;
+        OnConnected(connection);
+    }
+
+    private void OnConnected(Connection connection)
+    {
+        connection.DeadlineTimer?.Cancel();
+        connection.DeadlineTimer = null;
+        connection.State = ConnectionState.Connected;
+        connection.LocalEndPoint = (IPEndPoint?)connection.Socket!.LocalEndPoint;
+        Raise(connection, new Event(EventKind.Connect));
+        if (!connection.SendBuffer.IsEmpty) ScheduleWrite(connection);
+    }
+
+    private void OnConnectTimeout(ManagerTimer timer)
+    {
+        var connection = (Connection)timer.Tag!;
+        if (connection.State >= ConnectionState.Connected) return;
+        Fail(connection, new TimeoutException($"connect to {connection.Host}:{connection.Port} timed out after {Options.ConnectTimeout.TotalSeconds:0.###} s"));
+    }
+
+    private void FinalizeClose(Connection connection)
+    {
+        connection.InCloseQueue = false;
+        if (connection.State == ConnectionState.Closed) return;
+        connection.State = ConnectionState.Closing;
+        try
+        {
+            if (!connection.IsOpenRaised) Raise(connection, new Event(EventKind.Open));
+            Raise(connection, new Event(EventKind.Close));
+        }
+        finally
+        {
+            Release(connection);
+        }
+    }
+
+    private void Release(Connection connection)
+    {
+        connection.State = ConnectionState.Closed;
+        connection.DeadlineTimer?.Cancel();
+        if (connection.IsRegistered) poller.Remove(connection);
+        connection.Socket?.Dispose();
+        connection.ReleaseBuffers();
+        int index = connection.Index;
+        var last = connections[^1];
+        connections[index] = last;
+        last.Index = index;
+        connections.RemoveAt(connections.Count - 1);
+        byId.TryRemove(connection.Id, out _);
+        if (connection.Role != ConnectionRole.Listener) activeCount--;
+    }
+
+    private void Teardown()
+    {
+        if (disposed) return;
+        disposed = true;
+        disposeAfterPoll = false;
+        loopThread = Environment.CurrentManagedThreadId;
+        try
+        {
+            while (connections.Count > 0)
+            {
+                var connection = connections[^1];
+                if (connection.State < ConnectionState.Closing) connection.State = ConnectionState.Closing;
+                FinalizeClose(connection);
+            }
+        }
+        finally
+        {
+            loopThread = -1;
+            timers.Clear();
+            while (wakeups.TryDequeue(out var wakeup))
+                if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
+            poller.Dispose();
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void Register(Connection connection, bool queueOpen = true)
+    {
+        connection.Index = connections.Count;
+        connections.Add(connection);
+        byId[connection.Id] = connection;
+        if (queueOpen) openQueue.Add(connection);
+    }
+
+    private int TimeoutUntilNextTimer(int timeoutMs)
+    {
+        if (timers.NextDue() is not { } due) return timeoutMs;
+        long ticks = due - Now;
+        if (ticks <= 0) return 0;
+        long ms = (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
+        return timeoutMs < 0 ? (int)Math.Min(ms, int.MaxValue) : (int)Math.Min(ms, timeoutMs);
+    }
+
+    private void EnsureLoopThread()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        int thread = loopThread;
+        if (thread != -1 && thread != Environment.CurrentManagedThreadId)
+            throw new InvalidOperationException("call this on the loop thread; from other threads use Manager.Post");
+    }
+
+    private static long NextId() => Interlocked.Increment(ref lastId);
+
+    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+}

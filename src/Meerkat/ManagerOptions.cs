@@ -1,0 +1,65 @@
+namespace Meerkat;
+
+/// <summary>Which readiness backend a <see cref="Manager"/> uses.</summary>
+public enum PollerBackend
+{
+    /// <summary>epoll on Linux, the portable backend elsewhere. The environment variable
+    /// <c>MEERKAT_BACKEND</c> (<c>epoll</c> or <c>portable</c>) overrides it.</summary>
+    Auto,
+    /// <summary>Linux epoll through direct libc calls, edge-triggered.</summary>
+    Epoll,
+    /// <summary><c>Socket.Select</c> on every platform.</summary>
+    Portable,
+}
+
+/// <summary>Settings of a <see cref="Manager"/>. Every limit has a safe default.</summary>
+public sealed class ManagerOptions
+{
+    /// <summary>The readiness backend. Default <see cref="PollerBackend.Auto"/>.</summary>
+    public PollerBackend Backend { get; set; } = PollerBackend.Auto;
+
+    /// <summary>Initial size of a receive buffer, in bytes; it grows geometrically. Default 16 KiB.</summary>
+    public int ReceiveBufferSize { get; set; } = 16 * 1024;
+
+    /// <summary>Largest receive buffer, in bytes. When it is full of unconsumed bytes, reading
+    /// pauses until the application consumes some. Default 1 MiB.</summary>
+    public int MaxReceiveBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>Send-buffer size above which the connection stops reading (backpressure) and
+    /// <see cref="Connection.IsWritable"/> is false. Default 1 MiB.</summary>
+    public int SendHighWaterMark { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest send buffer, in bytes: <see cref="Connection.Send"/> refuses data beyond it.
+    /// Default 64 MiB.</summary>
+    public int MaxSendBufferSize { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Most connections (accepted plus outbound) at once; further accepted sockets are
+    /// closed at once. Default 10,000.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>How long an outbound connection may take to resolve and connect. Default 30 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a draining connection reads and discards after half-closing, waiting for
+    /// the peer to close, before it closes anyway. Default 2 s.</summary>
+    public TimeSpan LingerTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Check the lifecycle contract at run time and throw
+    /// <see cref="LifecycleViolationException"/> from <see cref="Manager.Poll"/> when it breaks.
+    /// Default off; on when the environment variable <c>MEERKAT_CHECK_INVARIANTS</c> is <c>1</c>.</summary>
+    public bool CheckInvariants { get; set; } = Environment.GetEnvironmentVariable("MEERKAT_CHECK_INVARIANTS") == "1";
+
+    internal void Validate()
+    {
+        Require(ReceiveBufferSize > 0 && ReceiveBufferSize <= MaxReceiveBufferSize, "ReceiveBufferSize must be positive and at most MaxReceiveBufferSize");
+        Require(SendHighWaterMark > 0 && SendHighWaterMark <= MaxSendBufferSize, "SendHighWaterMark must be positive and at most MaxSendBufferSize");
+        Require(MaxConnections > 0, "MaxConnections must be positive");
+        Require(ConnectTimeout > TimeSpan.Zero, "ConnectTimeout must be positive");
+        Require(LingerTimeout >= TimeSpan.Zero, "LingerTimeout must not be negative");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition) throw new ArgumentException(message);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+
+namespace Meerkat.Polling;
+
+/// <summary>The Linux system calls the epoll backend makes, called directly in libc.</summary>
+internal static unsafe partial class Libc
+{
+    private const string Library = "libc";
+
+    public const int EPOLL_CLOEXEC = 0x80000;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const uint EPOLLIN = 0x001;
+    public const uint EPOLLOUT = 0x004;
+    public const uint EPOLLERR = 0x008;
+    public const uint EPOLLHUP = 0x010;
+    public const uint EPOLLRDHUP = 0x2000;
+    public const uint EPOLLET = 1u << 31;
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+
+    /// <summary>Size of <c>struct epoll_event</c>: packed (12 bytes) on x86-64 only.</summary>
+    public static readonly int EpollEventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+
+    /// <summary>Offset of <c>epoll_event.data</c>.</summary>
+    public static readonly int EpollDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int epoll_create1(int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int epoll_ctl(int epfd, int op, int fd, byte* ev);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int epoll_wait(int epfd, byte* events, int maxevents, int timeout);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint read(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint write(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int accept4(int fd, byte* address, int* addressLength, int flags);
+}

@@ -1,0 +1,49 @@
+namespace Meerkat.Polling;
+
+/// <summary>
+/// A readiness backend: tells the loop which sockets can be read or written.
+/// </summary>
+/// <remarks>
+/// Like mio's <c>Poll</c>, it promises little: readiness may be spurious, and a backend may
+/// report a socket only when its state changes (edge-triggered), so the loop reads until a read
+/// comes back short and remembers, in <see cref="Connection"/>'s readiness flags, what it has not
+/// used yet. Every member except <see cref="Wake"/> runs on the loop thread.
+/// </remarks>
+internal abstract class Poller : IDisposable
+{
+    /// <summary>Starts watching the connection's socket.</summary>
+    public abstract void Add(Connection connection);
+
+    /// <summary>Stops watching the connection's socket; call before closing it.</summary>
+    public abstract void Remove(Connection connection);
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> (-1: forever) for readiness or a
+    /// <see cref="Wake"/>, sets the readiness flags of ready connections and appends each of them
+    /// to <paramref name="ready"/> once.</summary>
+    public abstract void Wait(int timeoutMs, List<Connection> ready);
+
+    /// <summary>Interrupts a <see cref="Wait"/> in progress, or makes the next one return at once.
+    /// Callable from any thread.</summary>
+    public abstract void Wake();
+
+    /// <summary>Releases the backend's own handles.</summary>
+    public abstract void Dispose();
+
+    /// <summary>The backend named by the options or, for <see cref="PollerBackend.Auto"/>, by the
+    /// <c>MEERKAT_BACKEND</c> environment variable, else the platform's best.</summary>
+    public static Poller Create(PollerBackend backend)
+    {
+        if (backend == PollerBackend.Auto)
+        {
+            backend = Environment.GetEnvironmentVariable("MEERKAT_BACKEND")?.ToLowerInvariant() switch
+            {
+                "portable" => PollerBackend.Portable,
+                "epoll" => PollerBackend.Epoll,
+                _ => OperatingSystem.IsLinux() ? PollerBackend.Epoll : PollerBackend.Portable,
+            };
+        }
+        if (backend == PollerBackend.Portable) return new PortablePoller();
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the epoll backend needs Linux; use PollerBackend.Portable");
+        return new EpollPoller();
+    }
+}

@@ -1,0 +1,17 @@
+namespace Meerkat;
+
+/// <summary>
+/// A protocol layer bound to a connection (HTTP, WebSocket, TLS). It sees every event before the
+/// user's handler, and raises its own events (HTTP transactions, WebSocket messages) to the user.
+/// Runs on the loop thread.
+/// </summary>
+internal abstract class Protocol
+{
+    /// <summary>Called for every event, before the user's handler.</summary>
+    public abstract void OnEvent(Connection connection, Event e);
+
+    /// <summary>The peer closed its sending side. Return true when the protocol decides when to
+    /// close (to finish a deferred response, say); false lets the loop close once the send buffer
+    /// is written.</summary>
+    public virtual bool OnEndOfStream(Connection connection) => false;
+}

@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Sockets;
+using Meerkat.Polling;
+
+namespace Meerkat;
+
+/// <summary>
+/// The socket calls of the loop, all non-blocking and made directly on the loop thread: none
+/// goes through the thread pool. Would-block comes back as <see cref="SocketError.WouldBlock"/>
+/// or null, never as an exception thrown across the loop.
+/// </summary>
+internal static class Transport
+{
+    private const int SolSocket = 1;
+    private const int SoReusePort = 15;
+
+    public static void ConfigureListener(Socket socket, ListenOptions options, bool datagram)
+    {
+        if (!OperatingSystem.IsWindows()) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (options.ReusePort && OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+        if (socket.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = options.DualMode;
+        if (!datagram) socket.NoDelay = true;
+    }
+
+    /// <summary>Accepts one pending connection, or returns null when none is pending.</summary>
+    public static unsafe Socket? Accept(Socket listener, bool useAccept4)
+    {
+        if (useAccept4 && OperatingSystem.IsLinux())
+        {
+            int fd = Libc.accept4((int)listener.Handle, null, null, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+            if (fd < 0) return null;
+            return Prepare(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
+        }
+        if (!listener.Poll(0, SelectMode.SelectRead)) return null;
+        try
+        {
+            return Prepare(listener.Accept());
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Starts a non-blocking connect. Returns the socket (completed says whether it is
+    /// connected already), or null with the failure.</summary>
+    public static Socket? BeginConnect(IPEndPoint endPoint, bool datagram, out bool completed, out Exception? failure)
+    {
+        var socket = datagram
+            ? new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.Blocking = false;
+        if (!datagram) socket.NoDelay = true;
+        failure = null;
+        completed = false;
+        try
+        {
+            socket.Connect(endPoint);
+            completed = true;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress or SocketError.AlreadyInProgress)
+        {
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            failure = Error($"connect to {endPoint} failed", ex.SocketErrorCode);
+            return null;
+        }
+        return socket;
+    }
+
+    /// <summary>The outcome of a non-blocking connect, read from SO_ERROR.</summary>
+    public static SocketError ConnectResult(Socket socket)
+    {
+        int code = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        if (code == 0) return SocketError.Success;
+        // .NET translates SO_ERROR to a SocketError on most platforms; map a raw errno otherwise.
+        return code >= 10000 ? (SocketError)code : FromErrno(code);
+    }
+
+    public static void ShutdownSend(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+            // The peer is gone already; the close that follows is all that is left to do.
+        }
+    }
+
+    public static int ReceiveDatagram(Socket socket, byte[] buffer, SocketAddress peer, out SocketError error)
+    {
+        try
+        {
+            error = SocketError.Success;
+            return socket.ReceiveFrom(buffer, SocketFlags.None, peer);
+        }
+        catch (SocketException ex)
+        {
+            error = ex.SocketErrorCode;
+            return 0;
+        }
+    }
+
+    /// <summary>Sends one datagram; false with a null error when the socket would block.</summary>
+    public static bool TrySendDatagram(Connection connection, ReadOnlySpan<byte> data, SocketAddress? peer, out Exception? error)
+    {
+        error = null;
+        try
+        {
+            if (peer is null) connection.Socket!.Send(data);
+            else connection.Socket!.SendTo(data, SocketFlags.None, peer);
+            return true;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
+        {
+            return false;
+        }
+        catch (SocketException ex)
+        {
+            error = Error("send failed", ex.SocketErrorCode);
+            return false;
+        }
+    }
+
+    public static SocketAddress Copy(SocketAddress address)
+    {
+        var copy = new SocketAddress(address.Family, address.Size);
+        address.Buffer.Span.CopyTo(copy.Buffer.Span);
+        return copy;
+    }
+
+    public static IPEndPoint ToEndPoint(SocketAddress address) =>
+        (IPEndPoint)new IPEndPoint(address.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
+
+    public static MeerkatException Error(string what, SocketError error) =>
+        new($"{what}: {Describe(error)}", new SocketException((int)error));
+
+    private static string Describe(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.ConnectionReset => "connection reset by peer",
+        SocketError.TimedOut => "timed out",
+        SocketError.HostUnreachable => "host unreachable",
+        SocketError.NetworkUnreachable => "network unreachable",
+        SocketError.Shutdown => "the connection was shut down",
+        _ => error.ToString(),
+    };
+
+    private static Socket Prepare(Socket socket)
+    {
+        socket.Blocking = false;
+        socket.NoDelay = true;
+        return socket;
+    }
+
+    /// <summary>Linux errno values a connect can end with.</summary>
+    private static SocketError FromErrno(int errno) => errno switch
+    {
+        111 => SocketError.ConnectionRefused,
+        104 => SocketError.ConnectionReset,
+        110 => SocketError.TimedOut,
+        113 => SocketError.HostUnreachable,
+        101 => SocketError.NetworkUnreachable,
+        61 when OperatingSystem.IsMacOS() => SocketError.ConnectionRefused,
+        _ => SocketError.SocketError,
+    };
+}
