@@ -1,0 +1,43 @@
+namespace Meerkat.Cli;
+
+internal static class Usage
+{
+    public const string Text = """
+        meerkat: an embeddable, event-driven networking toolkit for .NET
+
+        Usage:
+          meerkat demo  [--listen URL]... [--root DIR]      feature demo server (default http://127.0.0.1:8000)
+          meerkat serve [DIR] [--listen URL]... [--listing] static file server with an access log
+          meerkat --help | --version
+
+        Exit status: 0 success, 2 bad arguments, 3 network error, 4 HTTP error (>= 400).
+
+        """;
+}
+
+/// <summary>Exit statuses of the meerkat command (documented in --help and docs/cli.md).</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int BadArguments = 2;
+    public const int NetworkError = 3;
+    public const int HttpError = 4;
+}
+
+/// <summary>The user got the command line wrong; the message says how.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A tiny, strict argument reader: named options with values, flags, positionals.</summary>
+internal sealed class Arguments
+{
+    private readonly Queue<string> queue;
+
+    public Arguments(string[] args) => queue = new Queue<string>(args);
+
+    public bool TryNext(out string argument) => queue.TryDequeue(out argument!);
+
+    public string Value(string option) =>
+        queue.TryDequeue(out var value) && !value.StartsWith("--", StringComparison.Ordinal)
+            ? value
+            : throw new UsageException($"{option} needs a value");
+}
