@@ -81,7 +81,7 @@ public readonly ref struct MultipartEvent
     /// <summary>The current part for PartBegin, PartData and PartEnd; otherwise null.</summary>
     public MultipartPart? Part { get; }
 
-    /// <summary>For PartData: body bytes, a slice of the input or of the reader's small internal buffer; valid until the next Read.</summary>
+    /// <summary>For PartData: body bytes, a slice of the input (or, for bytes that looked like a delimiter start, of the reader's own delimiter); valid until the next Read.</summary>
     public ReadOnlySpan<byte> Data { get; }
 
     /// <summary>For Error: the reason.</summary>

@@ -3,13 +3,19 @@
 // A sans-I/O, streaming multipart reader (RFC 2046 §5.1, RFC 7578). Give it body bytes in
 // pieces of any size; each Read returns one event and how many bytes it consumed; call
 // again with the rest. Part data is returned as slices of the input (zero-copy). The only
-// copies are (a) up to 73 bytes that might be the start of a delimiter at the end of a
-// piece, and (b) a part's header block, bounded by MaxPartHeaderBytes.
+// copy is a part's header block, bounded by MaxPartHeaderBytes.
 //
 // A delimiter is CRLF "--" boundary. Since a boundary never contains CR, a delimiter can
-// only start at a CR, and a held tail (a proper prefix of the delimiter) is either completed
-// by the next input or is plain data in its entirety. The body is read as if a CRLF
-// preceded it, so the first "--boundary" needs no special case; the preamble is discarded.
+// only start at a CR, and a tail of a piece that is a proper prefix of the delimiter is
+// either completed by the next input or is plain data in its entirety. Such a tail is not
+// copied: it *is* a prefix of the delimiter, so we keep only its length (_matched) and, if
+// it turns out to be data, return it as a slice of the delimiter itself.
+//
+// The CRLF that precedes a delimiter may already have been read: at the very start of the
+// body (so "--boundary" opens it), and at the end of a part's header block (RFC 2046
+// §5.1.1: body-part := fields [CRLF *OCTET], so "fields CRLF --boundary" is a part with no
+// body). In both places the reader starts with a *virtual* matched CRLF that is never
+// returned as data. The preamble is discarded.
 //
 // States and their legal next states:
 //   Preamble       -> AfterDelimiter              (delimiter found; bytes before it ignored)
@@ -39,10 +45,10 @@ public sealed class MultipartReader
     private enum State { Preamble, AfterDelimiter, CloseDash, DelimiterCr, Headers, Body, Epilogue, Failed }
 
     private readonly byte[] _delimiter;
-    private readonly byte[] _held;
     private readonly MultipartReaderOptions _options;
     private byte[]? _headerBlock;
-    private int _heldLength;
+    private int _matched;
+    private int _virtualMatched;
     private int _headerLength;
     private int _partCount;
     private State _state = State.Preamble;
@@ -61,11 +67,8 @@ public sealed class MultipartReader
         }
         _options = options ?? new MultipartReaderOptions();
         _delimiter = System.Text.Encoding.ASCII.GetBytes("\r\n--" + boundary);
-        _held = new byte[_delimiter.Length];
         // As if a CRLF preceded the body, so that a leading "--boundary" is a delimiter.
-        _held[0] = CR;
-        _held[1] = LF;
-        _heldLength = CrLfLength;
+        _matched = _virtualMatched = CrLfLength;
     }
 
     /// <summary>Whether the close delimiter has been seen.</summary>
@@ -196,26 +199,27 @@ public sealed class MultipartReader
             return Fail(MultipartError.MalformedHeader);
         }
         _state = State.Body;
+        _matched = _virtualMatched = CrLfLength;
         return new MultipartEvent(MultipartEventKind.PartBegin, _part);
     }
 
     private MultipartEvent ScanForDelimiter(ReadOnlySpan<byte> input, out int used) =>
-        _heldLength > 0 ? ContinueHeldDelimiter(input, out used) : SearchDelimiter(input, out used);
+        _matched > 0 ? ContinuePartialDelimiter(input, out used) : SearchDelimiter(input, out used);
 
-    // The held tail is a proper prefix of the delimiter: either the input completes it, or it was data.
-    private MultipartEvent ContinueHeldDelimiter(ReadOnlySpan<byte> input, out int used)
+    // _matched bytes of the delimiter were seen: either the input completes it, or they were data.
+    private MultipartEvent ContinuePartialDelimiter(ReadOnlySpan<byte> input, out int used)
     {
-        int want = Math.Min(_delimiter.Length - _heldLength, input.Length);
-        if (input[..want].SequenceEqual(_delimiter.AsSpan(_heldLength, want)))
+        int want = Math.Min(_delimiter.Length - _matched, input.Length);
+        if (input[..want].SequenceEqual(_delimiter.AsSpan(_matched, want)))
         {
             used = want;
-            _heldLength += want;
-            return _heldLength == _delimiter.Length ? DelimiterSeen() : default;
+            _matched += want;
+            return _matched == _delimiter.Length ? DelimiterSeen() : default;
         }
         used = 0;
-        int length = _heldLength;
-        _heldLength = 0;
-        return Data(_held.AsSpan(0, length));
+        ReadOnlySpan<byte> data = _delimiter.AsSpan(_virtualMatched, _matched - _virtualMatched);
+        _matched = _virtualMatched = 0;
+        return Data(data);
     }
 
     private MultipartEvent SearchDelimiter(ReadOnlySpan<byte> input, out int used)
@@ -232,8 +236,7 @@ public sealed class MultipartReader
             return Data(input[..found]);
         }
         int tail = PartialDelimiterStart(input);
-        input[tail..].CopyTo(_held);
-        _heldLength = input.Length - tail;
+        _matched = input.Length - tail;
         used = input.Length;
         return Data(input[..tail]);
     }
@@ -261,7 +264,7 @@ public sealed class MultipartReader
 
     private MultipartEvent DelimiterSeen()
     {
-        _heldLength = 0;
+        _matched = _virtualMatched = 0;
         bool endsPart = _state == State.Body;
         _state = State.AfterDelimiter;
         return endsPart ? new MultipartEvent(MultipartEventKind.PartEnd, _part) : default;
