@@ -6,6 +6,7 @@
 // are checked before waiting for more bytes, so a head without an end cannot grow unbounded.
 // Rules: CRLF only (a bare CR or LF is an error); leading blank lines before a request line are
 // ignored (§2.2); a field line starting with whitespace is obs-fold and rejected (§5.2).
+using System.Text;
 using static Meerkat.Http.HttpSyntax;
 
 namespace Meerkat.Http;
@@ -20,6 +21,7 @@ internal sealed class HeadParser
     private bool _needsStartLine;
     private int _nextLine;           // offset of the first line not yet parsed
     private int _maxBytes;
+    private long _contentLength;     // -1 until a Content-Length field is seen
 
     public HeadParser(bool isRequest) => _isRequest = isRequest;
 
@@ -28,16 +30,19 @@ internal sealed class HeadParser
 
     public HttpError Error { get; private set; }
 
+    /// <summary>Bytes of blank lines seen before the start line; the caller may consume them and restart.</summary>
+    public int LeadingBlankBytes => _hasStartLine ? 0 : _nextLine;
+
     /// <summary>Prepares to parse a head (start line first).</summary>
     public void StartHead(HttpLimits limits)
     {
-        (_hasStartLine, _needsStartLine, _nextLine, _maxBytes, Length, Error) = (false, true, 0, limits.MaxHeaderBytes, 0, HttpError.None);
+        (_hasStartLine, _needsStartLine, _nextLine, _maxBytes, Length, Error, _contentLength) = (false, true, 0, limits.MaxHeaderBytes, 0, HttpError.None, -1);
     }
 
     /// <summary>Prepares to parse a trailer section (field lines only).</summary>
     public void StartTrailers(HttpLimits limits)
     {
-        (_hasStartLine, _needsStartLine, _nextLine, _maxBytes, Length, Error) = (true, false, 0, limits.MaxTrailerBytes, 0, HttpError.None);
+        (_hasStartLine, _needsStartLine, _nextLine, _maxBytes, Length, Error, _contentLength) = (true, false, 0, limits.MaxTrailerBytes, 0, HttpError.None, -1);
     }
 
     /// <summary>Parses as many complete lines of <paramref name="input"/> as possible.</summary>
@@ -58,7 +63,7 @@ internal sealed class HeadParser
             HttpError error;
             if (!_hasStartLine)
             {
-                if (line.IsEmpty && _isRequest) continue; // §2.2: ignore blank lines before a request-line
+                if (line.IsEmpty) continue; // §2.2: ignore blank lines before a start line (e.g. a stray CRLF after a body)
                 error = ParseStartLine(line, lineStart, head!, limits);
                 _hasStartLine = true;
             }
@@ -112,12 +117,15 @@ internal sealed class HeadParser
         }
     }
 
-    private static HttpError ParseFieldLine(ReadOnlySpan<byte> line, int offset, HttpHeaders fields, HttpLimits limits)
+    private HttpError ParseFieldLine(ReadOnlySpan<byte> line, int offset, HttpHeaders fields, HttpLimits limits)
     {
         HttpError error = CheckFieldLine(line, complete: true, out int colon, out int valueStart, out int valueLength);
         if (error != HttpError.None) return error;
         if (fields.Count >= limits.MaxHeaderCount) return HttpError.TooManyHeaders;
         fields.Add(offset, colon, offset + valueStart, valueLength);
+        // Content-Length is checked as soon as its line arrives, so a smuggling attempt fails without waiting for the blank line.
+        if (_needsStartLine && Ascii.EqualsIgnoreCase(line[..colon], "Content-Length"u8))
+            return MessageFraming.AddContentLength(line.Slice(valueStart, valueLength), ref _contentLength);
         return HttpError.None;
     }
 

@@ -130,7 +130,9 @@ public sealed class HttpMessageReader
             case HeadStatus.Error:
                 return Fail(_headParser.Error);
             case HeadStatus.Incomplete:
-                return endOfStream && !input.IsEmpty ? Fail(HttpError.IncompleteMessage) : HttpReadResult.NeedMoreData;
+                consumed = _headParser.LeadingBlankBytes; // stray CRLFs between messages: drop them
+                if (consumed > 0) _headParser.StartHead(_limits);
+                return endOfStream && input.Length > consumed ? Fail(HttpError.IncompleteMessage) : HttpReadResult.NeedMoreData;
         }
         Head.Bind(input);
         HttpError error = MessageFraming.Decide(Head, _request, _limits);

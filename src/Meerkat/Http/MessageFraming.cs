@@ -99,7 +99,7 @@ internal static class MessageFraming
             ReadOnlySpan<byte> name = headers.GetName(i), value = headers.GetValue(i);
             if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
             {
-                HttpError error = AddContentLength(value, ref facts);
+                HttpError error = AddContentLength(value, ref facts.ContentLength);
                 if (error != HttpError.None) return error;
             }
             else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8)) AddTransferCodings(value, ref facts);
@@ -110,8 +110,8 @@ internal static class MessageFraming
         return HttpError.None;
     }
 
-    /// <summary>Content-Length = 1*DIGIT (RFC 9110 §8.6), fitting in a long.</summary>
-    private static HttpError AddContentLength(ReadOnlySpan<byte> value, ref FieldFacts facts)
+    /// <summary>Content-Length = 1*DIGIT (RFC 9110 §8.6), fitting in a long; a repeated field must repeat the value.</summary>
+    public static HttpError AddContentLength(ReadOnlySpan<byte> value, ref long contentLength)
     {
         if (value.IsEmpty) return HttpError.InvalidContentLength;
         long length = 0;
@@ -120,8 +120,8 @@ internal static class MessageFraming
             if (!IsDigit(b) || length > (long.MaxValue - 9) / 10) return HttpError.InvalidContentLength;
             length = length * 10 + (b - '0');
         }
-        if (facts.ContentLength >= 0 && facts.ContentLength != length) return HttpError.DuplicateContentLength;
-        facts.ContentLength = length;
+        if (contentLength >= 0 && contentLength != length) return HttpError.DuplicateContentLength;
+        contentLength = length;
         return HttpError.None;
     }
 
