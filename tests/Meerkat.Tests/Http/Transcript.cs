@@ -51,9 +51,14 @@ public static class ReaderDriver
         bool stopped = false;
         foreach (byte[] piece in pieces)
         {
+            if (stopped)
+            {
+                // After an upgrade every later byte belongs to the other protocol.
+                if (transcript.Outcome == "upgrade") transcript.UpgradeData += ConformanceCorpus.Latin1(piece);
+                continue;
+            }
             buffer = [.. buffer, .. piece];
             stopped = Drain(reader, ref buffer, endOfStream: false, transcript);
-            if (stopped) break;
         }
         if (!stopped && endOfStream) stopped = Drain(reader, ref buffer, endOfStream: true, transcript);
         if (!stopped) transcript.Outcome = buffer.Length == 0 && !reader.IsInMessage ? "complete" : "incomplete";
