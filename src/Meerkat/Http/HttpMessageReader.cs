@@ -6,7 +6,8 @@
 // States and their legal successors:
 //   Head     -> Head (NeedMoreData, Interim), Body (Head), Failed
 //   Body     -> Body (Body, NeedMoreData), Head (MessageEnd), Upgraded (MessageEnd of an upgrade), Failed
-//   Upgraded -> Upgraded (forever: the rest of the stream belongs to another protocol)
+//   Upgraded -> Upgraded (the rest of the stream belongs to another protocol),
+//               Head (ContinueAfterDeclinedUpgrade: the server answered without 101)
 //   Failed   -> Failed (forever: the connection must answer the error and close)
 namespace Meerkat.Http;
 
@@ -97,6 +98,17 @@ public sealed class HttpMessageReader
     {
         if (IsRequest) throw new InvalidOperationException("SetRequestMethod is for response readers; this reader reads requests.");
         _request = new RequestContext(method.SequenceEqual("HEAD"u8), method.SequenceEqual("CONNECT"u8));
+    }
+
+    /// <summary>Request readers: the server answered an Upgrade request without switching protocols (no 101),
+    /// so the bytes after it are HTTP again. Call after <see cref="HttpReadResult.Upgrade"/>; reading resumes
+    /// with the next request head.</summary>
+    /// <exception cref="InvalidOperationException">The reader is not stopped at an upgrade, or the request was CONNECT.</exception>
+    public void ContinueAfterDeclinedUpgrade()
+    {
+        if (_state != State.Upgraded || !IsRequest || Head.IsMethod("CONNECT"u8))
+            throw new InvalidOperationException("ContinueAfterDeclinedUpgrade needs a request reader stopped at an Upgrade request (not CONNECT).");
+        StartMessage();
     }
 
     /// <summary>Returns the next event found at the start of <paramref name="input"/>.</summary>

@@ -276,6 +276,20 @@ public sealed class HttpMessageReaderTests
     }
 
     [Fact]
+    public void Declined_upgrade_continues_with_the_next_request()
+    {
+        var reader = new HttpMessageReader(isRequest: true);
+        byte[] raw = "GET /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nGET /next HTTP/1.1\r\n\r\n"u8.ToArray();
+        Assert.Equal(HttpReadResult.Head, reader.Read(raw, false, out int consumed));
+        Assert.Equal(HttpReadResult.MessageEnd, reader.Read(raw.AsMemory(consumed), false, out _));
+        Assert.Equal(HttpReadResult.Upgrade, reader.Read(raw.AsMemory(consumed), false, out _));
+        reader.ContinueAfterDeclinedUpgrade();
+        Assert.Equal(HttpReadResult.Head, reader.Read(raw.AsMemory(consumed), false, out _));
+        Assert.Equal("/next", reader.Head.TargetString);
+        Assert.Throws<InvalidOperationException>(reader.ContinueAfterDeclinedUpgrade);
+    }
+
+    [Fact]
     public void Set_request_method_on_a_request_reader_throws() =>
         Assert.Throws<InvalidOperationException>(() => new HttpMessageReader(isRequest: true).SetRequestMethod("GET"u8));
 }
