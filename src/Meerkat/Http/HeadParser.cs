@@ -1,0 +1,160 @@
+// How this file works: parses a head (start line + field lines + blank line, RFC 9112 §2.1) or a
+// trailer section (field lines + blank line, §7.1.2) incrementally, one CRLF-terminated line at a
+// time. The caller re-presents the unconsumed bytes on every call, so the parser remembers only
+// the offset of the first line it has not checked yet. The unfinished last line is checked as a
+// prefix, so garbage is rejected as soon as it arrives instead of after the blank line. Limits
+// are checked before waiting for more bytes, so a head without an end cannot grow unbounded.
+// Rules: CRLF only (a bare CR or LF is an error); leading blank lines before a request line are
+// ignored (§2.2); a field line starting with whitespace is obs-fold and rejected (§5.2).
+using System.Text;
+using static Meerkat.Http.HttpSyntax;
+
+namespace Meerkat.Http;
+
+internal enum HeadStatus { Incomplete, Complete, Error }
+
+/// <summary>Incremental parser of a head or a trailer section into an <see cref="HttpHead"/>/<see cref="HttpHeaders"/>.</summary>
+internal sealed class HeadParser
+{
+    private readonly bool _isRequest;
+    private bool _hasStartLine;      // false for trailer sections, and until the start line is parsed
+    private bool _needsStartLine;
+    private int _nextLine;           // offset of the first line not yet parsed
+    private int _maxBytes;
+    private long _contentLength;     // -1 until a Content-Length field is seen
+
+    public HeadParser(bool isRequest) => _isRequest = isRequest;
+
+    /// <summary>Length of the head including the blank line, valid after <see cref="HeadStatus.Complete"/>.</summary>
+    public int Length { get; private set; }
+
+    public HttpError Error { get; private set; }
+
+    /// <summary>Bytes of blank lines seen before the start line; the caller may consume them and restart.</summary>
+    public int LeadingBlankBytes => _hasStartLine ? 0 : _nextLine;
+
+    /// <summary>Prepares to parse a head (start line first).</summary>
+    public void StartHead(HttpLimits limits)
+    {
+        (_hasStartLine, _needsStartLine, _nextLine, _maxBytes, Length, Error, _contentLength) = (false, true, 0, limits.MaxHeaderBytes, 0, HttpError.None, -1);
+    }
+
+    /// <summary>Prepares to parse a trailer section (field lines only).</summary>
+    public void StartTrailers(HttpLimits limits)
+    {
+        (_hasStartLine, _needsStartLine, _nextLine, _maxBytes, Length, Error, _contentLength) = (true, false, 0, limits.MaxTrailerBytes, 0, HttpError.None, -1);
+    }
+
+    /// <summary>Parses as many complete lines of <paramref name="input"/> as possible.</summary>
+    public HeadStatus Parse(ReadOnlySpan<byte> input, HttpHead? head, HttpHeaders fields, HttpLimits limits)
+    {
+        while (true)
+        {
+            ReadOnlySpan<byte> rest = input[_nextLine..];
+            int lf = rest.IndexOf(LF);
+            if (lf < 0) return CheckPartialLine(rest, _nextLine + rest.Length, head, limits);
+            if (lf == 0 || rest[lf - 1] != CR) return Fail(HttpError.InvalidLineEnding);
+            ReadOnlySpan<byte> line = rest[..(lf - 1)];
+            int lineStart = _nextLine;
+            _nextLine += lf + 1;
+            if (line.Contains(CR)) return Fail(HttpError.InvalidLineEnding);
+            if (_nextLine > _maxBytes) return Fail(TooLarge());
+
+            HttpError error;
+            if (!_hasStartLine)
+            {
+                if (line.IsEmpty) continue; // §2.2: ignore blank lines before a start line (e.g. a stray CRLF after a body)
+                error = ParseStartLine(line, lineStart, head!, limits);
+                _hasStartLine = true;
+            }
+            else if (line.IsEmpty)
+            {
+                Length = _nextLine;
+                return HeadStatus.Complete;
+            }
+            else
+            {
+                error = ParseFieldLine(line, lineStart, fields, limits);
+            }
+            if (error != HttpError.None) return Fail(error);
+        }
+    }
+
+    private HeadStatus CheckPartialLine(ReadOnlySpan<byte> line, int total, HttpHead? head, HttpLimits limits)
+    {
+        if (!_hasStartLine && line.Length > limits.MaxRequestLineLength + 1) // + 1: the CR
+            return Fail(_isRequest ? HttpError.RequestLineTooLong : HttpError.HeadersTooLarge);
+        if (total > _maxBytes) return Fail(TooLarge());
+        if (!line.IsEmpty && line[^1] == CR) line = line[..^1]; // the LF may be in the next read
+        if (line.Contains(CR)) return Fail(HttpError.InvalidLineEnding);
+        HttpError error = HttpError.None;
+        if (!_hasStartLine)
+        {
+            error = _isRequest ? StartLineSyntax.CheckRequestLine(line, complete: false, out _, out _, out _)
+                               : StartLineSyntax.CheckStatusLine(line, complete: false, out _, out _, out _);
+        }
+        else if (!line.IsEmpty)
+        {
+            error = CheckFieldLine(line, complete: false, out _, out _, out _);
+        }
+        return error == HttpError.None ? HeadStatus.Incomplete : Fail(error);
+    }
+
+    private HttpError ParseStartLine(ReadOnlySpan<byte> line, int offset, HttpHead head, HttpLimits limits)
+    {
+        if (line.Length > limits.MaxRequestLineLength) return _isRequest ? HttpError.RequestLineTooLong : HttpError.HeadersTooLarge;
+        if (_isRequest)
+        {
+            HttpError error = StartLineSyntax.CheckRequestLine(line, complete: true, out Range method, out Range target, out int minor);
+            head.SetRequestLine(Shift(method, offset), Shift(target, offset), minor);
+            return error;
+        }
+        else
+        {
+            HttpError error = StartLineSyntax.CheckStatusLine(line, complete: true, out int minor, out int status, out Range reason);
+            head.SetStatusLine(minor, status, Shift(reason, offset));
+            return error;
+        }
+    }
+
+    private HttpError ParseFieldLine(ReadOnlySpan<byte> line, int offset, HttpHeaders fields, HttpLimits limits)
+    {
+        HttpError error = CheckFieldLine(line, complete: true, out int colon, out int valueStart, out int valueLength);
+        if (error != HttpError.None) return error;
+        if (fields.Count >= limits.MaxHeaderCount) return HttpError.TooManyHeaders;
+        fields.Add(offset, colon, offset + valueStart, valueLength);
+        // Content-Length is checked as soon as its line arrives, so a smuggling attempt fails without waiting for the blank line.
+        if (_needsStartLine && Ascii.EqualsIgnoreCase(line[..colon], "Content-Length"u8))
+            return MessageFraming.AddContentLength(line.Slice(valueStart, valueLength), ref _contentLength);
+        return HttpError.None;
+    }
+
+    /// <summary>field-line = field-name ":" OWS field-value OWS (RFC 9112 §5). With <paramref name="complete"/>
+    /// false, <paramref name="line"/> is a prefix and only what is present is checked.</summary>
+    private static HttpError CheckFieldLine(ReadOnlySpan<byte> line, bool complete, out int colon, out int valueStart, out int valueLength)
+    {
+        (colon, valueStart, valueLength) = (0, 0, 0);
+        if (IsWhitespace(line[0])) return HttpError.HeaderLineFolding; // obs-fold (§5.2), or whitespace after the start line (§2.2)
+        colon = line.IndexOf(Colon);
+        ReadOnlySpan<byte> name = colon < 0 ? line : line[..colon];
+        if (name.ContainsAnyExcept(TokenChars)) return HttpError.InvalidHeaderName; // also catches "name :" (§5.1)
+        if (colon < 0) return complete ? HttpError.InvalidHeaderName : HttpError.None;
+        if (colon == 0) return HttpError.InvalidHeaderName;
+        ReadOnlySpan<byte> rawValue = line[(colon + 1)..];
+        if (rawValue.ContainsAnyExcept(FieldValueChars)) return HttpError.InvalidHeaderValue;
+        ReadOnlySpan<byte> value = TrimWhitespace(rawValue);
+        valueStart = value.IsEmpty ? colon + 1 : colon + 1 + (rawValue.Length - rawValue.TrimStart(" \t"u8).Length);
+        valueLength = value.Length;
+        return HttpError.None;
+    }
+
+    private HttpError TooLarge() => _needsStartLine ? HttpError.HeadersTooLarge : HttpError.TrailersTooLarge;
+
+    private HeadStatus Fail(HttpError error)
+    {
+        Error = error;
+        return HeadStatus.Error;
+    }
+
+    private static Range Shift(Range r, int offset) => new(r.Start.Value + offset, r.End.Value + offset);
+}

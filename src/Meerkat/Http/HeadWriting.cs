@@ -1,0 +1,50 @@
+// How this file works: the byte-writing primitives shared by the head writers and the chunked
+// encoder. Every method validates what the caller gives it (a CR or LF in a value would let a
+// caller's data split the message) and throws at once on a mistake.
+using System.Buffers;
+using System.Buffers.Text;
+using static Meerkat.Http.HttpSyntax;
+
+namespace Meerkat.Http;
+
+internal static class HeadWriting
+{
+    public static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty) return;
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
+    }
+
+    public static void WriteCrlf(IBufferWriter<byte> output) => Write(output, "\r\n"u8);
+
+    public static void WriteDecimal(IBufferWriter<byte> output, long value)
+    {
+        Span<byte> span = output.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out int written);
+        output.Advance(written);
+    }
+
+    /// <summary>field-line = field-name ":" SP field-value CRLF (RFC 9112 §5).</summary>
+    public static void WriteField(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        if (!IsToken(name)) throw new ArgumentException("A header name must be a non-empty token (RFC 9110 §5.1).", nameof(name));
+        if (value.ContainsAnyExcept(FieldValueChars))
+            throw new ArgumentException("A header value must not contain CR, LF or other control characters (RFC 9110 §5.5).", nameof(value));
+        Write(output, name);
+        Write(output, ": "u8);
+        Write(output, value);
+        WriteCrlf(output);
+    }
+
+    public static void WriteField(IBufferWriter<byte> output, ReadOnlySpan<byte> name, long value)
+    {
+        if (!IsToken(name)) throw new ArgumentException("A header name must be a non-empty token (RFC 9110 §5.1).", nameof(name));
+        Write(output, name);
+        Write(output, ": "u8);
+        WriteDecimal(output, value);
+        WriteCrlf(output);
+    }
+
+    public static void WriteVersion(IBufferWriter<byte> output, bool http11) => Write(output, http11 ? "HTTP/1.1"u8 : "HTTP/1.0"u8);
+}
