@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 
@@ -142,10 +143,12 @@ public sealed class Connection
     internal bool InWriteQueue { get; set; }
     internal bool InReadQueue { get; set; }
     internal bool InCloseQueue { get; set; }
+    internal bool InWorkQueue { get; set; }
     internal bool IsOpenRaised { get; set; }
     internal ManagerTimer? DeadlineTimer { get; set; }
     internal Protocol? Protocol { get; set; }
     internal IoBuffer ReceiveBuffer => receiveBuffer;
+    internal ReadOnlyMemory<byte> ReceivedMemory => receiveBuffer.Memory;
     internal IoBuffer SendBuffer => sendBuffer;
     internal SocketAddress? DatagramPeer { get; set; }
     internal Queue<(byte[] Data, SocketAddress? Peer)>? PendingDatagrams { get; set; }
@@ -167,6 +170,24 @@ public sealed class Connection
         if (ReadyStamp == stamp) return;
         ReadyStamp = stamp;
         ready.Add(this);
+    }
+
+    /// <summary>Writes straight into the send buffer (protocol writers); the loop flushes it.</summary>
+    internal IBufferWriter<byte> SendWriter => sendWriter ??= new SendBufferWriter(this);
+
+    private SendBufferWriter? sendWriter;
+
+    private sealed class SendBufferWriter(Connection connection) : IBufferWriter<byte>
+    {
+        public void Advance(int count)
+        {
+            connection.sendBuffer.Advance(count);
+            connection.Manager.ScheduleWrite(connection);
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => connection.sendBuffer.GetWriteMemory(Math.Max(sizeHint, 256));
+
+        public Span<byte> GetSpan(int sizeHint = 0) => connection.sendBuffer.GetWriteSpan(Math.Max(sizeHint, 256));
     }
 
     internal void ReleaseBuffers()

@@ -56,6 +56,12 @@ internal sealed class IoBuffer
         return array.AsSpan(end);
     }
 
+    public Memory<byte> GetWriteMemory(int sizeHint)
+    {
+        GetWriteSpan(sizeHint);
+        return array.AsMemory(end);
+    }
+
     public void Advance(int count) => end += count;
 
     public void Consume(int count)

@@ -20,6 +20,7 @@ namespace Meerkat;
 /// <item>service ready sockets: accept, finish connects, read (protocol handler, then user handler);</item>
 /// <item>raise <see cref="EventKind.Poll"/> on every connection;</item>
 /// <item>run due timers;</item>
+/// <item>let protocols continue work that API calls made possible (a deferred response completed);</item>
 /// <item>write send buffers, one write per connection;</item>
 /// <item>close what is marked closing, raising <see cref="EventKind.Close"/>.</item>
 /// </list>
@@ -43,6 +44,7 @@ public sealed class Manager : IDisposable
     private readonly List<Connection> readQueue = [];
     private readonly List<Connection> writeQueue = [];
     private readonly List<Connection> closeQueue = [];
+    private readonly List<Connection> workQueue = [];
     private readonly TimerQueue timers = new();
     private readonly ConcurrentQueue<(long Id, byte[] Payload, int Length)> wakeups = new();
     private readonly ConcurrentQueue<Action> posted = new();
@@ -202,6 +204,7 @@ public sealed class Manager : IDisposable
             ServiceReadyConnections();
             RaisePollEvents();
             RunDueTimers();
+            RunProtocolWork();
             FlushWrites();
             CloseMarked();
             return ready.Count;
@@ -336,6 +339,15 @@ public sealed class Manager : IDisposable
         writeQueue.Add(connection);
     }
 
+    /// <summary>Asks for the connection's <see cref="Protocol.OnWork"/> in this iteration's work phase,
+    /// so a protocol never raises events from inside a user's API call.</summary>
+    internal void ScheduleWork(Connection connection)
+    {
+        if (connection.InWorkQueue) return;
+        connection.InWorkQueue = true;
+        workQueue.Add(connection);
+    }
+
     internal void ScheduleRead(Connection connection)
     {
         if (connection.InReadQueue) return;
@@ -382,7 +394,7 @@ public sealed class Manager : IDisposable
 
     private void WaitForReadiness(int timeoutMs)
     {
-        bool pendingWork = readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0
+        bool pendingWork = readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0
             || !posted.IsEmpty || !wakeups.IsEmpty || stopRequested;
         int timeout = pendingWork ? 0 : TimeoutUntilNextTimer(timeoutMs);
         foreach (var connection in readQueue)
@@ -459,6 +471,17 @@ public sealed class Manager : IDisposable
                 timer.Callback!(timer);
             }
         }
+    }
+
+    private void RunProtocolWork()
+    {
+        for (int i = 0; i < workQueue.Count; i++)
+        {
+            var connection = workQueue[i];
+            connection.InWorkQueue = false;
+            if (connection.State < ConnectionState.Closing) connection.Protocol?.OnWork(connection);
+        }
+        workQueue.Clear();
     }
 
     private void FlushWrites()

@@ -14,4 +14,7 @@ internal abstract class Protocol
     /// close (to finish a deferred response, say); false lets the loop close once the send buffer
     /// is written.</summary>
     public virtual bool OnEndOfStream(Connection connection) => false;
+
+    /// <summary>Called in the loop's work phase after <see cref="Manager.ScheduleWork"/>.</summary>
+    public virtual void OnWork(Connection connection) { }
 }

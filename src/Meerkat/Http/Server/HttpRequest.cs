@@ -1,0 +1,86 @@
+using System.Text;
+
+namespace Meerkat.Http;
+
+/// <summary>
+/// The request of the current HTTP transaction on a server connection, as seen from
+/// <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/> and
+/// <see cref="EventKind.HttpMessage"/>. One object per connection, reused for every request:
+/// its spans are valid only during the callback; copy what a deferred response needs.
+/// </summary>
+public sealed class HttpRequest
+{
+    internal HttpHead Head { get; set; } = null!;
+
+    internal ReadOnlyMemory<byte> BodyMemory { get; set; }
+
+    /// <summary>The method, e.g. <c>GET</c>.</summary>
+    public ReadOnlySpan<byte> Method => Head.Method;
+
+    /// <summary>The request target as sent (origin-form: path and query).</summary>
+    public ReadOnlySpan<byte> Target => Head.Target;
+
+    /// <summary>The path part of the target, still percent-encoded.</summary>
+    public ReadOnlySpan<byte> Path => Head.Path;
+
+    /// <summary>The query after <c>?</c>, without it; empty when there is none.</summary>
+    public ReadOnlySpan<byte> Query => Head.Query;
+
+    /// <summary>1 for HTTP/1.1, 0 for HTTP/1.0.</summary>
+    public int VersionMinor => Head.VersionMinor;
+
+    /// <summary>The header fields, in order.</summary>
+    public HttpHeaders Headers => Head.Headers;
+
+    /// <summary>Whether the client asked to keep the connection open.</summary>
+    public bool KeepAlive => Head.KeepAlive;
+
+    /// <summary>The declared body length, or -1 (chunked or none).</summary>
+    public long ContentLength => Head.ContentLength;
+
+    /// <summary>True when the request has a body (Content-Length above zero, or chunked).</summary>
+    public bool HasBody => Head.Framing == HttpFraming.Chunked || Head.ContentLength > 0;
+
+    /// <summary>The whole body, in <see cref="EventKind.HttpMessage"/> (empty when streamed).</summary>
+    public ReadOnlySpan<byte> Body => BodyMemory.Span;
+
+    /// <summary>Set in <see cref="EventKind.HttpHeaders"/> to receive the body as
+    /// <see cref="EventKind.HttpBody"/> pieces instead of buffered, in bounded memory.</summary>
+    public bool StreamBody { get; set; }
+
+    /// <summary>True when the method is exactly <paramref name="method"/>.</summary>
+    public bool IsMethod(ReadOnlySpan<byte> method) => Head.IsMethod(method);
+
+    /// <summary>True when the path is exactly <paramref name="path"/>.</summary>
+    public bool PathIs(ReadOnlySpan<byte> path) => Head.Path.SequenceEqual(path);
+
+    /// <summary>A header's value, or false. Case-insensitive.</summary>
+    public bool TryGetHeader(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value) => Head.TryGetHeader(name, out value);
+
+    /// <summary>A header's value as a string (allocates), or null.</summary>
+    public string? GetHeader(string name) => Head.Headers.GetString(name);
+
+    /// <summary>The method as a string (allocates).</summary>
+    public string MethodString => Head.MethodString;
+
+    /// <summary>The path as a string, still percent-encoded (allocates).</summary>
+    public string PathString => Encoding.Latin1.GetString(Head.Path);
+
+    /// <summary>The query as a string (allocates).</summary>
+    public string QueryString => Encoding.Latin1.GetString(Head.Query);
+
+    /// <summary>The value of query parameter <paramref name="name"/>, percent-decoded, or null (allocates).</summary>
+    public string? GetQueryParameter(string name)
+    {
+        foreach (var pair in QueryString.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int equals = pair.IndexOf('=');
+            string key = Uri.UnescapeDataString((equals < 0 ? pair : pair[..equals]).Replace('+', ' '));
+            if (key == name) return equals < 0 ? "" : Uri.UnescapeDataString(pair[(equals + 1)..].Replace('+', ' '));
+        }
+        return null;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{MethodString} {Encoding.Latin1.GetString(Target)} HTTP/1.{VersionMinor}";
+}

@@ -1,0 +1,144 @@
+using System.Text;
+
+namespace Meerkat.Http;
+
+/// <summary>
+/// The HTTP/1.1 server API: listen, read the request from the transaction events, answer with
+/// one call or stream the answer. All of it runs on the loop thread.
+/// </summary>
+/// <example>
+/// <code>
+/// manager.ListenHttp("http://127.0.0.1:8000", (c, e) =>
+/// {
+///     if (e.Kind == EventKind.HttpMessage) c.Reply(200, "Hello, World!"u8, "text/plain");
+/// });
+/// </code>
+/// </example>
+public static class HttpServer
+{
+    extension(Event e)
+    {
+        /// <summary>The request of an <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/>,
+        /// <see cref="EventKind.HttpMessage"/> or <see cref="EventKind.HttpDone"/> event on a server
+        /// connection; null for other events.</summary>
+        public HttpRequest? Request => e.Subject as HttpRequest;
+    }
+
+    /// <summary>Listens for HTTP on <c>http://host:port</c> (port 0 picks one). Accepted connections
+    /// raise <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/> (when the handler
+    /// streams the body), <see cref="EventKind.HttpMessage"/> and <see cref="EventKind.HttpDone"/>
+    /// per request, in order.</summary>
+    public static Connection ListenHttp(this Manager manager, string url, ConnectionHandler? handler, HttpServerOptions? options = null, ListenOptions? listenOptions = null)
+    {
+        var address = NetworkAddress.Parse(url, defaultPort: 80);
+        if (address.Scheme != "http")
+            throw new ArgumentException($"ListenHttp takes http:// URLs, not '{address.Scheme}://'", nameof(url));
+        options ??= new HttpServerOptions();
+        var listener = manager.Listen(address, datagram: false, handler, listenOptions, _ => new HttpServerProtocol(options));
+        StartDeadlineSweep(manager, listener, options);
+        return listener;
+    }
+
+    /// <summary>Answers the pending request in one call: status, body, content type, extra headers.</summary>
+    /// <exception cref="InvalidOperationException">No request is waiting, or it was already answered.</exception>
+    public static void Reply(this Connection connection, int status, ReadOnlySpan<byte> body, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers)
+    {
+        var protocol = PendingProtocol(connection);
+        var writer = connection.SendWriter;
+        protocol.Response.Begin(writer, protocol.Request, status, body.Length, contentType, headers, protocol.WillClose(connection), protocol.Options.ServerName);
+        protocol.Response.Write(writer, body);
+        protocol.Response.End(writer);
+        protocol.ResponseChanged(connection);
+    }
+
+    /// <summary>Answers the pending request with a UTF-8 text body.</summary>
+    public static void Reply(this Connection connection, int status, string body, string contentType = "text/plain; charset=utf-8", params ReadOnlySpan<(string Name, string Value)> headers) =>
+        connection.Reply(status, Encoding.UTF8.GetBytes(body), contentType, headers);
+
+    /// <summary>Starts a streamed response: Content-Length framing when <paramref name="contentLength"/>
+    /// is known, else chunked (HTTP/1.1) or until close (HTTP/1.0). Continue with
+    /// <see cref="WriteBody"/> (ideally while <see cref="Connection.IsWritable"/>, resuming on
+    /// <see cref="EventKind.Write"/>) and finish with <see cref="EndResponse"/>.</summary>
+    public static void BeginResponse(this Connection connection, int status, long contentLength = -1, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers)
+    {
+        var protocol = PendingProtocol(connection);
+        protocol.Response.Begin(connection.SendWriter, protocol.Request, status, contentLength, contentType, headers, protocol.WillClose(connection), protocol.Options.ServerName);
+        protocol.ResponseChanged(connection);
+    }
+
+    /// <summary>Appends a piece of the streamed response body.</summary>
+    /// <returns><see cref="Connection.IsWritable"/>: false means wait for <see cref="EventKind.Write"/>.</returns>
+    public static bool WriteBody(this Connection connection, ReadOnlySpan<byte> data)
+    {
+        var protocol = ServerProtocol(connection);
+        protocol.Response.Write(connection.SendWriter, data);
+        return connection.IsWritable;
+    }
+
+    /// <summary>Finishes the streamed response.</summary>
+    public static void EndResponse(this Connection connection)
+    {
+        var protocol = ServerProtocol(connection);
+        protocol.Response.End(connection.SendWriter);
+        protocol.ResponseChanged(connection);
+    }
+
+    /// <summary>Starts a response whose body <paramref name="producer"/> writes piece by piece, called
+    /// whenever the connection can take more, in bounded memory, until it returns 0.</summary>
+    public static void StreamResponse(this Connection connection, int status, long contentLength, string? contentType, HttpBodyProducer producer, params ReadOnlySpan<(string Name, string Value)> headers)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        var protocol = PendingProtocol(connection);
+        protocol.Response.Begin(connection.SendWriter, protocol.Request, status, contentLength, contentType, headers, protocol.WillClose(connection), protocol.Options.ServerName);
+        protocol.Response.Producer = producer;
+        protocol.ResponseChanged(connection);
+    }
+
+    /// <summary>Starts a Server-Sent Events stream (<c>text/event-stream</c>, chunked). Send events
+    /// with <see cref="SendEvent"/>, end with <see cref="EndResponse"/>.</summary>
+    public static void BeginEventStream(this Connection connection) =>
+        connection.BeginResponse(200, -1, "text/event-stream", ("Cache-Control", "no-cache"));
+
+    /// <summary>Sends one Server-Sent Event; multi-line data becomes several <c>data:</c> lines.</summary>
+    public static void SendEvent(this Connection connection, string data, string? eventName = null, string? id = null)
+    {
+        var text = new StringBuilder();
+        if (eventName is not null) text.Append("event: ").Append(eventName).Append('\n');
+        if (id is not null) text.Append("id: ").Append(id).Append('\n');
+        foreach (var line in data.Split('\n')) text.Append("data: ").Append(line.TrimEnd('\r')).Append('\n');
+        text.Append('\n');
+        connection.WriteBody(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    /// <summary>True when this server connection has a request waiting for its response.</summary>
+    public static bool HasPendingRequest(this Connection connection) =>
+        connection.Protocol is HttpServerProtocol { HasPendingRequest: true } protocol && !protocol.Response.IsStarted;
+
+    private static HttpServerProtocol ServerProtocol(Connection connection) =>
+        connection.Protocol as HttpServerProtocol
+        ?? throw new InvalidOperationException($"connection #{connection.Id} is not an HTTP server connection");
+
+    private static HttpServerProtocol PendingProtocol(Connection connection)
+    {
+        var protocol = ServerProtocol(connection);
+        if (connection.State >= ConnectionState.Draining) throw new InvalidOperationException($"connection #{connection.Id} is closing: the response cannot be sent");
+        if (!protocol.HasPendingRequest) throw new InvalidOperationException($"connection #{connection.Id} has no request waiting for a response");
+        return protocol;
+    }
+
+    /// <summary>One repeating timer per listener enforces header and idle deadlines for its connections.</summary>
+    private static void StartDeadlineSweep(Manager manager, Connection listener, HttpServerOptions options)
+    {
+        var shortest = options.HeaderTimeout < options.IdleTimeout ? options.HeaderTimeout : options.IdleTimeout;
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 4, 10, 1000));
+        manager.AddTimer(period, period, timer =>
+        {
+            if (listener.State == ConnectionState.Closed) { timer.Cancel(); return; }
+            long now = Manager.Now;
+            var connections = manager.Connections;
+            for (int i = 0; i < connections.Count; i++)
+                if (connections[i].Protocol is HttpServerProtocol protocol && ReferenceEquals(protocol.Options, options))
+                    protocol.CheckDeadlines(connections[i], now);
+        });
+    }
+}

@@ -1,0 +1,29 @@
+namespace Meerkat.Http;
+
+/// <summary>Settings of an HTTP server listener. Every limit has a safe default.</summary>
+public sealed class HttpServerOptions
+{
+    /// <summary>Parser limits: request line (414), header bytes and count (431), chunk extensions.</summary>
+    public HttpLimits Limits { get; set; } = new();
+
+    /// <summary>Largest request body delivered whole in <see cref="EventKind.HttpMessage"/>; larger
+    /// ones get 413 unless the handler streams the body (<see cref="HttpRequest.StreamBody"/>). Default 1 MiB.</summary>
+    public long MaxBufferedBodySize { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest streamed request body (413 beyond it). Default unlimited.</summary>
+    public long MaxStreamedBodySize { get; set; } = long.MaxValue;
+
+    /// <summary>Most request-body bytes read and discarded when the handler answered without reading
+    /// the body; beyond it the connection closes after the response. Default 64 KiB.</summary>
+    public long MaxDrainSize { get; set; } = 64 * 1024;
+
+    /// <summary>Time allowed for a whole request head, from its first byte (slow-loris defence):
+    /// 408 and close after it. Default 10 s.</summary>
+    public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle keep-alive connection stays open. Default 60 s.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Value of the <c>Server</c> response header, or null for none. Default null.</summary>
+    public string? ServerName { get; set; }
+}
