@@ -48,6 +48,9 @@ public sealed class HttpRequest
     /// <see cref="EventKind.HttpBody"/> pieces instead of buffered, in bounded memory.</summary>
     public bool StreamBody { get; set; }
 
+    /// <summary>In <see cref="EventKind.HttpDone"/>: the status the response was sent with.</summary>
+    public int ResponseStatus { get; internal set; }
+
     /// <summary>True when the method is exactly <paramref name="method"/>.</summary>
     public bool IsMethod(ReadOnlySpan<byte> method) => Head.IsMethod(method);
 

@@ -33,8 +33,13 @@ internal sealed class HttpResponseState
     /// <summary>Streams the body from a producer on <see cref="EventKind.Write"/> events.</summary>
     public HttpBodyProducer? Producer { get; set; }
 
+    /// <summary>Released when the response is reset or the connection closes (an open file).</summary>
+    public IDisposable? Resource { get; set; }
+
     public void Reset()
     {
+        Resource?.Dispose();
+        Resource = null;
         stage = Stage.NotStarted;
         framing = Framing.None;
         remaining = 0;
@@ -65,12 +70,13 @@ internal sealed class HttpResponseState
         StatusCode = status;
         WriteHead(output, status, contentLength, contentType, headers, http11, headParsed && request.KeepAlive, serverName);
         stage = Stage.Streaming;
-        if (framing is Framing.None || framing == Framing.ContentLength && remaining == 0) stage = Stage.Complete;
+        if (headOnly || framing == Framing.ContentLength && remaining == 0) stage = Stage.Complete;
     }
 
     /// <summary>Appends body bytes in the response's framing.</summary>
     public void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
     {
+        if (headOnly) return;
         if (stage != Stage.Streaming)
         {
             if (data.IsEmpty) return;

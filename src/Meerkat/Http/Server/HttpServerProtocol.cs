@@ -69,6 +69,7 @@ internal sealed class HttpServerProtocol : Protocol
                 break;
             case EventKind.Close:
                 body.Release();
+                response.Reset();
                 break;
         }
     }
@@ -222,6 +223,7 @@ internal sealed class HttpServerProtocol : Protocol
         bool close = response.CloseAfter || connection.IsPeerClosed && connection.Received.IsEmpty;
         bool declinedUpgrade = request.Head.IsUpgrade && response.StatusCode != 101;
         inTransaction = false;
+        request.ResponseStatus = response.StatusCode;
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, subject: request));
         response.Reset();
         if (close || connection.State >= ConnectionState.Draining)
