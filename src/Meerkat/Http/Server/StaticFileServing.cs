@@ -28,7 +28,9 @@ public static class StaticFileServing
         if (plan.StatusCode == 304) length = -1;
         if (plan.FilePath is null)
         {
-            connection.BeginResponse(plan.StatusCode, plan.StatusCode == 304 ? -1 : plan.Body.Length, contentType, headers.ToArray());
+            // HEAD plans carry the length of the body they do not send.
+            long declared = plan.StatusCode == 304 ? -1 : Math.Max(length, plan.Body.Length);
+            connection.BeginResponse(plan.StatusCode, declared, contentType, headers.ToArray());
             connection.WriteBody(plan.Body.Span);
             connection.EndResponse();
             return;
