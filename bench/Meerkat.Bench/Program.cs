@@ -1,1 +1,28 @@
-return 0;
+// Meerkat benchmark harness. One subcommand per benchmark (Benchmarks/*.cs); the shared closed-loop
+// load generator and report live in Harness/. Run in Release:
+//   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
+using Meerkat.Bench.Benchmarks;
+using Meerkat.Bench.Harness;
+
+var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Run)>
+{
+    ["echo"] = ("TCP echo round trips: Meerkat vs. async System.Net.Sockets", EchoBenchmark.Run),
+};
+
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
+{
+    Console.Error.WriteLine("usage: Meerkat.Bench <benchmark> [--option value ...]");
+    foreach (var (name, (summary, _)) in benchmarks) Console.Error.WriteLine($"  {name,-10} {summary}");
+    Console.Error.WriteLine("common options: --connections N  --seconds S  --warmup S");
+    return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
+}
+
+try
+{
+    return benchmark.Run(new BenchArgs(args[1..]));
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 2;
+}
