@@ -754,13 +754,26 @@ public sealed class Manager : IDisposable
         disposed = true;
         disposeAfterPoll = false;
         loopThread = Environment.CurrentManagedThreadId;
+        Exception? firstError = null;
         try
         {
             while (connections.Count > 0)
             {
                 var connection = connections[^1];
                 if (connection.State < ConnectionState.Closing) connection.State = ConnectionState.Closing;
-                FinalizeClose(connection);
+                try
+                {
+                    FinalizeClose(connection);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // A Close handler reacting with Connect or AddTimer on this manager: nothing to do.
+                }
+                catch (Exception ex) when (ex is not LifecycleViolationException)
+                {
+                    // Every connection is still released; the first handler bug is rethrown below.
+                    firstError ??= ex;
+                }
             }
         }
         finally
@@ -771,6 +784,7 @@ public sealed class Manager : IDisposable
                 if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
             poller.Dispose();
         }
+        if (firstError is not null) throw new AggregateException("a Close handler threw during Dispose", firstError);
     }
 
     // ------------------------------------------------------------------ helpers

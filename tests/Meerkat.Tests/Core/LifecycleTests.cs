@@ -186,3 +186,21 @@ public class LifecycleTests
         Assert.Throws<LifecycleViolationException>(() => new LifecycleChecker().Observe(listener, EventKind.Read, -1));
     }
 }
+
+public class DisposeTests
+{
+    [Fact]
+    public void Dispose_completes_when_close_handlers_try_to_reconnect()
+    {
+        var log = new EventLog();
+        var manager = Loop.Create(PollerBackend.Auto);
+        var listener = manager.Listen("tcp://127.0.0.1:0", log.Handler);
+        string url = $"tcp://127.0.0.1:{listener.LocalEndPoint!.Port}";
+        log.Next = (c, e) => { if (e.Kind == EventKind.Close && c.Role == ConnectionRole.Outbound) manager.Connect(url, log.Handler); };
+        var client = manager.Connect(url, log.Handler);
+        manager.Until(() => client.State == ConnectionState.Connected && log.Count(EventKind.Accept) == 1, what: "the connection");
+        manager.Dispose();
+        log.AssertBalanced();
+        Assert.Equal(3, log.Count(EventKind.Close));
+    }
+}

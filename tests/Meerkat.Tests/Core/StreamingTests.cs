@@ -101,9 +101,7 @@ public class StreamingTests
         using var manager = Loop.Create(backend);
         var listener = manager.Listen("tcp://127.0.0.1:0", (c, e) => { if (e.Kind == EventKind.Read) c.Close(); });
         string url = $"tcp://127.0.0.1:{listener.LocalEndPoint!.Port}";
-        manager.Poll(0);
-        int before = Directory.GetFiles("/proc/self/fd").Length;
-        int started = 0, closed = 0;
+        int started = 0, closed = 0, target = 0;
         void Start()
         {
             started++;
@@ -112,12 +110,24 @@ public class StreamingTests
                 if (e.Kind == EventKind.Connect) c.Send("bye"u8);
                 if (e.Kind != EventKind.Close) return;
                 closed++;
-                if (started < Cycles) Start();
+                if (started < target) Start();
             });
         }
-        for (int i = 0; i < Parallel; i++) Start();
-        manager.Until(() => closed == Cycles && manager.Connections.Count == 1, TimeSpan.FromSeconds(120), "every cycle to close");
-        int after = Directory.GetFiles("/proc/self/fd").Length;
-        Assert.Equal(before, after);
+        void Cycle(int count)
+        {
+            target += count;
+            for (int i = 0; i < Parallel; i++) Start();
+            manager.Until(() => closed == target && manager.Connections.Count == 1, TimeSpan.FromSeconds(120), "every cycle to close");
+        }
+        // A first round lets the runtime open what it opens once; and only sockets and event
+        // descriptors count: the runtime maps assemblies it loads lazily as descriptors too.
+        Cycle(Parallel);
+        int before = NetworkDescriptors();
+        Cycle(Cycles);
+        Assert.Equal(before, NetworkDescriptors());
     }
+
+    private static int NetworkDescriptors() =>
+        Directory.GetFiles("/proc/self/fd").Count(fd =>
+            new FileInfo(fd).LinkTarget is { } target && (target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("anon_inode:", StringComparison.Ordinal)));
 }

@@ -2,11 +2,12 @@ using System.Diagnostics;
 
 namespace Meerkat.Tests.Core;
 
+[Collection(Serial.Name)]
 public class TimerTests
 {
-    /// <summary>Tolerance: a timer never fires early, and fires within this much of its due time
-    /// (generous, for a loaded two-core CI machine).</summary>
-    private static readonly TimeSpan Late = TimeSpan.FromMilliseconds(150);
+    /// <summary>Tolerance: a timer never fires early, and fires within 250 ms of its due time
+    /// (generous, for a loaded two-core CI machine; typically under 2 ms).</summary>
+    private static readonly TimeSpan Late = TimeSpan.FromMilliseconds(250);
 
     [Theory, MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
     public void One_shot_timers_fire_in_due_order_and_on_time(PollerBackend backend)
