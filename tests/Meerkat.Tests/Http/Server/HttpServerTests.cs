@@ -256,4 +256,72 @@ public class HttpServerTests
             Assert.EndsWith("Hello, World!", output, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void A_declined_upgrade_is_answered_like_any_request_and_the_connection_goes_on()
+    {
+        var (manager, port, log) = Start();
+        using (manager)
+        {
+            var text = manager.Until(RawClient.ExchangeAsync(port,
+                "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo/1\r\n\r\n" +
+                "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            Assert.Equal(2, RawClient.Occurrences(text, "HTTP/1.1 200 OK"));
+            Assert.Equal(2, log.Count(EventKind.HttpDone));
+        }
+    }
+
+    [Fact]
+    public void A_half_closed_client_still_gets_its_deferred_answer()
+    {
+        var (manager, port, _) = Start();
+        using (manager)
+        {
+            var text = manager.Until(Task.Run(() =>
+            {
+                using var socket = RawClient.Connect(port);
+                socket.Send("GET /deferred HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+                socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                return RawClient.ReadToEnd(socket);
+            }));
+            Assert.StartsWith("HTTP/1.1 200 OK", text, StringComparison.Ordinal);
+            Assert.EndsWith("deferred GET /deferred HTTP/1.1", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Answering_before_reading_a_small_body_drains_it_and_keeps_the_connection()
+    {
+        var manager = Loop.Create(PollerBackend.Auto);
+        using (manager)
+        {
+            var listener = manager.ListenHttp("http://127.0.0.1:0", (c, e) =>
+            {
+                if (e.Kind == EventKind.HttpHeaders && e.Request!.PathIs("/early"u8)) c.Reply(403, "no thanks"u8, "text/plain");
+                else if (e.Kind == EventKind.HttpMessage && !e.Request!.PathIs("/early"u8)) c.Reply(200, "ok"u8, "text/plain");
+            });
+            int port = listener.LocalEndPoint!.Port;
+            var small = manager.Until(RawClient.ExchangeAsync(port,
+                "POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            Assert.Contains("HTTP/1.1 403 Forbidden", small, StringComparison.Ordinal);
+            Assert.EndsWith("ok", small, StringComparison.Ordinal);
+            var large = manager.Until(Task.Run(() =>
+            {
+                using var socket = RawClient.Connect(port);
+                socket.Send("POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"u8);
+                try
+                {
+                    var chunk = new byte[64 * 1024];
+                    for (int i = 0; i < 150; i++) socket.Send(chunk);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // The server closed after its answer; what it sent is still readable below.
+                }
+                return RawClient.ReadToEnd(socket);
+            }));
+            Assert.StartsWith("HTTP/1.1 403 Forbidden", large, StringComparison.Ordinal);
+            Assert.Contains("Connection: close", large, StringComparison.Ordinal);
+        }
+    }
 }
