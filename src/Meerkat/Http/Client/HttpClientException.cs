@@ -13,4 +13,7 @@ public sealed class HttpClientException : IOException
     /// <summary>True when some of the response (its head at least) had arrived before the failure:
     /// retrying could then repeat a request the server already acted on.</summary>
     public bool IsResponseStarted { get; }
+
+    /// <summary>The response status when the failure is an HTTP error status, else null.</summary>
+    public int? StatusCode { get; init; }
 }

@@ -3,7 +3,7 @@ namespace Meerkat.Http.Client;
 /// <summary>
 /// An HTTP request to send: method, absolute <c>http://</c> URL, header fields and an optional
 /// whole body. Used by both the loop-level API (<see cref="HttpClientConnections"/>) and
-/// <c>MeerkatHttpClient</c>. <c>Host</c>, <c>Content-Length</c> and
+/// <see cref="MeerkatHttpClient"/>. <c>Host</c>, <c>Content-Length</c> and
 /// <c>Transfer-Encoding</c> are written by the client; do not add them.
 /// </summary>
 public sealed class HttpClientRequest
