@@ -59,13 +59,13 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     {
         var content = request.Content ?? ReadOnlyMemory<byte>.Empty;
         bool hasBody = request.Content is not null || request.Method is "POST" or "PUT" or "PATCH";
-        WriteHead(request, hasBody ? content.Length : -2);
+        var entry = WriteHead(request, hasBody ? content.Length : -2);
         bool expectContinue = content.Length > 0 && string.Equals(request.GetHeader("Expect"), "100-continue", StringComparison.OrdinalIgnoreCase);
         if (expectContinue)
         {
             upload = Upload.Holding;
             heldBody = content;
-            pending.Last().HoldsBody = true;
+            entry.HoldsBody = true;
             continueTimer = connection.Manager.AddTimer(options.ExpectContinueTimeout, TimeSpan.Zero, _ => ReleaseHeldBody(connection));
         }
         else
@@ -77,7 +77,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public bool SendRequestHead(Connection connection, HttpClientRequest request, long contentLength)
     {
-        WriteHead(request, contentLength);
+        _ = WriteHead(request, contentLength);
         upload = Upload.Streaming;
         uploadChunked = contentLength < 0;
         uploadRemaining = contentLength;
@@ -115,10 +115,30 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         return Flush(connection);
     }
 
-    /// <summary>contentLength: &gt;= 0 Content-Length, -1 chunked, -2 no body.</summary>
-    private void WriteHead(HttpClientRequest request, long contentLength)
+    /// <summary>contentLength: &gt;= 0 Content-Length, -1 chunked, -2 no body. Nothing is queued when
+    /// the request is rejected (a bad method, target or field).</summary>
+    private Pending WriteHead(HttpClientRequest request, long contentLength)
     {
-        if (upload != Upload.Idle) throw new InvalidOperationException("the previous request's body is still being sent");
+        if (upload != Upload.Idle) throw new InvalidOperationException("the previous request's body is still being sent (or waits for 100 Continue)");
+        bool close;
+        try
+        {
+            close = WriteFields(request, contentLength);
+        }
+        catch
+        {
+            scratch.ResetWrittenCount();
+            throw;
+        }
+        var entry = new Pending(request.Method, request.BufferResponse) { CloseAfterResponse = close };
+        pending.Enqueue(entry);
+        if (pending.Count == 1) reader.SetRequestMethod(Ascii(request.Method));
+        return entry;
+    }
+
+    /// <summary>Writes the head into the scratch buffer; true when it asks the server to close.</summary>
+    private bool WriteFields(HttpClientRequest request, long contentLength)
+    {
         var uri = request.Uri;
         headWriter.WriteRequestLine(scratch, Ascii(request.Method), Ascii(uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery));
         headWriter.WriteHeader(scratch, "Host"u8, Ascii(uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}"));
@@ -134,9 +154,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         if (contentLength >= 0) headWriter.WriteHeader(scratch, "Content-Length"u8, contentLength);
         else if (contentLength == -1) headWriter.WriteHeader(scratch, "Transfer-Encoding"u8, "chunked"u8);
         headWriter.WriteEnd(scratch);
-        var entry = new Pending(request.Method, request.BufferResponse) { CloseAfterResponse = close };
-        pending.Enqueue(entry);
-        if (pending.Count == 1) reader.SetRequestMethod(Ascii(request.Method));
+        return close;
     }
 
     private bool Flush(Connection connection)

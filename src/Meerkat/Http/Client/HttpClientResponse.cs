@@ -55,7 +55,8 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
     /// <summary>Reads the whole body into memory.</summary>
     public async Task<byte[]> ReadAsBytesAsync(CancellationToken cancellationToken = default)
     {
-        using var memory = ContentLength is >= 0 and <= int.MaxValue ? new MemoryStream((int)ContentLength) : new MemoryStream();
+        // Presize from Content-Length only when it frames this body and is modest (a HEAD answer's is not).
+        using var memory = Head.Framing == HttpFraming.ContentLength && ContentLength <= 16 * 1024 * 1024 ? new MemoryStream((int)ContentLength) : new MemoryStream();
         await body.CopyToAsync(memory, cancellationToken).ConfigureAwait(false);
         return memory.ToArray();
     }

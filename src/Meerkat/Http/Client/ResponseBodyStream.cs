@@ -23,6 +23,7 @@ internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onA
     public bool Enqueue(ReadOnlySpan<byte> data)
     {
         TaskCompletionSource? wake;
+        bool full;
         lock (gate)
         {
             if (disposed) return false;
@@ -31,10 +32,11 @@ internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onA
             segments.Enqueue((array, data.Length));
             buffered += data.Length;
             wake = TakeWaiter();
-            if (buffered >= limit) wantsDrainSignal = true;
+            full = buffered >= limit;
+            if (full) wantsDrainSignal = true;
         }
         wake?.TrySetResult();
-        return buffered >= limit;
+        return full;
     }
 
     public void Complete() => Finish(null);
