@@ -82,6 +82,21 @@ public sealed class MeerkatHttpClientTests
     }
 
     [Fact]
+    public async Task ServerClosingAnIdleConnectionIsReplaced()
+    {
+        using var server = new RawServer(async (socket, _) =>
+        {
+            await RawServer.ReadHeadAsync(socket);
+            // Keep-alive by the headers, then closed at once: the pool must notice and drop it.
+            await RawServer.SendAsync(socket, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            socket.Shutdown(SocketShutdown.Both);
+        });
+        await using var client = NewClient();
+        for (int i = 0; i < 5; i++) Assert.Equal("ok", await client.GetStringAsync(server.Url + "/"));
+        Assert.Equal(5, server.Accepted);
+    }
+
+    [Fact]
     public async Task PeerDyingMidBodyFailsTheRead()
     {
         using var server = new RawServer(async (socket, _) =>
