@@ -8,6 +8,8 @@ internal static class Usage
         Usage:
           meerkat demo  [--listen URL]... [--root DIR]      feature demo server (default http://127.0.0.1:8000)
           meerkat serve [DIR] [--listen URL]... [--listing] static file server with an access log
+          meerkat get URL [-o FILE] [-C] [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i]
+                      [--retries N] [--timeout S] [--max-redirects N]   HTTP client; -C resumes into FILE
           meerkat --help | --version
 
         Exit status: 0 success, 2 bad arguments, 3 network error, 4 HTTP error (>= 400).

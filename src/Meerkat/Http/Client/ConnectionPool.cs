@@ -1,0 +1,177 @@
+// How this file works: MeerkatHttpClient's connections, per origin, on the loop thread. A request
+// (Exchange) takes an idle kept-alive connection, or opens a new one while the origin is under
+// MaxConnectionsPerOrigin, or waits in the origin's queue. A connection returns to the idle list
+// after a keep-alive response and closes after IdleConnectionTimeout there. Every pooled
+// connection has one Slot (its Tag) naming the exchange it serves; the connection's events go
+// to that exchange, and its Close hands the next waiting exchange a slot.
+namespace Meerkat.Http.Client;
+
+internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions options)
+{
+    private sealed class Origin(Uri uri)
+    {
+        public Uri Uri { get; } = uri;
+        public List<Connection> Idle { get; } = [];
+        public Queue<Exchange> Waiting { get; } = new();
+        public int Count { get; set; }
+    }
+
+    private sealed class Slot(Origin origin)
+    {
+        public Origin Origin { get; } = origin;
+        public Exchange? Current { get; set; }
+        public bool IsConnected { get; set; }
+        public Exception? LastError { get; set; }
+        public ManagerTimer? IdleTimer { get; set; }
+    }
+
+    private readonly Dictionary<string, Origin> origins = new(StringComparer.OrdinalIgnoreCase);
+    private volatile bool isClosed;
+
+    public Manager Manager => manager;
+
+    /// <summary>Connections opened so far (for tests and diagnostics).</summary>
+    public int ConnectionsOpened { get; private set; }
+
+    /// <summary>Runs on the loop thread; refuses after the manager is gone. Thread-safe.</summary>
+    public void Post(Action action)
+    {
+        try
+        {
+            manager.Post(action);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public void Acquire(Exchange exchange)
+    {
+        if (isClosed)
+        {
+            exchange.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));
+            return;
+        }
+        var origin = OriginOf(exchange.Request.Uri);
+        while (!exchange.WantsFreshConnection && origin.Idle.Count > 0)
+        {
+            var idle = origin.Idle[^1];
+            origin.Idle.RemoveAt(origin.Idle.Count - 1);
+            if (idle.State >= ConnectionState.Draining) continue;
+            var slot = (Slot)idle.Tag!;
+            slot.IdleTimer?.Cancel();
+            slot.Current = exchange;
+            exchange.OnAssigned(idle, connected: true, reused: true);
+            return;
+        }
+        if (origin.Count >= options.MaxConnectionsPerOrigin && origin.Idle.Count > 0)
+        {
+            // A fresh connection is wanted but the origin is full of idle ones: give one up.
+            origin.Idle[0].Close();
+            origin.Idle.RemoveAt(0);
+        }
+        if (origin.Count < options.MaxConnectionsPerOrigin)
+        {
+            origin.Count++;
+            ConnectionsOpened++;
+            var slot = new Slot(origin) { Current = exchange };
+            var connection = manager.ConnectHttp(origin.Uri, OnEvent, options.Connection);
+            connection.Tag = slot;
+            exchange.OnAssigned(connection, connected: false, reused: false);
+            return;
+        }
+        origin.Waiting.Enqueue(exchange);
+    }
+
+    /// <summary>The exchange on this connection is over; keep the connection for the next one if it can be.</summary>
+    public void Release(Connection connection, bool reusable)
+    {
+        var slot = (Slot)connection.Tag!;
+        slot.Current = null;
+        if (!reusable || isClosed || connection.State >= ConnectionState.Draining) return;
+        while (slot.Origin.Waiting.TryDequeue(out var next))
+        {
+            if (next.IsFinished) continue;
+            slot.Current = next;
+            next.OnAssigned(connection, connected: true, reused: true);
+            return;
+        }
+        slot.Origin.Idle.Add(connection);
+        slot.IdleTimer = manager.AddTimer(options.IdleConnectionTimeout, TimeSpan.Zero, _ => connection.Close());
+    }
+
+    /// <summary>Closes a connection whose exchange was abandoned mid-way.</summary>
+    public void Discard(Connection connection)
+    {
+        ((Slot)connection.Tag!).Current = null;
+        connection.Close();
+    }
+
+    /// <summary>Closes every connection and fails every waiting request. Loop thread, or after the loop stopped.</summary>
+    public void CloseAll()
+    {
+        isClosed = true;
+        foreach (var origin in origins.Values)
+        {
+            while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));
+            foreach (var idle in origin.Idle) idle.Close();
+            origin.Idle.Clear();
+        }
+        foreach (var connection in manager.Connections)
+            if (connection.Tag is Slot) connection.Close();
+    }
+
+    public void MarkClosed() => isClosed = true;
+
+    private void OnEvent(Connection connection, Event e)
+    {
+        var slot = (Slot)connection.Tag!;
+        switch (e.Kind)
+        {
+            case EventKind.Connect:
+                slot.IsConnected = true;
+                slot.Current?.OnConnected();
+                break;
+            case EventKind.HttpHeaders:
+                slot.Current?.OnHeaders(e.Response!);
+                break;
+            case EventKind.HttpBody:
+                slot.Current?.OnBody(e.Data);
+                break;
+            case EventKind.HttpDone:
+                slot.Current?.OnDone(e.Response!);
+                break;
+            case EventKind.Error:
+                slot.LastError = e.Error;
+                break;
+            case EventKind.Close:
+                OnClose(connection, slot);
+                break;
+        }
+    }
+
+    private void OnClose(Connection connection, Slot slot)
+    {
+        var origin = slot.Origin;
+        origin.Count--;
+        origin.Idle.Remove(connection);
+        slot.IdleTimer?.Cancel();
+        var exchange = slot.Current;
+        slot.Current = null;
+        exchange?.OnConnectionLost(slot.LastError);
+        if (isClosed)
+        {
+            while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));
+            return;
+        }
+        while (origin.Count < options.MaxConnectionsPerOrigin && origin.Waiting.TryDequeue(out var next))
+            if (!next.IsFinished) Acquire(next);
+    }
+
+    private Origin OriginOf(Uri uri)
+    {
+        string key = $"{uri.Scheme}://{uri.IdnHost}:{uri.Port}";
+        if (!origins.TryGetValue(key, out var origin)) origins[key] = origin = new Origin(new Uri(key));
+        return origin;
+    }
+}

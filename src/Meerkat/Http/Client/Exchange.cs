@@ -1,0 +1,177 @@
+// How this file works: one attempt at one request by MeerkatHttpClient, on the loop thread. The
+// pool assigns it a connection; it sends the request, turns the connection's HTTP events into
+// the awaited HttpClientResponse and the body pipe, and watches one deadline at a time
+// (connect, then response head, then body idle). A reused keep-alive connection that the server
+// had already closed is retried once on a fresh one, transparently, when nothing of the response
+// arrived and the method is idempotent. Only the Task and the body pipe cross threads.
+using System.Diagnostics;
+
+namespace Meerkat.Http.Client;
+
+internal sealed class Exchange
+{
+    private readonly ConnectionPool pool;
+    private readonly MeerkatHttpClientOptions options;
+    private readonly Func<Exception> cancelReason;
+    private readonly TaskCompletionSource<HttpClientResponse> headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenRegistration cancellation;
+    private ResponseBodyStream? body;
+    private Connection? connection;
+    private ManagerTimer? timer;
+    private long deadline;
+    private string? deadlineReason;
+    private bool isReused;
+    private bool retriedStale;
+    private bool isPaused;
+
+    public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception> cancelReason)
+    {
+        this.pool = pool;
+        this.options = options;
+        this.cancelReason = cancelReason;
+        Request = request;
+        if (token.CanBeCanceled) cancellation = token.Register(() => pool.Post(() => Abort(this.cancelReason())));
+    }
+
+    public HttpClientRequest Request { get; }
+
+    public Task<HttpClientResponse> Task => headers.Task;
+
+    /// <summary>Skip idle pooled connections: the last one turned out stale.</summary>
+    public bool WantsFreshConnection { get; private set; }
+
+    public bool IsFinished { get; private set; }
+
+    // ------------------------------------------------------------------ driven by the pool (loop thread)
+
+    public void OnAssigned(Connection assigned, bool connected, bool reused)
+    {
+        connection = assigned;
+        isReused = reused;
+        if (connected) Start();
+        else Arm(options.ConnectTimeout, $"connecting to {Request.Uri.Authority} timed out after {Seconds(options.ConnectTimeout)}");
+    }
+
+    public void OnConnected() => Start();
+
+    private void Start()
+    {
+        Arm(options.ResponseHeadersTimeout, $"no response from {Request.Uri.Authority} within {Seconds(options.ResponseHeadersTimeout)}");
+        try
+        {
+            connection!.SendRequest(Request);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            Abort(ex);
+        }
+    }
+
+    public void OnHeaders(HttpResponse response)
+    {
+        body = new ResponseBodyStream(options.ResponseBufferSize, OnDrained, OnAbandoned);
+        Arm(options.BodyIdleTimeout, $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}");
+        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body));
+    }
+
+    public void OnBody(ReadOnlySpan<byte> piece)
+    {
+        deadline = Manager.Now + Ticks(options.BodyIdleTimeout);
+        if (!body!.Enqueue(piece)) return;
+        // The reader is the slow side: stop reading (TCP pushes back on the server) and stop the idle clock.
+        isPaused = true;
+        deadlineReason = null;
+        connection!.PauseResponseBody();
+    }
+
+    public void OnDone(HttpResponse response)
+    {
+        Finish();
+        body?.Complete();
+        pool.Release(connection!, reusable: response.KeepAlive);
+        connection = null;
+    }
+
+    public void OnConnectionLost(Exception? error)
+    {
+        if (IsFinished) return;
+        connection = null;
+        bool stale = isReused && body is null && !retriedStale && Request.IsIdempotent
+            && error is not TimeoutException && error is not HttpClientException { IsResponseStarted: true };
+        if (stale)
+        {
+            retriedStale = true;
+            WantsFreshConnection = true;
+            deadlineReason = null;
+            pool.Acquire(this);
+            return;
+        }
+        Finish();
+        var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", body is not null);
+        if (body is null) headers.TrySetException(failure);
+        else body.Fail(failure);
+    }
+
+    /// <summary>Cancelled, timed out overall, abandoned by the reader, or the client is closing.</summary>
+    public void Abort(Exception reason)
+    {
+        if (IsFinished) return;
+        Finish();
+        if (connection is { } c) pool.Discard(c);
+        connection = null;
+        headers.TrySetException(reason);
+        body?.Fail(reason);
+    }
+
+    private void Finish()
+    {
+        IsFinished = true;
+        deadlineReason = null;
+        timer?.Cancel();
+        timer = null;
+        cancellation.Dispose();
+    }
+
+    // ------------------------------------------------------------------ from the reader's thread
+
+    private void OnDrained() => pool.Post(() =>
+    {
+        if (!isPaused || IsFinished || connection is null) return;
+        isPaused = false;
+        Arm(options.BodyIdleTimeout, $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}");
+        connection.ResumeResponseBody();
+    });
+
+    private void OnAbandoned() => pool.Post(() => Abort(new ObjectDisposedException(nameof(HttpClientResponse), "the response was disposed before its body was read")));
+
+    // ------------------------------------------------------------------ the one deadline
+
+    private void Arm(TimeSpan due, string reason)
+    {
+        deadline = Manager.Now + Ticks(due);
+        deadlineReason = reason;
+        if (timer is { IsCancelled: false } && timer.DueTicks <= deadline) return;
+        timer?.Cancel();
+        timer = pool.Manager.AddTimer(due, TimeSpan.Zero, OnTimer);
+    }
+
+    private void OnTimer(ManagerTimer fired)
+    {
+        if (fired != timer) return;
+        timer = null;
+        if (deadlineReason is null || IsFinished) return;
+        long left = deadline - Manager.Now;
+        if (left > 0)
+        {
+            timer = pool.Manager.AddTimer(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), TimeSpan.Zero, OnTimer);
+            return;
+        }
+        var error = new TimeoutException(deadlineReason);
+        if (connection is not null) pool.Manager.Fail(connection, error);
+        else Abort(error);
+    }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private static string Seconds(TimeSpan span) => $"{span.TotalSeconds:0.###} s";
+}

@@ -1,0 +1,64 @@
+namespace Meerkat.Http.Client;
+
+/// <summary>
+/// An HTTP request to send: method, absolute <c>http://</c> URL, header fields and an optional
+/// whole body. Used by both the loop-level API (<see cref="HttpClientConnections"/>) and
+/// <see cref="MeerkatHttpClient"/>. <c>Host</c>, <c>Content-Length</c> and
+/// <c>Transfer-Encoding</c> are written by the client; do not add them.
+/// </summary>
+public sealed class HttpClientRequest
+{
+    /// <summary>Creates a request.</summary>
+    /// <exception cref="ArgumentException"><paramref name="url"/> is not an absolute URL.</exception>
+    public HttpClientRequest(string method, string url)
+        : this(method, new Uri(url, UriKind.Absolute))
+    {
+    }
+
+    /// <summary>Creates a request.</summary>
+    public HttpClientRequest(string method, Uri uri)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(method);
+        ArgumentNullException.ThrowIfNull(uri);
+        Method = method;
+        Uri = uri;
+    }
+
+    /// <summary>The method, e.g. <c>GET</c> (case-sensitive).</summary>
+    public string Method { get; set; }
+
+    /// <summary>The absolute URL; only <c>http://</c> is supported for now.</summary>
+    public Uri Uri { get; set; }
+
+    /// <summary>Header fields to send, in order.</summary>
+    public List<KeyValuePair<string, string>> Headers { get; } = [];
+
+    /// <summary>The whole body, or null for none. With a body, <c>Content-Length</c> is sent.</summary>
+    public ReadOnlyMemory<byte>? Content { get; set; }
+
+    /// <summary>Loop-level API only: buffer the whole response body and hand it over in
+    /// <see cref="EventKind.HttpMessage"/>'s data, up to <see cref="HttpClientConnectionOptions.MaxBufferedBodySize"/>.
+    /// Default false: the body arrives only as <see cref="EventKind.HttpBody"/> pieces.</summary>
+    public bool BufferResponse { get; set; }
+
+    /// <summary>Adds a header field; returns this request.</summary>
+    public HttpClientRequest AddHeader(string name, string value)
+    {
+        Headers.Add(new(name, value));
+        return this;
+    }
+
+    /// <summary>The first header named <paramref name="name"/> (case-insensitive), or null.</summary>
+    public string? GetHeader(string name)
+    {
+        foreach (var field in Headers)
+            if (string.Equals(field.Key, name, StringComparison.OrdinalIgnoreCase)) return field.Value;
+        return null;
+    }
+
+    /// <summary>True for methods RFC 9110 §9.2.2 calls idempotent: safe to send again.</summary>
+    public bool IsIdempotent => Method is "GET" or "HEAD" or "OPTIONS" or "TRACE" or "PUT" or "DELETE";
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Method} {Uri}";
+}

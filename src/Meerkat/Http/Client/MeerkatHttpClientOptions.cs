@@ -1,0 +1,64 @@
+namespace Meerkat.Http.Client;
+
+/// <summary>Settings of a <see cref="MeerkatHttpClient"/>. Every limit has a documented default.</summary>
+public sealed class MeerkatHttpClientOptions
+{
+    /// <summary>Most connections open at once to one origin (scheme, host, port); further requests wait
+    /// for one to be free. Default 8.</summary>
+    public int MaxConnectionsPerOrigin { get; set; } = 8;
+
+    /// <summary>How long a kept-alive connection waits in the pool for another request before it is
+    /// closed. Default 60 s.</summary>
+    public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long resolving and connecting may take. Default 30 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the response head may take once the request is sent. Default 100 s.</summary>
+    public TimeSpan ResponseHeadersTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Longest silence between two pieces of the response body (not counted while the reader
+    /// of <see cref="HttpClientResponse.Content"/> is the slow side). Default 100 s.</summary>
+    public TimeSpan BodyIdleTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Deadline for a whole call, redirects, retries and body included;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for none. Default none.</summary>
+    public TimeSpan TotalTimeout { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Redirects followed per request; 0 returns 3xx responses as they are. Default 10.</summary>
+    public int MaxRedirects { get; set; } = 10;
+
+    /// <summary>Extra attempts for an idempotent request that failed before any response arrived,
+    /// or was answered 503 or 429. Default 0 (no retries).</summary>
+    public int MaxRetries { get; set; }
+
+    /// <summary>First retry delay; each further retry doubles it, with ±25% jitter. Default 250 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest wait before a retry, also capping a server's Retry-After. Default 30 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Body bytes held between the loop thread and the reader of <see cref="HttpClientResponse.Content"/>;
+    /// past it the connection stops reading until the reader catches up. Default 1 MiB.</summary>
+    public int ResponseBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>Settings of each connection (parser limits, 100-continue wait).</summary>
+    public HttpClientConnectionOptions Connection { get; set; } = new();
+
+    /// <summary>Settings of the manager the client creates when it is not given one.</summary>
+    public ManagerOptions? Manager { get; set; }
+
+    internal void Validate()
+    {
+        Require(MaxConnectionsPerOrigin > 0, "MaxConnectionsPerOrigin must be positive");
+        Require(MaxRedirects >= 0 && MaxRetries >= 0, "MaxRedirects and MaxRetries must not be negative");
+        Require(ResponseBufferSize >= 1024, "ResponseBufferSize must be at least 1 KiB");
+        Require(ConnectTimeout > TimeSpan.Zero && ResponseHeadersTimeout > TimeSpan.Zero && BodyIdleTimeout > TimeSpan.Zero && IdleConnectionTimeout > TimeSpan.Zero,
+            "timeouts must be positive");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition) throw new ArgumentException(message);
+    }
+}

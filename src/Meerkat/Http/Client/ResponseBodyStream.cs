@@ -1,0 +1,172 @@
+// How this file works: the pipe between the loop thread (writer) and the application (reader)
+// for one response body. The loop copies each body piece into a pooled segment; when more than
+// the limit is buffered it asks the exchange to pause the connection, and the reader, once the
+// buffer is down to half, asks it to resume. Completion and failure travel the same way, so a
+// reader sees every byte and then either the end (0) or the exception that cut the body short.
+using System.Buffers;
+
+namespace Meerkat.Http.Client;
+
+internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onAbandoned) : Stream
+{
+    private readonly Lock gate = new();
+    private readonly Queue<(byte[] Array, int Length)> segments = new();
+    private int offset;
+    private long buffered;
+    private bool completed;
+    private bool disposed;
+    private bool wantsDrainSignal;
+    private Exception? error;
+    private TaskCompletionSource? waiter;
+
+    /// <summary>Loop thread: queues a copy; returns true when the buffer is full (pause reading).</summary>
+    public bool Enqueue(ReadOnlySpan<byte> data)
+    {
+        TaskCompletionSource? wake;
+        bool full;
+        lock (gate)
+        {
+            if (disposed) return false;
+            var array = ArrayPool<byte>.Shared.Rent(data.Length);
+            data.CopyTo(array);
+            segments.Enqueue((array, data.Length));
+            buffered += data.Length;
+            wake = TakeWaiter();
+            full = buffered >= limit;
+            if (full) wantsDrainSignal = true;
+        }
+        wake?.TrySetResult();
+        return full;
+    }
+
+    public void Complete() => Finish(null);
+
+    public void Fail(Exception exception) => Finish(exception);
+
+    private void Finish(Exception? exception)
+    {
+        TaskCompletionSource? wake;
+        lock (gate)
+        {
+            if (completed) return;
+            completed = true;
+            error = exception;
+            wake = TakeWaiter();
+        }
+        wake?.TrySetResult();
+    }
+
+    public bool IsCompleted
+    {
+        get { lock (gate) return completed; }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        if (destination.IsEmpty) return 0;
+        while (true)
+        {
+            Task wait;
+            int n = 0;
+            bool drained = false;
+            lock (gate)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                if (segments.Count > 0)
+                {
+                    n = CopyOut(destination.Span);
+                    drained = wantsDrainSignal && buffered <= limit / 2;
+                    if (drained) wantsDrainSignal = false;
+                }
+                else if (completed)
+                {
+                    if (error is HttpClientException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                    if (error is not null) throw new HttpClientException($"the response body was cut short: {error.Message}", true, error);
+                    return 0;
+                }
+                waiter = n > 0 ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = waiter?.Task ?? Task.CompletedTask;
+            }
+            if (drained) onDrained();
+            if (n > 0) return n;
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private int CopyOut(Span<byte> destination)
+    {
+        int total = 0;
+        while (total < destination.Length && segments.TryPeek(out var segment))
+        {
+            int n = Math.Min(segment.Length - offset, destination.Length - total);
+            segment.Array.AsSpan(offset, n).CopyTo(destination[total..]);
+            total += n;
+            offset += n;
+            if (offset == segment.Length)
+            {
+                segments.Dequeue();
+                ArrayPool<byte>.Shared.Return(segment.Array);
+                offset = 0;
+            }
+        }
+        buffered -= total;
+        return total;
+    }
+
+    private TaskCompletionSource? TakeWaiter()
+    {
+        var w = waiter;
+        waiter = null;
+        return w;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override int Read(Span<byte> buffer)
+    {
+        var array = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            int n = Read(array, 0, buffer.Length);
+            array.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        bool abandoned;
+        TaskCompletionSource? wake;
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            abandoned = !completed;
+            completed = true;
+            error ??= new ObjectDisposedException(nameof(ResponseBodyStream));
+            while (segments.TryDequeue(out var segment)) ArrayPool<byte>.Shared.Return(segment.Array);
+            wake = TakeWaiter();
+        }
+        wake?.TrySetResult();
+        if (abandoned) onAbandoned();
+        base.Dispose(disposing);
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
