@@ -52,6 +52,11 @@ internal sealed class TlsLayer : SecurityLayer
     private int undelivered;
     private Exception? failure;
     private ManagerTimer? timer;
+    private int loopThreadId;
+
+    /// <summary>SslStream continuations that ran on another thread than the loop's: a thread-pool
+    /// hop. Tests assert it stays 0.</summary>
+    internal static int OffLoopContinuations;
 
     public TlsLayer(Connection connection, TlsEndpoint endpoint)
     {
@@ -89,6 +94,7 @@ internal sealed class TlsLayer : SecurityLayer
     {
         if (handshake != HandshakePhase.NotStarted) return;
         handshake = HandshakePhase.Running;
+        loopThreadId = Environment.CurrentManagedThreadId;
         timer = connection.Manager.AddTimer(endpoint.HandshakeTimeout, TimeSpan.Zero, static t => ((TlsLayer)t.Tag!).OnHandshakeTimeout(), null);
         timer.Tag = this;
         try
@@ -181,6 +187,7 @@ internal sealed class TlsLayer : SecurityLayer
 
     private void OnHandshakeDone()
     {
+        CheckThread();
         var task = handshakeTask!;
         if (task.IsCompletedSuccessfully)
         {
@@ -229,6 +236,7 @@ internal sealed class TlsLayer : SecurityLayer
 
     private void OnReadDone()
     {
+        CheckThread();
         reading = ReadPhase.Idle;
         var read = pendingRead;
         pendingRead = default;
@@ -275,6 +283,7 @@ internal sealed class TlsLayer : SecurityLayer
 
     private void OnWriteDone()
     {
+        CheckThread();
         isWriting = false;
         var write = pendingWrite;
         pendingWrite = default;
@@ -287,6 +296,11 @@ internal sealed class TlsLayer : SecurityLayer
             Fail(new TlsException(TlsFailure.Protocol, $"TLS write failed: {ex.Message}", ex));
         }
         connection.Manager.ScheduleWrite(connection);
+    }
+
+    private void CheckThread()
+    {
+        if (Environment.CurrentManagedThreadId != loopThreadId) Interlocked.Increment(ref OffLoopContinuations);
     }
 
     private void OnHandshakeTimeout()
