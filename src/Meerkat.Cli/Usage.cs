@@ -8,6 +8,7 @@ internal static class Usage
         Usage:
           meerkat demo  [--listen URL]... [--root DIR]      feature demo server (default http://127.0.0.1:8000)
           meerkat serve [DIR] [--listen URL]... [--listing] static file server with an access log
+            demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version
 
         Exit status: 0 success, 2 bad arguments, 3 network error, 4 HTTP error (>= 400).

@@ -59,8 +59,8 @@ public static class TlsConnections
 
     extension(Connection connection)
     {
-        /// <summary>True when the connection runs TLS.</summary>
-        public bool IsTls => connection.Security is TlsLayer;
+        /// <summary>True when the connection runs TLS (for a listener: when its connections do).</summary>
+        public bool IsTls => connection.Security is TlsLayer || connection.AcceptedSecurity is not null;
 
         /// <summary>What the handshake negotiated; null before <see cref="EventKind.TlsHandshake"/> or without TLS.</summary>
         public TlsSessionInfo? TlsSession => connection.Security is TlsLayer { Session: { } ssl } ? new TlsSessionInfo(ssl) : null;
