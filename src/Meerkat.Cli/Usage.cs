@@ -10,6 +10,7 @@ internal static class Usage
           meerkat serve [DIR] [--listen URL]... [--listing] static file server with an access log
           meerkat get URL [-o FILE] [-C] [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i]
                       [--retries N] [--timeout S] [--max-redirects N]   HTTP client; -C resumes into FILE
+            demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version
 
         Exit status: 0 success, 2 bad arguments, 3 network error, 4 HTTP error (>= 400).

@@ -68,11 +68,11 @@ public sealed class Connection
     public ReadOnlySpan<byte> Received => receiveBuffer.Span;
 
     /// <summary>Bytes waiting in the send buffer.</summary>
-    public int SendBufferedBytes => sendBuffer.Length;
+    public int SendBufferedBytes => PendingSendBytes;
 
     /// <summary>True while the send buffer is under the high-water mark: a producer may send more.
     /// When false, wait for <see cref="EventKind.Write"/> events.</summary>
-    public bool IsWritable => State < ConnectionState.Draining && sendBuffer.Length < Manager.Options.SendHighWaterMark;
+    public bool IsWritable => State < ConnectionState.Draining && PendingSendBytes < Manager.Options.SendHighWaterMark;
 
     /// <summary>Queues bytes to send; they are written when the loop reaches its write phase.</summary>
     /// <returns>False, with nothing queued, when the connection is closing or closed or the data
@@ -90,6 +90,7 @@ public sealed class Connection
     public void Consume(int count)
     {
         receiveBuffer.Consume(count);
+        Security?.OnConsumed(this);
         if (ReadReady) Manager.ScheduleRead(this);
     }
 
@@ -147,22 +148,31 @@ public sealed class Connection
     internal bool IsOpenRaised { get; set; }
     internal ManagerTimer? DeadlineTimer { get; set; }
     internal Protocol? Protocol { get; set; }
+    /// <summary>TLS, between the socket and the protocol; null for plain connections.</summary>
+    internal SecurityLayer? Security { get; set; }
+    internal Func<Connection, SecurityLayer?>? AcceptedSecurity { get; set; }
     internal IoBuffer ReceiveBuffer => receiveBuffer;
     internal ReadOnlyMemory<byte> ReceivedMemory => receiveBuffer.Memory;
     internal IoBuffer SendBuffer => sendBuffer;
+    /// <summary>Where socket reads go: ciphertext under TLS, else the receive buffer.</summary>
+    internal IoBuffer SocketInbound => Security?.Inbound ?? receiveBuffer;
+    /// <summary>What socket writes take: ciphertext under TLS, else the send buffer.</summary>
+    internal IoBuffer SocketOutbound => Security?.Outbound ?? sendBuffer;
+    /// <summary>Plaintext and ciphertext not yet written: what backpressure counts.</summary>
+    internal int PendingSendBytes => sendBuffer.Length + (Security?.Outbound.Length ?? 0);
     internal SocketAddress? DatagramPeer { get; set; }
     internal Queue<(byte[] Data, SocketAddress? Peer)>? PendingDatagrams { get; set; }
 
     /// <summary>Reading is paused while the send buffer is over its high-water mark, or the
     /// receive buffer is full of bytes nobody consumed.</summary>
     internal bool IsReadPaused =>
-        sendBuffer.Length >= Manager.Options.SendHighWaterMark
+        PendingSendBytes >= Manager.Options.SendHighWaterMark
         || receiveBuffer.Length >= receiveBuffer.Limit;
 
     /// <summary>What the level-triggered backend should watch.</summary>
     internal bool WantsRead => !IsConnecting && (State == ConnectionState.Draining || !IsReadPaused);
 
-    internal bool WantsWrite => IsConnecting || !sendBuffer.IsEmpty || PendingDatagrams is { Count: > 0 };
+    internal bool WantsWrite => IsConnecting || !SocketOutbound.IsEmpty || PendingDatagrams is { Count: > 0 };
 
     internal void MarkReady(List<Connection> ready)
     {
@@ -192,6 +202,7 @@ public sealed class Connection
 
     internal void ReleaseBuffers()
     {
+        Security?.Release();
         receiveBuffer.Release();
         sendBuffer.Release();
     }

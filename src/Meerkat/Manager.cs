@@ -235,7 +235,8 @@ public sealed class Manager : IDisposable
 
     // ------------------------------------------------------------------ for protocols
 
-    internal Connection Listen(NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options, Func<Connection, Protocol?>? protocol)
+    internal Connection Listen(NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options, Func<Connection, Protocol?>? protocol,
+        Func<Connection, SecurityLayer?>? security = null)
     {
         EnsureLoopThread();
         var ip = address.Literal ?? throw new ArgumentException($"listen address '{address.Host}' must be an IP literal or localhost", nameof(address));
@@ -260,13 +261,15 @@ public sealed class Manager : IDisposable
             State = ConnectionState.Connected,
             LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
             AcceptedProtocol = protocol,
+            AcceptedSecurity = security,
         };
         Register(listener);
         poller.Add(listener);
         return listener;
     }
 
-    internal Connection Connect(NetworkAddress address, bool datagram, ConnectionHandler? handler, Protocol? protocol)
+    internal Connection Connect(NetworkAddress address, bool datagram, ConnectionHandler? handler, Protocol? protocol,
+        Func<Connection, SecurityLayer?>? security = null)
     {
         EnsureLoopThread();
         var connection = new Connection(this, NextId(), ConnectionRole.Outbound, datagram, handler)
@@ -275,6 +278,7 @@ public sealed class Manager : IDisposable
             Port = address.Port,
             Protocol = protocol,
         };
+        connection.Security = security?.Invoke(connection);
         connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, OnConnectTimeout, null);
         connection.DeadlineTimer.Tag = connection;
         Register(connection);
@@ -479,6 +483,7 @@ public sealed class Manager : IDisposable
         {
             var connection = workQueue[i];
             connection.InWorkQueue = false;
+            if (connection.State < ConnectionState.Closing) connection.Security?.OnWork(connection);
             if (connection.State < ConnectionState.Closing) connection.Protocol?.OnWork(connection);
         }
         workQueue.Clear();
@@ -495,8 +500,12 @@ public sealed class Manager : IDisposable
             connection.InWriteQueue = false;
             if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
             if (connection.IsDatagram) FlushDatagrams(connection);
-            else if (!connection.SendBuffer.IsEmpty) WriteStream(connection);
-            if (connection.State == ConnectionState.Draining && connection.SendBuffer.IsEmpty) FinishDrain(connection);
+            else
+            {
+                connection.Security?.PrepareWrite(connection, connection.State == ConnectionState.Draining);
+                if (!connection.SocketOutbound.IsEmpty && connection.State < ConnectionState.Closing) WriteStream(connection);
+            }
+            if (connection.State == ConnectionState.Draining && connection.SendBuffer.IsEmpty && connection.SocketOutbound.IsEmpty) FinishDrain(connection);
         }
         writeQueue.RemoveRange(0, count);
     }
@@ -532,11 +541,13 @@ public sealed class Manager : IDisposable
                 RemoteEndPoint = (IPEndPoint?)socket.RemoteEndPoint,
             };
             connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
+            connection.Security = listener.AcceptedSecurity?.Invoke(connection);
             Register(connection, queueOpen: false);
             activeCount++;
             poller.Add(connection);
             Raise(connection, new Event(EventKind.Open));
             if (connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Accept));
+            if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
         }
         ScheduleRead(listener);
     }
@@ -549,7 +560,7 @@ public sealed class Manager : IDisposable
             return;
         }
         if (connection.IsReadPaused) return;
-        var buffer = connection.ReceiveBuffer;
+        var buffer = connection.SocketInbound;
         var span = buffer.GetWriteSpan(MinReadSize);
         if (span.IsEmpty) return;
         int n = connection.Socket!.Receive(span, SocketFlags.None, out var error);
@@ -561,7 +572,8 @@ public sealed class Manager : IDisposable
         connection.ReadReady = n == span.Length || connection.PeerHangup;
         if (connection.ReadReady) ScheduleRead(connection);
         buffer.Advance(n);
-        Raise(connection, new Event(EventKind.Read, buffer.Span[^n..]));
+        if (connection.Security is { } security) security.OnReceived(connection);
+        else Raise(connection, new Event(EventKind.Read, buffer.Span[^n..]));
     }
 
     private void DiscardInput(Connection connection)
@@ -575,15 +587,25 @@ public sealed class Manager : IDisposable
     private void EndOfStream(Connection connection)
     {
         connection.ReadReady = false;
+        // Under TLS the layer first delivers the plaintext it still holds, then calls PeerClosed.
+        if (connection.Security is { } security) security.OnTransportEnd(connection);
+        else PeerClosed(connection);
+    }
+
+    /// <summary>The peer's stream ended (after all its plaintext was delivered): tell the protocol,
+    /// then close once the send buffer is written.</summary>
+    internal void PeerClosed(Connection connection)
+    {
+        if (connection.State >= ConnectionState.Closing) return;
         connection.IsPeerClosed = true;
         if (connection.Protocol?.OnEndOfStream(connection) == true) return;
-        if (connection.SendBuffer.IsEmpty) connection.Close();
+        if (connection.SendBuffer.IsEmpty && connection.SocketOutbound.IsEmpty) connection.Close();
         else connection.CloseAfterDrain();
     }
 
     private void WriteStream(Connection connection)
     {
-        var buffer = connection.SendBuffer;
+        var buffer = connection.SocketOutbound;
         int n = connection.Socket!.Send(buffer.Span, SocketFlags.None, out var error);
         if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
@@ -706,6 +728,7 @@ public sealed class Manager : IDisposable
         connection.State = ConnectionState.Connected;
         connection.LocalEndPoint = (IPEndPoint?)connection.Socket!.LocalEndPoint;
         Raise(connection, new Event(EventKind.Connect));
+        if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
         if (!connection.SendBuffer.IsEmpty) ScheduleWrite(connection);
     }
 

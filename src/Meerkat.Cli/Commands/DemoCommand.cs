@@ -16,17 +16,19 @@ internal static class DemoCommand
         var listen = new List<string>();
         string root = Directory.GetCurrentDirectory();
         var arguments = new Arguments(args);
+        var tls = new TlsArguments();
         while (arguments.TryNext(out var argument))
         {
             switch (argument)
             {
                 case "--listen": listen.Add(arguments.Value(argument)); break;
                 case "--root": root = arguments.Value(argument); break;
+                case "--cert" or "--key" or "--self-signed": tls.Take(argument, arguments); break;
                 default: throw new UsageException($"unknown argument '{argument}'");
             }
         }
         if (listen.Count == 0) listen.Add("http://127.0.0.1:8000");
         if (!Directory.Exists(root)) throw new UsageException($"--root '{root}' is not a directory");
-        return Server.Run(listen, manager => new DemoServer(manager, Path.GetFullPath(root)).Handle);
+        return Server.Run(listen, tls, manager => new DemoServer(manager, Path.GetFullPath(root)).Handle);
     }
 }

@@ -13,12 +13,14 @@ internal static class ServeCommand
         string? root = null;
         bool listing = false;
         var arguments = new Arguments(args);
+        var tls = new TlsArguments();
         while (arguments.TryNext(out var argument))
         {
             switch (argument)
             {
                 case "--listen": listen.Add(arguments.Value(argument)); break;
                 case "--listing": listing = true; break;
+                case "--cert" or "--key" or "--self-signed": tls.Take(argument, arguments); break;
                 case var dir when !dir.StartsWith('-') && root is null: root = dir; break;
                 default: throw new UsageException($"unknown argument '{argument}'");
             }
@@ -28,7 +30,7 @@ internal static class ServeCommand
         if (listen.Count == 0) listen.Add("http://127.0.0.1:8000");
         var files = new StaticFileOptions { Root = root, EnableDirectoryListing = listing };
         Console.Out.WriteLine($"serving {root}");
-        return Server.Run(listen, _ => (c, e) =>
+        return Server.Run(listen, tls, _ => (c, e) =>
         {
             if (e.Kind == EventKind.HttpMessage)
             {

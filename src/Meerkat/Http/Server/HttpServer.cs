@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Text;
+using Meerkat.Tls;
 
 namespace Meerkat.Http;
 
@@ -24,17 +26,23 @@ public static class HttpServer
         public HttpRequest? Request => e.Subject as HttpRequest;
     }
 
-    /// <summary>Listens for HTTP on <c>http://host:port</c> (port 0 picks one). Accepted connections
-    /// raise <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/> (when the handler
-    /// streams the body), <see cref="EventKind.HttpMessage"/> and <see cref="EventKind.HttpDone"/>
-    /// per request, in order.</summary>
+    /// <summary>Listens for HTTP on <c>http://host:port</c>, or HTTPS on <c>https://host:port</c> with
+    /// <see cref="HttpServerOptions.Tls"/> (port 0 picks one). Accepted connections raise
+    /// <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/> (when the handler streams
+    /// the body), <see cref="EventKind.HttpMessage"/> and <see cref="EventKind.HttpDone"/> per request,
+    /// in order; over HTTPS, after <see cref="EventKind.TlsHandshake"/>.</summary>
+    /// <exception cref="ArgumentException">The URL is not http/https, or https lacks <see cref="HttpServerOptions.Tls"/>.</exception>
     public static Connection ListenHttp(this Manager manager, string url, ConnectionHandler? handler, HttpServerOptions? options = null, ListenOptions? listenOptions = null)
     {
-        var address = NetworkAddress.Parse(url, defaultPort: 80);
-        if (address.Scheme != "http")
-            throw new ArgumentException($"ListenHttp takes http:// URLs, not '{address.Scheme}://'", nameof(url));
+        var address = NetworkAddress.Parse(url, defaultPort: url.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? 443 : 80);
+        if (address.Scheme is not ("http" or "https"))
+            throw new ArgumentException($"ListenHttp takes http:// or https:// URLs, not '{address.Scheme}://'", nameof(url));
         options ??= new HttpServerOptions();
-        var listener = manager.Listen(address, datagram: false, handler, listenOptions, _ => new HttpServerProtocol(options));
+        if (address.Scheme == "https" && options.Tls is null)
+            throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
+        var listener = address.Scheme == "https"
+            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, _ => new HttpServerProtocol(options), SslApplicationProtocol.Http11)
+            : manager.Listen(address, datagram: false, handler, listenOptions, _ => new HttpServerProtocol(options));
         StartDeadlineSweep(manager, listener, options);
         return listener;
     }

@@ -26,4 +26,7 @@ public sealed class HttpServerOptions
 
     /// <summary>Value of the <c>Server</c> response header, or null for none. Default null.</summary>
     public string? ServerName { get; set; }
+
+    /// <summary>TLS settings, required by <c>https://</c> listeners (ALPN defaults to <c>http/1.1</c>). Default null.</summary>
+    public Meerkat.Tls.TlsServerOptions? Tls { get; set; }
 }
