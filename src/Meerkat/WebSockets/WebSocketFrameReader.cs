@@ -214,8 +214,9 @@ public sealed class WebSocketFrameReader : IDisposable
         }
 
         isComplete = true;
+        Problem? frameProblem = BeginFrame();
         _headerLength = 0;
-        return BeginFrame();
+        return frameProblem;
     }
 
     private int HeaderLengthNeeded()
