@@ -21,7 +21,7 @@ using System.Buffers;
 namespace Meerkat.WebSockets;
 
 /// <summary>The life of a WebSocket endpoint, ordered: Open &lt; CloseSent &lt; Closed.</summary>
-public enum WebSocketState
+public enum WebSocketProtocolState
 {
     /// <summary>Messages flow both ways.</summary>
     Open,
@@ -62,13 +62,13 @@ public sealed class WebSocketProtocol : IDisposable
     public WebSocketRole Role { get; }
 
     /// <summary>Where the closing handshake stands.</summary>
-    public WebSocketState State { get; private set; }
+    public WebSocketProtocolState State { get; private set; }
 
     /// <summary>
-    /// True when this side should close the transport now: a server once <see cref="WebSocketState.Closed"/>,
+    /// True when this side should close the transport now: a server once <see cref="WebSocketProtocolState.Closed"/>,
     /// either side after a protocol violation. A client otherwise waits for the server to close.
     /// </summary>
-    public bool ShouldCloseTransport => State == WebSocketState.Closed && (Role == WebSocketRole.Server || _hasFailed);
+    public bool ShouldCloseTransport => State == WebSocketProtocolState.Closed && (Role == WebSocketRole.Server || _hasFailed);
 
     /// <summary>
     /// Consumes received bytes and returns the next event; call again with the rest until
@@ -97,7 +97,7 @@ public sealed class WebSocketProtocol : IDisposable
                 case WebSocketEventKind.MessageEnd when _assembler is not null:
                     _isAssembledMessagePending = true;
                     return WebSocketEvent.Data(WebSocketEventKind.Message, next.MessageKind, _assembler.Message);
-                case WebSocketEventKind.Ping when State == WebSocketState.Open:
+                case WebSocketEventKind.Ping when State == WebSocketProtocolState.Open:
                     _writer.WritePong(next.Payload, output);
                     return next;
                 case WebSocketEventKind.Close:
@@ -160,13 +160,13 @@ public sealed class WebSocketProtocol : IDisposable
     /// <exception cref="ArgumentException">The code may not be sent or the reason is too long.</exception>
     public bool SendClose(WebSocketCloseCode code, ReadOnlySpan<char> reason, IBufferWriter<byte> output)
     {
-        if (State >= WebSocketState.CloseSent)
+        if (State >= WebSocketProtocolState.CloseSent)
         {
             return false;
         }
 
         _writer.WriteClose(code, reason, output);
-        State = WebSocketState.CloseSent;
+        State = WebSocketProtocolState.CloseSent;
         return true;
     }
 
@@ -180,29 +180,29 @@ public sealed class WebSocketProtocol : IDisposable
     /// <summary>The peer's Close: echo its code while Open (RFC 6455 §5.5.1), then Closed.</summary>
     private void OnClose(WebSocketCloseCode code, IBufferWriter<byte> output)
     {
-        if (State == WebSocketState.Open)
+        if (State == WebSocketProtocolState.Open)
         {
             _writer.WriteClose(code, default, output);
         }
 
-        State = WebSocketState.Closed;
+        State = WebSocketProtocolState.Closed;
     }
 
     /// <summary>_Fail the WebSocket Connection_ (RFC 6455 §7.1.7): send Close if we can, then Closed.</summary>
     private void OnViolation(WebSocketCloseCode code, string reason, IBufferWriter<byte> output)
     {
-        if (State == WebSocketState.Open)
+        if (State == WebSocketProtocolState.Open)
         {
             _writer.WriteClose(code, reason.Length <= WebSocketFrameWriter.MaxCloseReasonLength ? reason : reason[..WebSocketFrameWriter.MaxCloseReasonLength], output);
         }
 
         _hasFailed = true;
-        State = WebSocketState.Closed;
+        State = WebSocketProtocolState.Closed;
     }
 
     private void ThrowIfCloseSent()
     {
-        if (State >= WebSocketState.CloseSent)
+        if (State >= WebSocketProtocolState.CloseSent)
         {
             throw new InvalidOperationException("No data may be sent after the Close frame (RFC 6455 §5.5.1).");
         }

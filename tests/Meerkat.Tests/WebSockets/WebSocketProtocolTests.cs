@@ -101,17 +101,17 @@ public class WebSocketProtocolTests
         using var pair = new WebSocketTestPair();
         Assert.True(pair.Client.SendClose(WebSocketCloseCode.GoingAway, "tab closed", pair.ClientOutput));
         Assert.False(pair.Client.SendClose(WebSocketCloseCode.NormalClosure, default, pair.ClientOutput));
-        Assert.Equal(WebSocketState.CloseSent, pair.Client.State);
+        Assert.Equal(WebSocketProtocolState.CloseSent, pair.Client.State);
         Assert.Throws<InvalidOperationException>(() => pair.Client.SendText("late", pair.ClientOutput));
 
         RecordedEvent atServer = Assert.Single(pair.DeliverToServer());
         Assert.Equal((WebSocketCloseCode.GoingAway, "tab closed"), (atServer.CloseCode, atServer.Text));
-        Assert.Equal(WebSocketState.Closed, pair.Server.State);
+        Assert.Equal(WebSocketProtocolState.Closed, pair.Server.State);
         Assert.True(pair.Server.ShouldCloseTransport);
 
         RecordedEvent echo = Assert.Single(pair.DeliverToClient());
         Assert.Equal(WebSocketCloseCode.GoingAway, echo.CloseCode);
-        Assert.Equal(WebSocketState.Closed, pair.Client.State);
+        Assert.Equal(WebSocketProtocolState.Closed, pair.Client.State);
         Assert.False(pair.Client.ShouldCloseTransport); // the server closes TCP first (RFC 6455 §7.1.1)
     }
 
@@ -148,7 +148,7 @@ public class WebSocketProtocolTests
         RecordedEvent close = Assert.Single(pair.DeliverToClient());
         Assert.Equal(WebSocketCloseCode.ProtocolError, close.CloseCode);
         Assert.Contains("not masked", close.Text, StringComparison.Ordinal);
-        Assert.Equal(WebSocketState.Closed, pair.Client.State);
+        Assert.Equal(WebSocketProtocolState.Closed, pair.Client.State);
     }
 
     [Fact]
