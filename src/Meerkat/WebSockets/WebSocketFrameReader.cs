@@ -243,13 +243,16 @@ public sealed class WebSocketFrameReader : IDisposable
         bool isMasked = (_header[1] & MaskBit) != 0;
         int length = _header[1] & LengthBits;
         return (first & Rsv2And3Bits) != 0 ? Problem.Protocol("RSV2/RSV3 set but no extension using them was negotiated (RFC 6455 §5.2)")
-            : !Enum.IsDefined(opcode) ? Problem.Protocol($"reserved opcode 0x{(int)opcode:X} (RFC 6455 §5.2)")
+            : !IsDefinedOpcode(opcode) ? Problem.Protocol($"reserved opcode 0x{(int)opcode:X} (RFC 6455 §5.2)")
             : (first & Rsv1Bit) != 0 && CheckRsv1(opcode, isControl) is { } rsv1Problem ? rsv1Problem
             : _role == WebSocketRole.Server && !isMasked ? Problem.Protocol("client frame not masked (RFC 6455 §5.1)")
             : _role == WebSocketRole.Client && isMasked ? Problem.Protocol("server frame masked (RFC 6455 §5.1)")
             : isControl ? CheckControlHeader(opcode, (first & FinBit) != 0, length)
             : CheckDataSequence(opcode);
     }
+
+    private static bool IsDefinedOpcode(WebSocketOpcode opcode) => opcode is WebSocketOpcode.Continuation
+        or WebSocketOpcode.Text or WebSocketOpcode.Binary or WebSocketOpcode.Close or WebSocketOpcode.Ping or WebSocketOpcode.Pong;
 
     private Problem? CheckRsv1(WebSocketOpcode opcode, bool isControl) =>
         _decompressor is null ? Problem.Protocol("RSV1 set but permessage-deflate was not negotiated (RFC 6455 §5.2)")

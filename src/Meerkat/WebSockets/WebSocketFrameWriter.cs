@@ -44,6 +44,7 @@ public sealed class WebSocketFrameWriter : IDisposable
     private const byte Rsv1Bit = 0x40;
     private const byte MaskBit = 0x80;
     private const int KeyBlockLength = 256;
+    private const int MaxPayloadPiece = 64 * 1024; // size hint per output.GetSpan for big payloads
 
     private readonly WebSocketRole _role;
     private readonly PerMessageDeflateCompressor? _compressor;
@@ -234,7 +235,7 @@ public sealed class WebSocketFrameWriter : IDisposable
         uint maskKey = isMasked ? WebSocketMask.ReadKey(key) : 0;
         for (int offset = 0; offset < payload.Length;)
         {
-            Span<byte> target = output.GetSpan(1);
+            Span<byte> target = output.GetSpan(Math.Min(payload.Length - offset, MaxPayloadPiece));
             int length = Math.Min(target.Length, payload.Length - offset);
             ReadOnlySpan<byte> piece = payload.Slice(offset, length);
             if (isMasked)

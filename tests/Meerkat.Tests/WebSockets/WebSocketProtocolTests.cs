@@ -161,3 +161,45 @@ public class WebSocketProtocolTests
         Assert.Equal(4, pair.ServerOutput.WrittenCount); // only the Close frame (2-byte header + code)
     }
 }
+
+public class WebSocketHandshakeToProtocolTests
+{
+    [Theory]
+    [InlineData(null)]
+    [InlineData("permessage-deflate")]
+    [InlineData("permessage-deflate; server_no_context_takeover")]
+    public void Negotiated_parameters_drive_a_working_pair(string? serverWish)
+    {
+        var client = new WebSocketClientHandshake(null, serverWish is null ? null : new PerMessageDeflateOptions { ServerNoContextTakeover = serverWish.Contains("server_no", StringComparison.Ordinal) });
+        var headers = client.RequestHeaders.ToDictionary(p => p.Key, p => p.Value);
+        WebSocketServerHandshake server = WebSocketHandshake.AcceptRequest(
+            new WebSocketUpgradeRequest
+            {
+                Method = "GET", HttpVersion = "HTTP/1.1", Upgrade = "websocket", Connection = "Upgrade", SecWebSocketKey = client.Key, SecWebSocketVersion = "13",
+                SecWebSocketExtensions = headers.GetValueOrDefault("Sec-WebSocket-Extensions"),
+            },
+            null,
+            new PerMessageDeflateOptions());
+        string? extensions = server.ResponseHeaders.Where(p => p.Key == "Sec-WebSocket-Extensions").Select(p => p.Value).FirstOrDefault();
+        Assert.Equal(serverWish, extensions);
+        WebSocketClientHandshakeResult result = client.ValidateResponse(101, "websocket", "Upgrade", WebSocketHandshake.ComputeAccept(client.Key), null, extensions);
+        Assert.True(result.IsSuccess, result.Error);
+
+        using var clientEngine = new WebSocketProtocol(WebSocketRole.Client, null, result.Deflate);
+        using var serverEngine = new WebSocketProtocol(WebSocketRole.Server, null, server.Deflate);
+        var wire = new ArrayBufferWriter<byte>();
+        var replies = new ArrayBufferWriter<byte>();
+        for (int i = 0; i < 3; i++)
+        {
+            clientEngine.SendText("same text, same text, same text", wire);
+        }
+
+        ReadOnlySpan<byte> bytes = wire.WrittenSpan;
+        for (int i = 0; i < 3; i++)
+        {
+            WebSocketEvent e = serverEngine.Receive(bytes, out int used, replies);
+            bytes = bytes[used..];
+            Assert.Equal("same text, same text, same text", System.Text.Encoding.UTF8.GetString(e.Payload));
+        }
+    }
+}
