@@ -149,7 +149,6 @@ public class PerMessageDeflateTests
         // 64 MiB of zeros compresses to ~64 KiB; the limit is 1 MiB.
         byte[] compressed = Compress(new byte[64 << 20]);
         var deflate = new PerMessageDeflateParameters(false, false);
-        using var writerSide = new MemoryStream();
         byte[] frame = new byte[compressed.Length + WebSocketFrameWriter.MaxHeaderLength];
         int length = WebSocketFrameWriter.WriteFrame(frame, WebSocketOpcode.Binary, compressed, isRsv1: true, maskKey: Frames.Key);
         using var reader = new WebSocketFrameReader(WebSocketRole.Server, new WebSocketOptions { MaxMessageSize = 1 << 20 }, deflate);
