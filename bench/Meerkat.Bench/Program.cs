@@ -1,13 +1,27 @@
 // Meerkat benchmark harness. One subcommand per benchmark (Benchmarks/*.cs); the shared closed-loop
 // load generator and report live in Harness/. Run in Release:
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
 
 var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Run)>
 {
     ["echo"] = ("TCP echo round trips: Meerkat vs. async System.Net.Sockets", EchoBenchmark.Run),
+    ["plaintext"] = ("HTTP GET /plaintext: Meerkat vs. Kestrel, servers in child processes, wrk + h2load", PlaintextBenchmark.Run),
 };
+
+// Hidden subcommands: the server children the plaintext benchmark starts (positional PORT first).
+var servers = new Dictionary<string, Func<string[], int>>
+{
+    ["serve-meerkat"] = PlaintextBenchmark.ServeMeerkat,
+    ["serve-kestrel"] = PlaintextBenchmark.ServeKestrel,
+};
+if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
+{
+    try { return serve(args[1..]); }
+    catch (ArgumentException ex) { Console.Error.WriteLine($"error: {ex.Message}"); return 2; }
+}
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
 {
