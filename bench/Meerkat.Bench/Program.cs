@@ -2,6 +2,7 @@
 // load generator and report live in Harness/. Run in Release:
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
 
@@ -9,6 +10,9 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
 {
     ["echo"] = ("TCP echo round trips: Meerkat vs. async System.Net.Sockets", EchoBenchmark.Run),
     ["plaintext"] = ("HTTP GET /plaintext: Meerkat vs. Kestrel, servers in child processes, wrk + h2load", PlaintextBenchmark.Run),
+    ["client"] = ("HTTP client: MeerkatHttpClient vs. HttpClient against a Kestrel child, sequential + concurrent", ClientBenchmark.Run),
+    ["download"] = ("1 GiB from nginx (child): `meerkat get -o` vs. `curl -o`, MB/s and peak RSS", DownloadBenchmark.Run),
+    ["https"] = ("HTTPS GET /plaintext: Meerkat vs. Kestrel (same PEM cert), wrk keep-alive + Connection: close", HttpsBenchmark.Run),
 };
 
 // Hidden subcommands: the server children the plaintext benchmark starts (positional PORT first).

@@ -163,18 +163,18 @@ public static partial class PlaintextBenchmark
             Console.WriteLine($"--- {m.Server} / {m.Load} output ---\n{m.Result.Output}");
     }
 
-    private sealed record ServerSpec(string Name, string Command, string[] Options);
+    internal sealed record ServerSpec(string Name, string Command, string[] Options);
 
     private sealed record Measurement(string Server, string Load, ToolResult Result, double CpuSeconds, MemoryStatus Memory, MemoryStatus Idle)
     {
         public double CpuMicrosPerRequest => Result.Requests == 0 ? double.NaN : CpuSeconds * 1e6 / Result.Requests;
     }
 
-    private static string Str(double value) => value.ToString(Invariant);
+    internal static string Str(double value) => value.ToString(Invariant);
 
-    private static string Mib(long kb) => kb <= 0 ? "-" : (kb / 1024.0).ToString("F1", Invariant) + " MiB";
+    internal static string Mib(long kb) => kb <= 0 ? "-" : (kb / 1024.0).ToString("F1", Invariant) + " MiB";
 
-    private static string? FindOnPath(string tool)
+    internal static string? FindOnPath(string tool)
     {
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(Path.PathSeparator))
         {
@@ -191,9 +191,9 @@ public static partial class PlaintextBenchmark
 
     /// <summary>What one tool run measured. <see cref="Error"/> is null only when the tool exited
     /// 0, its output parsed, and it reported no socket errors, failures or non-2xx responses.</summary>
-    private sealed record ToolResult(double RequestsPerSecond, long Requests, double Seconds, string? Error, string Output);
+    internal sealed record ToolResult(double RequestsPerSecond, long Requests, double Seconds, string? Error, string Output);
 
-    private sealed record LoadTool(string Name, string Path, Func<string, double, string[]> Arguments, Func<string, ToolResult> Parse)
+    internal sealed record LoadTool(string Name, string Path, Func<string, double, string[]> Arguments, Func<string, ToolResult> Parse)
     {
         public ToolResult Execute(string url, double seconds)
         {
@@ -221,7 +221,7 @@ public static partial class PlaintextBenchmark
     //   Socket errors: connect 0, read 0, write 0, timeout 0     (only when nonzero)
     //   Non-2xx or 3xx responses: 5                             (only when nonzero)
     //   Requests/sec:  24691.20
-    private static ToolResult ParseWrk(string output)
+    internal static ToolResult ParseWrk(string output)
     {
         var rps = WrkRps().Match(output);
         var total = WrkTotal().Match(output);
@@ -247,7 +247,7 @@ public static partial class PlaintextBenchmark
     //   finished in 5.00s, 123456.00 req/s, 15.00MB/s
     //   requests: 617280 total, 617280 started, 617280 done, 617280 succeeded, 0 failed, 0 errored, 0 timeout
     //   status codes: 617280 2xx, 0 3xx, 0 4xx, 0 5xx
-    private static ToolResult ParseH2load(string output)
+    internal static ToolResult ParseH2load(string output)
     {
         var finished = H2Finished().Match(output);
         var requests = H2Requests().Match(output);
@@ -277,9 +277,9 @@ public static partial class PlaintextBenchmark
     // /proc readings of a child
     // ---------------------------------------------------------------------------------------------
 
-    private readonly record struct MemoryStatus(long RssKb, long HwmKb);
+    internal readonly record struct MemoryStatus(long RssKb, long HwmKb);
 
-    private static class ProcStatus
+    internal static class ProcStatus
     {
         private static readonly long TicksPerSecond = ClockTicks();
 
@@ -320,7 +320,7 @@ public static partial class PlaintextBenchmark
     /// <summary>A server child: this executable with a hidden <c>serve-*</c> subcommand. It prints
     /// <c>LISTENING url</c> when ready and exits when its stdin closes (so it also dies with the
     /// parent); <see cref="Dispose"/> closes stdin, waits briefly, then kills it by PID.</summary>
-    private sealed class ServerProcess : IDisposable
+    internal sealed class ServerProcess : IDisposable
     {
         private readonly Process process;
         private readonly Task<string> stderr;
@@ -423,7 +423,10 @@ public static partial class PlaintextBenchmark
         int port = ParsePort(args);
         var options = new BenchArgs(args[1..]);
         int threads = options.Int("threads", Environment.ProcessorCount, 1, 256);
+        var (cert, key) = (options.Text("cert", ""), options.Text("key", ""));
         options.RejectUnknown();
+        string scheme = cert.Length > 0 ? "https" : "http";
+        var httpOptions = new HttpServerOptions { Tls = cert.Length > 0 ? Meerkat.Tls.TlsServerOptions.FromPemFiles(cert, key.Length > 0 ? key : null) : null };
 
         var managers = new Manager[threads];
         var loops = new Thread[threads];
@@ -433,12 +436,12 @@ public static partial class PlaintextBenchmark
             for (int i = 0; i < threads; i++)
             {
                 managers[i] = new Manager();
-                var listener = managers[i].ListenHttp($"http://127.0.0.1:{port}", static (c, e) =>
+                var listener = managers[i].ListenHttp($"{scheme}://127.0.0.1:{port}", static (c, e) =>
                 {
                     if (e.Kind != EventKind.HttpMessage) return;
                     if (e.Request!.PathIs("/plaintext"u8)) c.Reply(200, "Hello, World!"u8, "text/plain");
                     else c.Reply(404, "not found"u8, "text/plain");
-                }, null, new ListenOptions { ReusePort = threads > 1 });
+                }, httpOptions, new ListenOptions { ReusePort = threads > 1 });
                 port = listener.LocalEndPoint?.Port ?? throw new InvalidOperationException("listener has no local end point");
             }
             for (int i = 0; i < threads; i++)
@@ -447,7 +450,7 @@ public static partial class PlaintextBenchmark
                 loops[i] = new Thread(() => manager.Run(stop.Token)) { Name = $"meerkat-loop-{i}" };
                 loops[i].Start();
             }
-            Console.WriteLine($"LISTENING http://127.0.0.1:{port}");
+            Console.WriteLine($"LISTENING {scheme}://127.0.0.1:{port}");
             Console.Out.Flush();
             WaitForStdinEof();
         }
@@ -468,11 +471,17 @@ public static partial class PlaintextBenchmark
         int port = ParsePort(args);
         var options = new BenchArgs(args[1..]);
         string style = options.Choice("style", "raw", "raw", "mapget");
+        var (cert, key) = (options.Text("cert", ""), options.Text("key", ""));
         options.RejectUnknown();
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port, listen =>
+        {
+            // HTTPS: the PEM pair the parent wrote (the same certificate as the Meerkat child).
+            if (cert.Length > 0)
+                listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key.Length > 0 ? key : null));
+        }));
         var app = builder.Build();
         if (style == "raw")
         {

@@ -44,6 +44,12 @@ public sealed class BenchArgs
             ?? throw new ArgumentException($"--{name} must be one of {string.Join('|', allowed)}, got '{text}'");
     }
 
+    public string Text(string name, string defaultValue)
+    {
+        used.Add(name);
+        return values.TryGetValue(name, out var text) ? text : defaultValue;
+    }
+
     /// <summary>Throws for options nobody read (typos); call after reading every option.</summary>
     public void RejectUnknown()
     {
