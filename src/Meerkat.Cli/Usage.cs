@@ -9,7 +9,7 @@ internal static class Usage
           meerkat demo  [--listen URL]... [--root DIR]      feature demo server (default http://127.0.0.1:8000)
           meerkat serve [DIR] [--listen URL]... [--listing] static file server with an access log
           meerkat get URL [-o FILE] [-C] [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i]
-                      [--retries N] [--timeout S] [--max-redirects N]   HTTP client; -C resumes into FILE
+                      [--retries N] [--timeout S] [--max-redirects N] [--cacert FILE] [-k]   HTTP(S) client; -C resumes
             demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version
 

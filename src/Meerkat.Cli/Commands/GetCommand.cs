@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using System.Text;
 using Meerkat.Http.Client;
+using Meerkat.Tls;
 
 namespace Meerkat.Cli;
 
 /// <summary>
 /// <c>meerkat get URL [-o FILE] [-C] [--retries N] [--timeout S] [-X METHOD] [-H 'Name: value']...
-/// [-d DATA|@FILE] [-i] [--max-redirects N]</c>: fetches a URL with MeerkatHttpClient, body to
-/// stdout or FILE. A plain GET to a file goes through DownloadAsync (a .part file, resumable with -C).
+/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [-k]</c>: fetches a URL with MeerkatHttpClient,
+/// body to stdout or FILE. A plain GET to a file goes through DownloadAsync (a .part file, resumable with -C).
+/// https:// verifies the server against the system store, or against the CA bundle of <c>--cacert</c>;
+/// <c>-k/--insecure</c> accepts any certificate. A TLS failure is a network error whose message names the reason.
 /// </summary>
 internal static class GetCommand
 {
@@ -23,17 +26,28 @@ internal static class GetCommand
         public int Retries;
         public int MaxRedirects = 10;
         public TimeSpan? Timeout;
+        public string? CaCert;
+        public bool Insecure;
         public List<KeyValuePair<string, string>> Headers { get; } = [];
+        public Stream? Stdout;
+        public TextWriter Stderr = Console.Error;
     }
 
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Run(args, stdout: null, Console.Error);
+
+    /// <summary>The command with its output streams given (tests run it in-process); a null
+    /// <paramref name="stdout"/> is the process's standard output.</summary>
+    internal static int Run(string[] args, Stream? stdout, TextWriter stderr)
     {
         var settings = Parse(args);
-        var options = new MeerkatHttpClientOptions { MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects };
+        settings.Stdout = stdout;
+        settings.Stderr = stderr;
+        var options = new MeerkatHttpClientOptions { MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects, Tls = Tls(settings) };
         if (settings.Timeout is { } timeout) options.TotalTimeout = timeout;
         using var client = new MeerkatHttpClient(options);
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Console.CancelKeyPress += onCancel;
         try
         {
             return settings.Output is not null && settings.Method == "GET" && settings.Data is null && !settings.IncludeHead
@@ -42,24 +56,50 @@ internal static class GetCommand
         }
         catch (HttpClientException ex) when (ex.StatusCode >= 400)
         {
-            return Fail(ExitCodes.HttpError, ex.Message);
+            return Fail(settings, ExitCodes.HttpError, ex.Message);
         }
         catch (NotSupportedException ex)
         {
-            return Fail(ExitCodes.BadArguments, ex.Message);
+            return Fail(settings, ExitCodes.BadArguments, ex.Message);
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or UnauthorizedAccessException)
         {
-            return Fail(ExitCodes.NetworkError, $"{settings.Method} {settings.Url} failed: {ex.Message}");
+            return Fail(settings, ExitCodes.NetworkError, $"{settings.Method} {settings.Url} failed: {OneLine(ex.Message)}");
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
         }
     }
+
+    /// <summary>The TLS settings of --cacert and -k; null (the system store) without them.</summary>
+    private static TlsClientOptions? Tls(Settings settings)
+    {
+        if (settings.CaCert is null && !settings.Insecure) return null;
+        var tls = new TlsClientOptions { AllowInvalidCertificates = settings.Insecure };
+        if (settings.CaCert is not null)
+        {
+            try
+            {
+                tls.TrustPemFile(settings.CaCert);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                throw new UsageException($"cannot read --cacert {settings.CaCert}: {OneLine(ex.Message)}");
+            }
+            if (tls.TrustedRoots is not { Count: > 0 }) throw new UsageException($"--cacert {settings.CaCert} holds no PEM certificate");
+        }
+        return tls;
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
     private static async Task<int> DownloadAsync(MeerkatHttpClient client, Settings settings, CancellationToken token)
     {
         var options = new DownloadOptions { Resume = settings.Resume };
         options.Headers.AddRange(settings.Headers);
         if (!settings.Resume) File.Delete(settings.Output! + ".part");
-        var bar = Console.IsErrorRedirected ? null : new ProgressBar();
+        var bar = ShowsProgress(settings) ? new ProgressBar() : null;
         IProgress<DownloadProgress>? progress = bar is null ? null : new SyncProgress(p => bar.Show(p.BytesReceived, p.TotalBytes));
         await client.DownloadAsync(settings.Url!, settings.Output!, options, progress, token).ConfigureAwait(false);
         bar?.Finish();
@@ -71,14 +111,15 @@ internal static class GetCommand
         var request = new HttpClientRequest(settings.Method, settings.Url!) { Content = settings.Data };
         request.Headers.AddRange(settings.Headers);
         using var response = await client.SendAsync(request, token).ConfigureAwait(false);
-        await using var output = settings.Output is null ? Console.OpenStandardOutput() : File.Create(settings.Output);
+        await using var output = settings.Output is not null ? File.Create(settings.Output)
+            : settings.Stdout is { } stdout ? new NonClosingStream(stdout) : Console.OpenStandardOutput();
         if (settings.IncludeHead)
         {
             var head = new StringBuilder($"HTTP/1.{response.Head.VersionMinor} {response.StatusCode} {response.ReasonPhrase}\r\n");
             foreach (var (name, value) in response.Headers) head.Append(name).Append(": ").Append(value).Append("\r\n");
             await output.WriteAsync(Encoding.Latin1.GetBytes(head.Append("\r\n").ToString()), token).ConfigureAwait(false);
         }
-        var bar = Console.IsErrorRedirected || settings.Output is null ? null : new ProgressBar();
+        var bar = ShowsProgress(settings) && settings.Output is not null ? new ProgressBar() : null;
         var buffer = new byte[64 * 1024];
         long received = 0;
         for (int n; (n = await response.Content.ReadAsync(buffer, token).ConfigureAwait(false)) > 0;)
@@ -88,7 +129,7 @@ internal static class GetCommand
             bar?.Show(received, response.ContentLength >= 0 ? response.ContentLength : null);
         }
         bar?.Finish();
-        if (response.StatusCode >= 400) return Fail(ExitCodes.HttpError, $"{settings.Method} {response.RequestUri}: HTTP {response.StatusCode} {response.ReasonPhrase}");
+        if (response.StatusCode >= 400) return Fail(settings, ExitCodes.HttpError, $"{settings.Method} {response.RequestUri}: HTTP {response.StatusCode} {response.ReasonPhrase}");
         return ExitCodes.Ok;
     }
 
@@ -108,6 +149,8 @@ internal static class GetCommand
                 case "-d" or "--data": settings.Data = Data(arguments.Value(argument)); break;
                 case "--retries": settings.Retries = Number(argument, arguments.Value(argument)); break;
                 case "--max-redirects": settings.MaxRedirects = Number(argument, arguments.Value(argument)); break;
+                case "--cacert": settings.CaCert = arguments.Value(argument); break;
+                case "-k" or "--insecure": settings.Insecure = true; break;
                 case "--timeout":
                     if (!double.TryParse(arguments.Value(argument), System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
                         throw new UsageException("--timeout needs a positive number of seconds");
@@ -122,7 +165,7 @@ internal static class GetCommand
         }
         if (settings.Url is null) throw new UsageException("a URL is needed: meerkat get URL [-o FILE]");
         if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw new UsageException($"'{settings.Url}' is not an http:// URL");
+            throw new UsageException($"'{settings.Url}' is not an http:// or https:// URL");
         if (settings.Data is not null && !settings.MethodGiven) settings.Method = "POST";
         if (settings.Resume && (settings.Output is null || settings.Method != "GET" || settings.Data is not null || settings.IncludeHead))
             throw new UsageException("-C resumes a plain GET into a file: it needs -o FILE, and no -X, -d or -i");
@@ -152,10 +195,29 @@ internal static class GetCommand
     private static int Number(string option, string value) =>
         int.TryParse(value, out int n) && n >= 0 ? n : throw new UsageException($"{option} needs a whole number, not '{value}'");
 
-    private static int Fail(int code, string message)
+    private static int Fail(Settings settings, int code, string message)
     {
-        Console.Error.WriteLine($"meerkat get: {message}");
+        settings.Stderr.WriteLine($"meerkat get: {message}");
         return code;
+    }
+
+    /// <summary>A progress bar only on the process's own stderr, when it is a terminal.</summary>
+    private static bool ShowsProgress(Settings settings) => settings.Stderr == Console.Error && !Console.IsErrorRedirected;
+
+    /// <summary>Lets the command write to a caller's stream without closing it.</summary>
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
     }
 
     private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>

@@ -3,14 +3,17 @@
 // MaxConnectionsPerOrigin, or waits in the origin's queue. A connection returns to the idle list
 // after a keep-alive response and closes after IdleConnectionTimeout there. Every pooled
 // connection has one Slot (its Tag) naming the exchange it serves; the connection's events go
-// to that exchange, and its Close hands the next waiting exchange a slot.
+// to that exchange, and its Close hands the next waiting exchange a slot. Origins are keyed on
+// scheme, host and port, so http:// and https:// to one host never share a connection; each
+// https:// origin has its own connection options carrying its TLS settings.
 namespace Meerkat.Http.Client;
 
 internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions options)
 {
-    private sealed class Origin(Uri uri)
+    private sealed class Origin(Uri uri, HttpClientConnectionOptions connectionOptions)
     {
         public Uri Uri { get; } = uri;
+        public HttpClientConnectionOptions ConnectionOptions { get; } = connectionOptions;
         public List<Connection> Idle { get; } = [];
         public Queue<Exchange> Waiting { get; } = new();
         public int Count { get; set; }
@@ -75,7 +78,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             origin.Count++;
             ConnectionsOpened++;
             var slot = new Slot(origin) { Current = exchange };
-            var connection = manager.ConnectHttp(origin.Uri, OnEvent, options.Connection);
+            var connection = manager.ConnectHttp(origin.Uri, OnEvent, origin.ConnectionOptions);
             connection.Tag = slot;
             exchange.OnAssigned(connection, connected: false, reused: false);
             return;
@@ -171,7 +174,12 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     private Origin OriginOf(Uri uri)
     {
         string key = $"{uri.Scheme}://{uri.IdnHost}:{uri.Port}";
-        if (!origins.TryGetValue(key, out var origin)) origins[key] = origin = new Origin(new Uri(key));
+        if (origins.TryGetValue(key, out var origin)) return origin;
+        var uriKey = new Uri(key);
+        var connectionOptions = options.Connection;
+        if (uri.Scheme == Uri.UriSchemeHttps)
+            connectionOptions = connectionOptions.WithTls(options.TlsForOrigin?.Invoke(uriKey) ?? options.Tls ?? connectionOptions.Tls);
+        origins[key] = origin = new Origin(uriKey, connectionOptions);
         return origin;
     }
 }

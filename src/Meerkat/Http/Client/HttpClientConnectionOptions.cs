@@ -1,3 +1,5 @@
+using Meerkat.Tls;
+
 namespace Meerkat.Http.Client;
 
 /// <summary>Settings of one loop-level HTTP client connection. Every limit has a safe default.</summary>
@@ -14,6 +16,26 @@ public sealed class HttpClientConnectionOptions
     /// <summary>How long a request with <c>Expect: 100-continue</c> holds its body back waiting for
     /// <c>100 Continue</c> before sending it anyway (RFC 9110 §10.1.1). Default 1 s.</summary>
     public TimeSpan ExpectContinueTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>TLS settings for an <c>https://</c> connection; null uses <c>new TlsClientOptions()</c>:
+    /// the server is verified against the system store, for the URL's host. Ignored for <c>http://</c>.</summary>
+    public TlsClientOptions? Tls { get; set; }
+
+    /// <summary>Whether a read-until-close response body (no Content-Length, not chunked) over TLS
+    /// may end with a TCP close that no TLS close_notify preceded. Default false: such a body may
+    /// have been cut short by an attacker or a failure, and raises an error (DESIGN.md §4.3).
+    /// Bodies framed by Content-Length or chunked coding do not depend on close_notify.</summary>
+    public bool AllowUntilCloseBodyWithoutCloseNotify { get; set; }
+
+    /// <summary>A copy with other TLS settings (the pool's per-origin options).</summary>
+    internal HttpClientConnectionOptions WithTls(TlsClientOptions? tls) => new()
+    {
+        Limits = Limits,
+        MaxBufferedBodySize = MaxBufferedBodySize,
+        ExpectContinueTimeout = ExpectContinueTimeout,
+        Tls = tls,
+        AllowUntilCloseBodyWithoutCloseNotify = AllowUntilCloseBodyWithoutCloseNotify,
+    };
 
     internal static HttpClientConnectionOptions Default { get; } = new();
 }

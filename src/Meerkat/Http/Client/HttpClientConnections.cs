@@ -1,5 +1,8 @@
 // How this file works: the loop-level client API, as extension members on Manager and
-// Connection. It only checks arguments and forwards to the connection's HttpClientProtocol.
+// Connection. It only checks arguments and forwards to the connection's HttpClientProtocol;
+// for https:// the TLS layer (Meerkat.Tls) runs under that protocol.
+using Meerkat.Tls;
+
 namespace Meerkat.Http.Client;
 
 /// <summary>
@@ -13,21 +16,28 @@ public static class HttpClientConnections
 {
     extension(Manager manager)
     {
-        /// <summary>Opens an HTTP connection to the origin of <paramref name="url"/> (<c>http://host[:port]</c>;
-        /// the path is ignored). Events: as <see cref="Manager.Connect(string, ConnectionHandler?)"/>, then one
-        /// transaction per request. Requests may be sent at once: they are queued until connected.</summary>
-        /// <exception cref="NotSupportedException">The URL is https:// (TLS is not available yet) or another scheme.</exception>
+        /// <summary>Opens an HTTP connection to the origin of <paramref name="url"/> (<c>http://host[:port]</c> or
+        /// <c>https://host[:port]</c>; the path is ignored). Events: as <see cref="Manager.Connect(string, ConnectionHandler?)"/>
+        /// (for https://, then <see cref="EventKind.TlsHandshake"/>), then one transaction per request. Requests may be
+        /// sent at once: they are queued until connected (and, for https://, until the handshake is done).
+        /// A refused certificate or a failed handshake raises <see cref="EventKind.Error"/> with a
+        /// <see cref="TlsException"/> naming the reason, then <see cref="EventKind.Close"/>.</summary>
+        /// <exception cref="NotSupportedException">The URL is neither http:// nor https://.</exception>
         public Connection ConnectHttp(string url, ConnectionHandler? handler, HttpClientConnectionOptions? options = null) =>
             manager.ConnectHttp(new Uri(url, UriKind.Absolute), handler, options);
 
         /// <summary>Opens an HTTP connection to the origin of <paramref name="uri"/>.</summary>
-        /// <exception cref="NotSupportedException">The URL is not http://.</exception>
+        /// <exception cref="NotSupportedException">The URL is neither http:// nor https://.</exception>
         public Connection ConnectHttp(Uri uri, ConnectionHandler? handler, HttpClientConnectionOptions? options = null)
         {
             ArgumentNullException.ThrowIfNull(uri);
             RequireHttp(uri);
+            options ??= HttpClientConnectionOptions.Default;
             var address = new NetworkAddress("tcp", uri.DnsSafeHost, uri.Port);
-            return manager.Connect(address, datagram: false, handler, new HttpClientProtocol(options ?? HttpClientConnectionOptions.Default));
+            var protocol = new HttpClientProtocol(options);
+            return uri.Scheme == Uri.UriSchemeHttps
+                ? manager.ConnectTls(address, handler, options.Tls ?? new TlsClientOptions(), protocol)
+                : manager.Connect(address, datagram: false, handler, protocol);
         }
     }
 
@@ -81,10 +91,8 @@ public static class HttpClientConnections
     internal static void RequireHttp(Uri uri)
     {
         if (!uri.IsAbsoluteUri) throw new ArgumentException($"'{uri}' is not an absolute URL", nameof(uri));
-        if (uri.Scheme == Uri.UriSchemeHttps)
-            throw new NotSupportedException($"https:// is not supported yet (TLS is not implemented): {uri}");
-        if (uri.Scheme != Uri.UriSchemeHttp)
-            throw new NotSupportedException($"only http:// URLs are supported, not {uri.Scheme}://");
+        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            throw new NotSupportedException($"only http:// and https:// URLs are supported, not {uri.Scheme}://");
     }
 
     private static HttpClientProtocol Client(Connection connection) =>

@@ -8,7 +8,10 @@
 // and nothing is parsed while the application has paused the body (backpressure), so the receive
 // buffer fills, the loop stops reading, and TCP flow control slows the server.
 // A connection that ends while a response is incomplete raises Error (then Close), never a short body.
+// Over TLS (https://), a read-until-close body is complete only when the server's close_notify
+// ended it: a bare TCP close there may be a truncation (DESIGN.md §4.3).
 using System.Buffers;
+using Meerkat.Tls;
 using System.Text;
 
 namespace Meerkat.Http.Client;
@@ -247,6 +250,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
                 OnBody(connection, reader.Body.Span);
                 break;
             case HttpReadResult.MessageEnd:
+                if (IsTruncatedUntilCloseBody(connection))
+                {
+                    Fail(connection, $"the TLS connection closed without close_notify, so the read-until-close response body may be cut short ({Received()})");
+                    break;
+                }
                 OnMessageEnd(connection);
                 break;
             case HttpReadResult.Upgrade:
@@ -316,6 +324,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         }
         if (pending.TryPeek(out var next)) reader.SetRequestMethod(Ascii(next.Method));
     }
+
+    /// <summary>A read-until-close body ended by the transport over TLS without the peer's close_notify.</summary>
+    private bool IsTruncatedUntilCloseBody(Connection connection) =>
+        endOfStream && response is { Framing: HttpFraming.UntilClose } && !options.AllowUntilCloseBodyWithoutCloseNotify
+        && connection.Security is TlsLayer { IsCloseNotifyReceived: false };
 
     private void FinishEndOfStream(Connection connection)
     {

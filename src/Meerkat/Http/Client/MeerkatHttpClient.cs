@@ -9,7 +9,9 @@ namespace Meerkat.Http.Client;
 /// <summary>
 /// An HTTP/1.1 client with a per-origin keep-alive pool, redirects, timeouts and retries, running
 /// on a Meerkat <see cref="Meerkat.Manager"/> loop. Thread-safe: any thread may send requests.
-/// Only <c>http://</c> URLs are supported for now.
+/// <c>http://</c> and <c>https://</c> URLs; TLS settings come from <see cref="MeerkatHttpClientOptions.Tls"/>
+/// (verification against the system store by default), and a refused certificate or failed
+/// handshake fails the call with a <see cref="Meerkat.Tls.TlsException"/> naming the reason.
 /// </summary>
 /// <remarks>
 /// Responses stream: <see cref="SendAsync"/> completes when the head arrives, and the body is
@@ -53,7 +55,8 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
 
     /// <summary>Sends a request, following redirects and retrying as configured, and completes when
     /// the final response's head has arrived. Dispose the response.</summary>
-    /// <exception cref="NotSupportedException">The URL (or a redirect) is not http://.</exception>
+    /// <exception cref="NotSupportedException">The URL (or a redirect) is neither http:// nor https://.</exception>
+    /// <exception cref="Meerkat.Tls.TlsException">The TLS handshake failed (untrusted, expired, name mismatch, handshake timeout, protocol).</exception>
     /// <exception cref="TimeoutException">A connect, response-head or total deadline passed.</exception>
     /// <exception cref="IOException">The connection failed (<see cref="HttpClientException"/> for HTTP-level failures).</exception>
     public async Task<HttpClientResponse> SendAsync(HttpClientRequest request, CancellationToken cancellationToken = default)
@@ -144,10 +147,12 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Failed before any response arrived, on an idempotent request with attempts left.</summary>
+    /// <summary>Failed before any response arrived, on an idempotent request with attempts left. A refused
+    /// certificate is not retried: it would be refused again.</summary>
     private bool IsRetryable(HttpClientRequest request, Exception error, int attempt, CancellationToken token) =>
         attempt < Options.MaxRetries && request.IsIdempotent && !token.IsCancellationRequested
         && error is IOException or TimeoutException
+        && error is not Meerkat.Tls.TlsException { Reason: not (Meerkat.Tls.TlsFailure.HandshakeTimeout or Meerkat.Tls.TlsFailure.Protocol) }
         && error is not HttpClientException { IsResponseStarted: true };
 
     private HttpClientRequest? Redirect(HttpClientRequest request, HttpClientResponse response, ref int redirects)
@@ -165,15 +170,15 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
             response.Dispose();
             throw new HttpClientException($"{request.Uri} redirected to an invalid Location '{location}'", true) { StatusCode = response.StatusCode };
         }
-        if (request.Uri.Scheme == Uri.UriSchemeHttps && target.Scheme == Uri.UriSchemeHttp)
+        if (request.Uri.Scheme == Uri.UriSchemeHttps && target.Scheme == Uri.UriSchemeHttp && !Options.AllowHttpsToHttpRedirect)
         {
             response.Dispose();
-            throw new HttpClientException($"refusing the redirect from https:// to http:// ({target})", true) { StatusCode = response.StatusCode };
+            throw new HttpClientException($"refusing the redirect from https:// to http:// ({target}); set AllowHttpsToHttpRedirect to follow it", true) { StatusCode = response.StatusCode };
         }
-        if (target.Scheme != Uri.UriSchemeHttp)
+        if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
         {
             response.Dispose();
-            throw new NotSupportedException($"{request.Uri} redirected to {target}: only http:// is supported for now (TLS is not implemented)");
+            throw new NotSupportedException($"{request.Uri} redirected to {target}: only http:// and https:// are supported");
         }
         // RFC 9110 §15.4: 301/302 (historically) and 303 switch to GET without a body; 307/308 repeat the request.
         bool toGet = response.StatusCode is 301 or 302 or 303 && request.Method != "HEAD";

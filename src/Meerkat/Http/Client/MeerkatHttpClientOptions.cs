@@ -1,3 +1,5 @@
+using Meerkat.Tls;
+
 namespace Meerkat.Http.Client;
 
 /// <summary>Settings of a <see cref="MeerkatHttpClient"/>. Every limit has a documented default.</summary>
@@ -44,6 +46,21 @@ public sealed class MeerkatHttpClientOptions
 
     /// <summary>Settings of each connection (parser limits, 100-continue wait).</summary>
     public HttpClientConnectionOptions Connection { get; set; } = new();
+
+    /// <summary>TLS settings for every <c>https://</c> origin (trusted roots, client certificate, handshake
+    /// timeout, the insecure opt-out). Null: verification against the system store. Leave
+    /// <see cref="TlsClientOptions.ServerName"/> null here: each origin is then verified for its own host.
+    /// <see cref="TlsForOrigin"/> overrides this per origin.</summary>
+    public TlsClientOptions? Tls { get; set; }
+
+    /// <summary>Chooses the TLS settings of one <c>https://</c> origin (given as <c>https://host:port</c>);
+    /// returning null falls back to <see cref="Tls"/>. Called on the loop thread, once per origin.</summary>
+    public Func<Uri, TlsClientOptions?>? TlsForOrigin { get; set; }
+
+    /// <summary>Whether a redirect from <c>https://</c> to <c>http://</c> is followed. Default false: it is
+    /// refused with an <see cref="HttpClientException"/>, since the request (and the rest of the
+    /// exchange) would leave TLS.</summary>
+    public bool AllowHttpsToHttpRedirect { get; set; }
 
     /// <summary>Settings of the manager the client creates when it is not given one.</summary>
     public ManagerOptions? Manager { get; set; }
