@@ -84,6 +84,14 @@ public sealed class WebSocketProtocol : IDisposable
             _isAssembledMessagePending = false;
         }
 
+        if (_hasFailed)
+        {
+            // After a violation the stream is dead: its violation event was returned once; what
+            // follows is discarded, so a caller looping until NeedMoreData always terminates.
+            consumed = input.Length;
+            return WebSocketEvent.NeedMoreData;
+        }
+
         consumed = 0;
         while (true)
         {
