@@ -279,8 +279,7 @@ public sealed class Manager : IDisposable
             Protocol = protocol,
         };
         connection.Security = security?.Invoke(connection);
-        connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, OnConnectTimeout, null);
-        connection.DeadlineTimer.Tag = connection;
+        connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, _ => OnConnectTimeout(connection), null);
         Register(connection);
         activeCount++;
         return connection;
@@ -455,6 +454,7 @@ public sealed class Manager : IDisposable
         long now = Now;
         while (timers.TryTakeDue(now, out var timer))
         {
+            var callback = timer.Callback;
             if (timer.PeriodTicks > 0)
             {
                 timer.DueTicks += timer.PeriodTicks;
@@ -472,7 +472,7 @@ public sealed class Manager : IDisposable
             }
             else
             {
-                timer.Callback!(timer);
+                callback?.Invoke(timer);
             }
         }
     }
@@ -626,8 +626,7 @@ public sealed class Manager : IDisposable
         }
         connection.IsHalfClosed = true;
         Transport.ShutdownSend(connection.Socket!);
-        var linger = AddTimer(Options.LingerTimeout, TimeSpan.Zero, static t => ((Connection)t.Tag!).Close(), null);
-        linger.Tag = connection;
+        var linger = AddTimer(Options.LingerTimeout, TimeSpan.Zero, _ => connection.Close(), null);
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = linger;
         if (connection.ReadReady) ScheduleRead(connection);
@@ -732,9 +731,8 @@ public sealed class Manager : IDisposable
         if (!connection.SendBuffer.IsEmpty) ScheduleWrite(connection);
     }
 
-    private void OnConnectTimeout(ManagerTimer timer)
+    private void OnConnectTimeout(Connection connection)
     {
-        var connection = (Connection)timer.Tag!;
         if (connection.State >= ConnectionState.Connected) return;
         Fail(connection, new TimeoutException($"connect to {connection.Host}:{connection.Port} timed out after {Options.ConnectTimeout.TotalSeconds:0.###} s"));
     }

@@ -31,8 +31,14 @@ public sealed class ManagerTimer
 
     internal long PeriodTicks { get; }
 
-    internal Action<ManagerTimer>? Callback { get; }
+    internal Action<ManagerTimer>? Callback { get; private set; }
 
     /// <summary>Stops the timer; it will not fire again. Idempotent. Call on the loop thread.</summary>
-    public void Cancel() => IsCancelled = true;
+    /// <remarks>A cancelled timer leaves the queue lazily, at its due time; dropping its callback now
+    /// means it no longer keeps alive whatever the callback captured (a closed connection's state).</remarks>
+    public void Cancel()
+    {
+        IsCancelled = true;
+        Callback = null;
+    }
 }

@@ -95,8 +95,7 @@ internal sealed class TlsLayer : SecurityLayer
         if (handshake != HandshakePhase.NotStarted) return;
         handshake = HandshakePhase.Running;
         loopThreadId = Environment.CurrentManagedThreadId;
-        timer = connection.Manager.AddTimer(endpoint.HandshakeTimeout, TimeSpan.Zero, static t => ((TlsLayer)t.Tag!).OnHandshakeTimeout(), null);
-        timer.Tag = this;
+        timer = connection.Manager.AddTimer(endpoint.HandshakeTimeout, TimeSpan.Zero, _ => OnHandshakeTimeout(), null);
         try
         {
             handshakeTask = endpoint.AuthenticateAsync(ssl, this);

@@ -92,4 +92,24 @@ public class TimerTests
         cts.Cancel();
         Assert.True(run.Wait(Loop.Deadline));
     }
+
+    [Fact]
+    public void A_cancelled_timer_no_longer_keeps_its_callback_state_alive()
+    {
+        // Regression: TLS handshake timers cancelled at handshake end kept every closed
+        // connection's SslStream alive until their due time (~15 KB per connection for 10 s).
+        using var manager = Loop.Create(PollerBackend.Auto);
+        var state = Arm(manager);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.False(state.IsAlive, "the cancelled timer still references its callback's state");
+
+        static WeakReference Arm(Manager manager)
+        {
+            var payload = new byte[1024 * 1024];
+            var timer = manager.AddTimer(TimeSpan.FromHours(1), TimeSpan.Zero, _ => GC.KeepAlive(payload));
+            timer.Cancel();
+            return new WeakReference(payload);
+        }
+    }
 }
