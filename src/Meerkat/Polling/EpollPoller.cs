@@ -94,11 +94,16 @@ internal sealed unsafe class EpollPoller : Poller
 
     private void DrainWake()
     {
-        // Reset the flag before the loop drains its queues, so a wake that races with the drain
-        // writes the eventfd again instead of being lost.
-        Volatile.Write(ref wakeSignalled, 0);
+        // Read the eventfd first, then clear the flag. The other order loses wakeups for good: a
+        // Wake between the two sees the flag clear, sets it and writes; the read swallows that
+        // write, so no event ever reports it and the flag stays set, turning every later Wake into
+        // a no-op (requests posted from other threads, Stop and Dispose then wait forever).
+        // This order is safe: a Wake that finds the flag still set enqueued its work before, and
+        // the loop drains its queues after this. Interlocked (a full fence) so the queue reads
+        // that follow cannot move before the flag is cleared.
         ulong value;
         Libc.read(wakeFd, (byte*)&value, sizeof(ulong));
+        Interlocked.Exchange(ref wakeSignalled, 0);
     }
 
     private int AppendSlot()

@@ -95,7 +95,8 @@ internal sealed class PortablePoller : Poller
 
     private void DrainWake()
     {
-        Volatile.Write(ref wakeSignalled, 0);
+        // Drain, then clear the flag: see EpollPoller.DrainWake for why the other order loses wakeups.
         while (wakeSocket.Receive(wakeBuffer, SocketFlags.None, out var error) > 0 && error == SocketError.Success) { }
+        Interlocked.Exchange(ref wakeSignalled, 0);
     }
 }

@@ -31,6 +31,11 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     private readonly Dictionary<string, Origin> origins = new(StringComparer.OrdinalIgnoreCase);
     private volatile bool isClosed;
 
+    // Every exchange not yet finished, linked through the exchanges themselves (no allocation per
+    // request), so that Dispose can fail them from its own thread when the loop cannot.
+    private readonly Lock trackGate = new();
+    private Exchange? tracked;
+
     public Manager Manager => manager;
 
     /// <summary>Connections opened so far (for tests and diagnostics).</summary>
@@ -124,7 +129,56 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             if (connection.Tag is Slot) connection.Close();
     }
 
-    public void MarkClosed() => isClosed = true;
+    /// <summary>Records an exchange until it finishes. Thread-safe.</summary>
+    /// <exception cref="ObjectDisposedException">The client is closing.</exception>
+    public void Track(Exchange exchange)
+    {
+        lock (trackGate)
+        {
+            ObjectDisposedException.ThrowIf(isClosed, typeof(MeerkatHttpClient));
+            exchange.NextTracked = tracked;
+            if (tracked is not null) tracked.PreviousTracked = exchange;
+            tracked = exchange;
+            exchange.IsTracked = true;
+        }
+    }
+
+    /// <summary>Forgets a finished exchange. Thread-safe.</summary>
+    public void Untrack(Exchange exchange)
+    {
+        lock (trackGate)
+        {
+            if (!exchange.IsTracked) return;
+            if (exchange.PreviousTracked is { } previous) previous.NextTracked = exchange.NextTracked;
+            else tracked = exchange.NextTracked;
+            if (exchange.NextTracked is { } next) next.PreviousTracked = exchange.PreviousTracked;
+            exchange.PreviousTracked = exchange.NextTracked = null;
+            exchange.IsTracked = false;
+        }
+    }
+
+    /// <summary>Refuses new exchanges and fails every unfinished one with <see cref="ObjectDisposedException"/>,
+    /// from the calling thread: it needs nothing from the loop, so Dispose completes even when the loop
+    /// is blocked. The loop still closes the connections (in CloseAll or the manager's teardown).</summary>
+    public void AbandonAll()
+    {
+        Exchange? list;
+        lock (trackGate)
+        {
+            isClosed = true;
+            list = tracked;
+            tracked = null;
+            for (var e = list; e is not null; e = e.NextTracked) e.IsTracked = false;
+        }
+        var reason = new ObjectDisposedException(nameof(MeerkatHttpClient));
+        while (list is not null)
+        {
+            var next = list.NextTracked;
+            list.PreviousTracked = list.NextTracked = null;
+            list.Abandon(reason);
+            list = next;
+        }
+    }
 
     private void OnEvent(Connection connection, Event e)
     {

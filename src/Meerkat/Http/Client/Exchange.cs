@@ -15,7 +15,8 @@ internal sealed class Exchange
     private readonly Func<Exception> cancelReason;
     private readonly TaskCompletionSource<HttpClientResponse> headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenRegistration cancellation;
-    private ResponseBodyStream? body;
+    // Volatile: Abandon reads it from Dispose's thread (see there).
+    private volatile ResponseBodyStream? body;
     private Connection? connection;
     private ManagerTimer? timer;
     private long deadline;
@@ -41,6 +42,11 @@ internal sealed class Exchange
     public bool WantsFreshConnection { get; private set; }
 
     public bool IsFinished { get; private set; }
+
+    // The pool's list of unfinished exchanges (ConnectionPool.Track), under its lock.
+    internal Exchange? PreviousTracked { get; set; }
+    internal Exchange? NextTracked { get; set; }
+    internal bool IsTracked { get; set; }
 
     // ------------------------------------------------------------------ driven by the pool (loop thread)
 
@@ -126,10 +132,22 @@ internal sealed class Exchange
     private void Finish()
     {
         IsFinished = true;
+        pool.Untrack(this);
         deadlineReason = null;
         timer?.Cancel();
         timer = null;
         cancellation.Dispose();
+    }
+
+    // ------------------------------------------------------------------ from Dispose's thread
+
+    /// <summary>Fails the caller's side only (the awaited head, or the body being read); the loop
+    /// state is left to the loop. Safe against a loop raising the head at the same moment: OnHeaders
+    /// publishes the body before completing the head, so when the head won, the body is seen here.</summary>
+    public void Abandon(Exception reason)
+    {
+        headers.TrySetException(reason);
+        body?.Fail(reason);
     }
 
     // ------------------------------------------------------------------ from the reader's thread

@@ -84,7 +84,9 @@ public static class HttpClientConnections
         /// receive buffer then fills and the loop stops reading (backpressure). May be called inside a handler.</summary>
         public void PauseResponseBody() => Client(connection).Pause();
 
-        /// <summary>Continues after <c>PauseResponseBody</c>; pending events are raised now, inside this call.</summary>
+        /// <summary>Continues after <c>PauseResponseBody</c>. No event is raised inside this call: the buffered
+        /// response continues in the loop's work phase of the current iteration (or the next, when called
+        /// from another phase's handler).</summary>
         public void ResumeResponseBody() => Client(connection).Resume(connection);
     }
 

@@ -201,11 +201,18 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public void Pause() => IsPaused = true;
 
+    /// <summary>Unpauses; the buffered response continues in the loop's work phase, never inside the
+    /// caller's ResumeResponseBody (STYLE.md: no events raised synchronously inside API calls).</summary>
     public void Resume(Connection connection)
     {
         if (!IsPaused) return;
         IsPaused = false;
-        Pump(connection);
+        connection.Manager.ScheduleWork(connection);
+    }
+
+    public override void OnWork(Connection connection)
+    {
+        if (!IsPaused) Pump(connection);
     }
 
     /// <summary>Feeds the receive buffer to the reader until it needs more bytes, the application

@@ -121,6 +121,7 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
             try
             {
                 var exchange = new Exchange(pool, current, Options, token, reason);
+                pool.Track(exchange);
                 pool.Post(() => pool.Acquire(exchange));
                 response = await exchange.Task.ConfigureAwait(false);
             }
@@ -237,25 +238,34 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Closes every connection; requests in flight fail with <see cref="ObjectDisposedException"/>.
-    /// A manager the client created is stopped and disposed.</summary>
+    /// A manager the client created is stopped and disposed. Never blocks for long: requests are failed
+    /// from the calling thread, and a loop that does not stop within a few seconds (a handler blocking
+    /// it) is left to dispose its manager when it returns.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        pool.AbandonAll();
         if (loop is null)
         {
             pool.Post(pool.CloseAll);
             return;
         }
-        pool.MarkClosed();
-        Manager.Dispose();
+        Manager.Stop();
+        bool stopped;
         try
         {
-            loop.GetAwaiter().GetResult();
+            stopped = loop.Wait(DisposeTimeout);
         }
-        catch (ObjectDisposedException)
+        catch (AggregateException)
         {
+            stopped = true;
         }
+        if (stopped) Manager.Dispose();
+        else _ = loop.ContinueWith(_ => Manager.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
+
+    /// <summary>How long Dispose waits for the loop thread to stop (tests shorten it).</summary>
+    internal TimeSpan DisposeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync()
