@@ -258,7 +258,7 @@ internal sealed class WebSocketConnectionProtocol : Protocol
             Join(head.Headers, "Sec-WebSocket-Accept"), Join(head.Headers, "Sec-WebSocket-Protocol"), Join(head.Headers, "Sec-WebSocket-Extensions"));
         if (!result.IsSuccess)
         {
-            FailHandshake(connection, result.Error!);
+            FailHandshake(connection, result.Error!, head.StatusCode == WebSocketHandshake.SwitchingProtocols ? 0 : head.StatusCode);
             return false;
         }
         Subprotocol = result.Subprotocol;
@@ -266,10 +266,10 @@ internal sealed class WebSocketConnectionProtocol : Protocol
         return true;
     }
 
-    private void FailHandshake(Connection connection, string reason)
+    private void FailHandshake(Connection connection, string reason, int statusCode = 0)
     {
         phase = Phase.Closing;
-        connection.Manager.Fail(connection, new WebSocketHandshakeException($"WebSocket handshake with {uri} failed: {reason}"));
+        connection.Manager.Fail(connection, new WebSocketHandshakeException($"WebSocket handshake with {uri} failed: {reason}", statusCode));
     }
 
     /// <summary>All values of a field, joined with ", " (RFC 9110 §5.3); null when absent.</summary>
