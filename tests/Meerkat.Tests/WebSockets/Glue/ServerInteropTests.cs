@@ -175,6 +175,7 @@ public class ServerInteropTests
         Assert.Equal(400, status);
         Assert.Contains("Upgrade: websocket", body);
         Assert.Equal(0, log.Count(EventKind.WsOpen));
+        manager.Until(() => log.Count(EventKind.Close) == log.Count(EventKind.Open) - 1, what: "the clients' connections to close");
         log.AssertBalanced(listener);
     }
 
