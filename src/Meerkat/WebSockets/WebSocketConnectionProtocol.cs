@@ -114,7 +114,9 @@ internal sealed class WebSocketConnectionProtocol : Protocol
     {
         if (engine is null || engine.State != WebSocketProtocolState.Open || connection.State >= ConnectionState.Draining) return null;
         long room = connection.Manager.Options.MaxSendBufferSize - connection.PendingSendBytes;
-        return length + WebSocketFrameWriter.MaxHeaderLength + 64 <= room ? engine : null;
+        // Deflate may grow incompressible data by ~5 bytes per 64 KiB stored block: leave room for it.
+        long worstCase = length + length / 1024 + WebSocketFrameWriter.MaxHeaderLength + 256;
+        return worstCase <= room ? engine : null;
     }
 
     /// <summary>Starts the closing handshake and its timeout.</summary>
