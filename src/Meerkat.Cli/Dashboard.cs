@@ -21,11 +21,19 @@ internal static class Dashboard
         <li><code>POST /upload</code>: the body streamed through SHA-256: <code>{"bytes":N,"sha256":"HEX"}</code></li>
         <li><a href="/sse?count=5&amp;interval=500">/sse?count=N&amp;interval=MS</a>: Server-Sent Events <span id="sse"></span></li>
         <li><a href="/files/">/files/</a>: static files from <code>--root</code></li>
+        <li><code>/ws</code>: a WebSocket echo (<code>meerkat ws ws://HOST/ws</code>)
+          <form id="ws-form"><input id="ws-input" value="Hello, WebSocket!" size="24"> <button>send</button> <span id="ws"></span></form></li>
         </ul>
         <script>
         const out = document.getElementById('sse');
         const source = new EventSource('/sse?count=1000&interval=1000');
         source.onmessage = e => { out.textContent = '(live: ' + e.data + ')'; };
+        const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+        const wsOut = document.getElementById('ws');
+        ws.onopen = () => { wsOut.textContent = '(connected)'; };
+        ws.onmessage = e => { wsOut.textContent = '(echo: ' + e.data + ')'; };
+        ws.onclose = e => { wsOut.textContent = '(closed: ' + e.code + ')'; };
+        document.getElementById('ws-form').onsubmit = e => { e.preventDefault(); ws.send(document.getElementById('ws-input').value); };
         </script>
         </body></html>
         """u8;

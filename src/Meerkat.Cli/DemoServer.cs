@@ -4,6 +4,7 @@ using System.Text;
 using Meerkat.Http;
 using Meerkat.Http.Multipart;
 using Meerkat.Http.StaticFiles;
+using Meerkat.WebSockets;
 
 namespace Meerkat.Cli;
 
@@ -12,10 +13,16 @@ internal sealed class DemoServer(Manager manager, string root)
 {
     private readonly StaticFileOptions files = new() { Root = root, EnableDirectoryListing = true };
 
+    /// <summary>/ws: a WebSocket echo (text stays text, binary stays binary), compressed when asked.</summary>
+    private static readonly WebSocketServerOptions WebSocketEcho = new() { Deflate = new PerMessageDeflateOptions() };
+
     public void Handle(Connection c, Event e)
     {
         switch (e.Kind)
         {
+            case EventKind.WsMessage:
+                c.SendMessage(e.WebSocket!.MessageKind, e.Data);
+                break;
             case EventKind.HttpHeaders when e.Request!.PathIs("/upload"u8):
                 e.Request!.StreamBody = true;
                 c.Tag = new Upload(e.Request!.GetHeader("Content-Type"));
@@ -52,6 +59,7 @@ internal sealed class DemoServer(Manager manager, string root)
         else if (TrySuffix(path, "/delay/", out n)) Delay(c, n);
         else if (TrySuffix(path, "/status/", out n) && n is >= 200 and <= 999) c.Reply((int)n, ReadOnlySpan<byte>.Empty);
         else if (path == "/sse") StartEvents(c, request);
+        else if (path == "/ws") c.UpgradeToWebSocket(WebSocketEcho);
         else if (path == "/files") c.Reply(301, ReadOnlySpan<byte>.Empty, null, ("Location", "/files/"));
         else if (path.StartsWith("/files/", StringComparison.Ordinal))
             c.ServeStatic(files, Encoding.Latin1.GetString(request.Target)[6..]);

@@ -7,6 +7,7 @@ var commands = new Dictionary<string, Func<string[], int>>(StringComparer.Ordina
     ["demo"] = DemoCommand.Run,
     ["serve"] = ServeCommand.Run,
     ["get"] = GetCommand.Run,
+    ["ws"] = WsCommand.Run,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

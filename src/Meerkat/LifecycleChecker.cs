@@ -9,7 +9,9 @@ namespace Meerkat;
 /// after <c>Error</c>; <c>Resolve</c>/<c>Connect</c> only on outbound connections, once each;
 /// HTTP transactions <c>HttpHeaders → HttpBody* → HttpMessage → HttpDone</c> strictly one after
 /// another (a server may finish its response, <c>HttpDone</c>, before the request's
-/// <c>HttpMessage</c> when it rejects a request early); and every event on the loop thread.
+/// <c>HttpMessage</c> when it rejects a request early); <c>WsOpen</c> at most once, outside an
+/// HTTP transaction (after the upgrade request's <c>HttpDone</c>), <c>WsMessage</c>/<c>WsControl</c>
+/// only after it and no HTTP event after it; and every event on the loop thread.
 /// </remarks>
 internal sealed class LifecycleChecker
 {
@@ -23,6 +25,7 @@ internal sealed class LifecycleChecker
         public Transaction Transaction;
         public bool Resolved;
         public bool Connected;
+        public bool WebSocket;
     }
 
     private readonly Dictionary<long, Track> tracks = [];
@@ -77,8 +80,17 @@ internal sealed class LifecycleChecker
 
     private static void ObserveTransaction(Connection connection, EventKind kind, Track track)
     {
+        if (kind is >= EventKind.HttpHeaders and <= EventKind.HttpDone)
+            Require(!track.WebSocket, connection, kind, "HTTP event after WsOpen");
         switch (kind)
         {
+            case EventKind.WsOpen:
+                Require(!track.WebSocket && track.Transaction == Transaction.Idle, connection, kind, "WsOpen twice or inside an HTTP transaction");
+                track.WebSocket = true;
+                break;
+            case EventKind.WsMessage or EventKind.WsControl:
+                Require(track.WebSocket, connection, kind, "WebSocket event before WsOpen");
+                break;
             case EventKind.HttpHeaders:
                 Require(track.Transaction == Transaction.Idle, connection, kind, "HttpHeaders before the previous transaction's HttpDone");
                 track.Transaction = Transaction.Headers;

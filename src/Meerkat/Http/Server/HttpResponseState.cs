@@ -73,6 +73,23 @@ internal sealed class HttpResponseState
         if (headOnly || framing == Framing.ContentLength && remaining == 0) stage = Stage.Complete;
     }
 
+    /// <summary>Writes a <c>101 Switching Protocols</c> head with <paramref name="headers"/>; the
+    /// response is then complete (it has no body) and the connection belongs to the new protocol
+    /// once the transaction ends.</summary>
+    public void SwitchProtocols(IBufferWriter<byte> output, IReadOnlyList<KeyValuePair<string, string>> headers, string? serverName)
+    {
+        if (stage != Stage.NotStarted) throw new InvalidOperationException("a response was already started for this request");
+        headWriter.WriteStatusLine(output, 101, default, http11: true);
+        headWriter.WriteDate(output, DateTimeOffset.UtcNow);
+        if (serverName is not null) WriteField(output, "Server", serverName);
+        foreach (var (name, value) in headers) WriteField(output, name, value);
+        headWriter.WriteEnd(output);
+        StatusCode = 101;
+        framing = Framing.None;
+        headOnly = true;
+        stage = Stage.Complete;
+    }
+
     /// <summary>Appends body bytes in the response's framing.</summary>
     public void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
     {

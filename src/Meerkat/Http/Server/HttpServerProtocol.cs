@@ -38,6 +38,7 @@ internal sealed class HttpServerProtocol : Protocol
     private bool processing;
     private long headStarted;
     private long idleSince;
+    private Action<Connection>? switchProtocols;
 
     public HttpServerProtocol(HttpServerOptions options)
     {
@@ -91,6 +92,16 @@ internal sealed class HttpServerProtocol : Protocol
         if (response.IsComplete && !processing) connection.Manager.ScheduleWork(connection);
     }
 
+    /// <summary>Answers the pending upgrade request with 101 and <paramref name="headers"/>; when its
+    /// transaction ends (after <c>HttpDone</c>) <paramref name="switched"/> installs the new protocol,
+    /// which owns every byte left in the receive buffer.</summary>
+    public void SwitchProtocols(Connection connection, IReadOnlyList<KeyValuePair<string, string>> headers, Action<Connection> switched)
+    {
+        response.SwitchProtocols(connection.SendWriter, headers, options.ServerName);
+        switchProtocols = switched;
+        ResponseChanged(connection);
+    }
+
     /// <summary>Whether the connection will close after the current response.</summary>
     public bool WillClose(Connection connection) =>
         !request.KeepAlive || phase == Phase.Closing || connection.IsPeerClosed && connection.Received.IsEmpty
@@ -113,7 +124,7 @@ internal sealed class HttpServerProtocol : Protocol
         try
         {
             while (connection.State < ConnectionState.Draining && connection.Protocol == this && Step(connection)) { }
-            if (connection.IsPeerClosed && !inTransaction && connection.State < ConnectionState.Draining) connection.CloseAfterDrain();
+            if (connection.IsPeerClosed && !inTransaction && connection.State < ConnectionState.Draining && connection.Protocol == this) connection.CloseAfterDrain();
         }
         finally
         {
@@ -222,6 +233,8 @@ internal sealed class HttpServerProtocol : Protocol
     {
         bool close = response.CloseAfter || connection.IsPeerClosed && connection.Received.IsEmpty;
         bool declinedUpgrade = request.Head.IsUpgrade && response.StatusCode != 101;
+        var switched = response.StatusCode == 101 ? switchProtocols : null;
+        switchProtocols = null;
         inTransaction = false;
         request.ResponseStatus = response.StatusCode;
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, subject: request));
@@ -230,6 +243,14 @@ internal sealed class HttpServerProtocol : Protocol
         {
             phase = Phase.Closing;
             connection.CloseAfterDrain();
+            return;
+        }
+        if (switched is not null)
+        {
+            // 101 sent: nothing more is HTTP; the rest of the receive buffer is the new protocol's.
+            phase = Phase.Closing;
+            body.Release();
+            switched(connection);
             return;
         }
         if (declinedUpgrade) reader.ContinueAfterDeclinedUpgrade();

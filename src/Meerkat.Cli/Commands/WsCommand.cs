@@ -1,0 +1,170 @@
+using System.Text;
+using Meerkat.Tls;
+using Meerkat.WebSockets;
+
+namespace Meerkat.Cli;
+
+/// <summary>
+/// <c>meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [-k]</c>: an interactive
+/// WebSocket client. Each line of stdin is sent as a text message (binary with --binary); each
+/// message received is written to stdout followed by a newline (binary ones as raw bytes). End of
+/// stdin closes the WebSocket with 1000 and waits for the server. Exit status: 0 after a normal
+/// close (1000, 1001 or none), 3 for a network failure or an error close code, 4 when the
+/// handshake got an HTTP error (>= 400), 2 for bad arguments.
+/// </summary>
+internal static class WsCommand
+{
+    private sealed class Settings
+    {
+        public string? Url;
+        public bool Binary;
+        public bool Insecure;
+        public List<string> Subprotocols { get; } = [];
+        public List<KeyValuePair<string, string>> Headers { get; } = [];
+    }
+
+    /// <summary>What happened to the connection, for the exit status.</summary>
+    private sealed class Outcome
+    {
+        public bool IsClosed;
+        public int ExitCode = ExitCodes.Ok;
+    }
+
+    public static int Run(string[] args)
+    {
+        var settings = Parse(args);
+        var options = new WebSocketClientOptions
+        {
+            Headers = settings.Headers,
+            Subprotocols = settings.Subprotocols,
+            Deflate = new PerMessageDeflateOptions(),
+            Tls = settings.Insecure ? new TlsClientOptions { AllowInvalidCertificates = true } : null,
+        };
+        using var manager = new Manager();
+        var outcome = new Outcome();
+        var pending = new Queue<byte[]?>();
+        using var stdout = Console.OpenStandardOutput();
+        Connection connection;
+        try
+        {
+            connection = manager.ConnectWebSocket(settings.Url!, (c, e) => Handle(c, e, settings, outcome, pending, stdout), options);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            manager.Post(() => { if (!connection.CloseWebSocket(WebSocketCloseCode.GoingAway)) connection.Close(); });
+        };
+        while (!outcome.IsClosed) manager.Poll(100);
+        return outcome.ExitCode;
+    }
+
+    private static void Handle(Connection c, Event e, Settings settings, Outcome outcome, Queue<byte[]?> pending, Stream stdout)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.WsOpen:
+                if (c.WebSocketSubprotocol is { } subprotocol) Console.Error.WriteLine($"meerkat ws: connected, subprotocol {subprotocol}");
+                StartReadingStdin(c, settings.Binary, pending);
+                break;
+            case EventKind.WsMessage:
+                stdout.Write(e.Data);
+                if (e.WebSocket!.IsEndOfMessage) stdout.Write("\n"u8);
+                stdout.Flush();
+                break;
+            case EventKind.WsControl when e.WebSocket!.Control == WebSocketControl.Close:
+                var info = e.WebSocket!;
+                if (info.IsProtocolViolation || info.CloseCode is not (WebSocketCloseCode.NormalClosure or WebSocketCloseCode.GoingAway or WebSocketCloseCode.NoStatusReceived))
+                {
+                    Console.Error.WriteLine($"meerkat ws: closed with {(int)info.CloseCode} {info.CloseReason}".TrimEnd());
+                    outcome.ExitCode = ExitCodes.NetworkError;
+                }
+                break;
+            case EventKind.Write:
+                Flush(c, settings.Binary, pending);
+                break;
+            case EventKind.Error:
+                Console.Error.WriteLine($"meerkat ws: {e.Error!.Message}");
+                outcome.ExitCode = e.Error is WebSocketHandshakeException { StatusCode: >= 400 } ? ExitCodes.HttpError : ExitCodes.NetworkError;
+                break;
+            case EventKind.Close:
+                outcome.IsClosed = true;
+                break;
+        }
+    }
+
+    /// <summary>Reads stdin on a background thread; each line goes to the loop through Post.
+    /// End of input sends Close once the queued lines are out.</summary>
+    private static void StartReadingStdin(Connection c, bool binary, Queue<byte[]?> pending)
+    {
+        var manager = c.Manager;
+        var thread = new Thread(() =>
+        {
+            while (Console.In.ReadLine() is { } line)
+            {
+                var bytes = Encoding.UTF8.GetBytes(line);
+                manager.Post(() => { pending.Enqueue(bytes); Flush(c, binary, pending); });
+            }
+            manager.Post(() => { pending.Enqueue(null); Flush(c, binary, pending); });
+        })
+        { IsBackground = true, Name = "meerkat ws stdin" };
+        thread.Start();
+    }
+
+    /// <summary>Sends queued lines while the connection takes them (a null entry is end of input).</summary>
+    private static void Flush(Connection c, bool binary, Queue<byte[]?> pending)
+    {
+        while (pending.TryPeek(out var line) && c.IsWritable)
+        {
+            if (line is null)
+            {
+                pending.Clear();
+                c.CloseWebSocket();
+                return;
+            }
+            bool sent = binary ? c.SendBinary(line) : c.SendMessage(WebSocketMessageKind.Text, line);
+            if (!sent) return;
+            pending.Dequeue();
+        }
+    }
+
+    private static Settings Parse(string[] args)
+    {
+        var settings = new Settings();
+        var arguments = new Arguments(args);
+        while (arguments.TryNext(out var argument))
+        {
+            switch (argument)
+            {
+                case "--binary":
+                    settings.Binary = true;
+                    break;
+                case "-k" or "--insecure":
+                    settings.Insecure = true;
+                    break;
+                case "--subprotocol":
+                    settings.Subprotocols.Add(arguments.Value(argument));
+                    break;
+                case "-H" or "--header":
+                    var header = arguments.Value(argument);
+                    int colon = header.IndexOf(':');
+                    if (colon <= 0) throw new UsageException($"-H takes 'Name: value', not '{header}'");
+                    settings.Headers.Add(new(header[..colon].Trim(), header[(colon + 1)..].Trim()));
+                    break;
+                case { } when argument.StartsWith('-'):
+                    throw new UsageException($"unknown option '{argument}'");
+                default:
+                    if (settings.Url is not null) throw new UsageException($"one URL only ('{settings.Url}' and '{argument}')");
+                    settings.Url = argument;
+                    break;
+            }
+        }
+        if (settings.Url is null) throw new UsageException("a ws:// or wss:// URL is required");
+        if (!settings.Url.StartsWith("ws://", StringComparison.OrdinalIgnoreCase) && !settings.Url.StartsWith("wss://", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"'{settings.Url}' is not a ws:// or wss:// URL");
+        return settings;
+    }
+}

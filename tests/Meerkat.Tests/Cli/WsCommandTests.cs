@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text;
+using Meerkat.Cli;
+using Meerkat.Http;
+using Meerkat.Tests.Core;
+
+namespace Meerkat.Tests.Cli;
+
+/// <summary><c>meerkat ws</c> as a real process against the demo's /ws echo, served in-process.</summary>
+public sealed class WsCommandTests : IDisposable
+{
+    private readonly Manager manager = Loop.Create(PollerBackend.Auto);
+    private readonly string baseUrl;
+
+    public WsCommandTests()
+    {
+        var listener = manager.ListenHttp("http://127.0.0.1:0", new DemoServer(manager, Path.GetTempPath()).Handle);
+        baseUrl = $"ws://127.0.0.1:{listener.LocalEndPoint!.Port}";
+    }
+
+    public void Dispose() => manager.Dispose();
+
+    private (int ExitCode, string Output, string Errors) Run(string input, params string[] args)
+    {
+        string cli = Path.Combine(AppContext.BaseDirectory, "Meerkat.Cli.dll");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var info = new ProcessStartInfo(dotnet, ["exec", cli, "ws", .. args])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardInputEncoding = new UTF8Encoding(false),
+        };
+        using var process = Process.Start(info)!;
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+            manager.Until(process.WaitForExitAsync());
+            return (process.ExitCode, manager.Until(output), manager.Until(errors));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill();
+        }
+    }
+
+    [Fact]
+    public void Each_stdin_line_is_echoed_by_the_demo_and_end_of_input_closes_cleanly()
+    {
+        var (exit, output, errors) = Run("hello\nwörld ✓\n\nlast\n", baseUrl + "/ws", "-H", "X-Test: yes");
+        Assert.True(exit == ExitCodes.Ok, errors);
+        Assert.Equal("hello\nwörld ✓\n\nlast\n", output);
+    }
+
+    [Fact]
+    public void Binary_mode_round_trips_too()
+    {
+        var (exit, output, errors) = Run("bytes\n", baseUrl + "/ws", "--binary", "--subprotocol", "echo");
+        Assert.True(exit == ExitCodes.Ok, errors);
+        Assert.Equal("bytes\n", output);
+    }
+
+    [Fact]
+    public void An_HTTP_error_instead_of_101_exits_with_4_and_names_the_status()
+    {
+        var (exit, _, errors) = Run("", baseUrl + "/nope");
+        Assert.Equal(ExitCodes.HttpError, exit);
+        Assert.Contains("404", errors);
+    }
+
+    [Fact]
+    public void Bad_arguments_exit_with_2()
+    {
+        Assert.Equal(ExitCodes.BadArguments, Run("", "http://example.com/").ExitCode);
+        Assert.Equal(ExitCodes.BadArguments, Run("", baseUrl + "/ws", "--what").ExitCode);
+    }
+}
