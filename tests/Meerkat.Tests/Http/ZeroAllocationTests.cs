@@ -5,6 +5,7 @@ using Xunit;
 
 namespace Meerkat.Tests.Http;
 
+[Collection(Serial.Name)]
 public sealed class ZeroAllocationTests
 {
     private static readonly byte[] Request =
@@ -15,14 +16,15 @@ public sealed class ZeroAllocationTests
     {
         var reader = new HttpMessageReader(isRequest: true);
         int checksum = 0;
-        for (int i = 0; i < 10; i++) checksum += ParseOne(reader);
+        // Warm up past tiered compilation's call counting, so the runtime's one-time work is done.
+        for (int i = 0; i < 2000; i++) checksum += ParseOne(reader);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++) checksum += ParseOne(reader);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(0, allocated);
-        Assert.Equal(1010 * 4, checksum); // four header fields per request
+        Assert.Equal(3000 * 4, checksum); // four header fields per request
     }
 
     /// <summary>Reads one request the way the connection does; returns the header count.</summary>
