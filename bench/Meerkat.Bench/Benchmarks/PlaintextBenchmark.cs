@@ -409,7 +409,7 @@ public static partial class PlaintextBenchmark
     }
 
     /// <summary>Blocks until stdin reaches EOF: the parent closed it, or died.</summary>
-    private static void WaitForStdinEof()
+    internal static void WaitForStdinEof()
     {
         using var stdin = Console.OpenStandardInput();
         var buffer = new byte[256];
@@ -516,7 +516,7 @@ public static partial class PlaintextBenchmark
         return 0;
     }
 
-    private static int ParsePort(string[] args)
+    internal static int ParsePort(string[] args)
     {
         if (args.Length == 0 || !int.TryParse(args[0], NumberStyles.None, Invariant, out int port) || port > 65535)
             throw new ArgumentException("expected PORT (0 picks one) as the first argument");

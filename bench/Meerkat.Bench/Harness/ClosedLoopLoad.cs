@@ -32,7 +32,9 @@ public static class ClosedLoopLoad
     private const int Pad = 16; // longs per counter: one cache line or more apart, no false sharing
     private const int Warmup = 0, Measure = 1, Done = 2;
 
-    public static LoadResult Run(string name, LoadSettings settings, Func<int, ILoadClient> connect)
+    /// <param name="onMeasure">Optional: called with true right before the measured window opens and
+    /// with false right after it closes (e.g. to sample a server child's CPU time).</param>
+    public static LoadResult Run(string name, LoadSettings settings, Func<int, ILoadClient> connect, Action<bool>? onMeasure = null)
     {
         int n = settings.Connections;
         var clients = new ILoadClient[n];
@@ -75,6 +77,7 @@ public static class ClosedLoopLoad
 
             Thread.Sleep(settings.Warmup);
             GC.Collect();
+            onMeasure?.Invoke(true);
             var (startCount, startAlloc, startGen0) = (Sum(counts), GC.GetTotalAllocatedBytes(precise: true), GC.CollectionCount(0));
             var clock = Stopwatch.StartNew();
             Volatile.Write(ref phase, Measure);
@@ -83,6 +86,7 @@ public static class ClosedLoopLoad
             Volatile.Write(ref phase, Done);
             var (endCount, endAlloc, endGen0) = (Sum(counts), GC.GetTotalAllocatedBytes(precise: true), GC.CollectionCount(0));
             double seconds = clock.Elapsed.TotalSeconds;
+            onMeasure?.Invoke(false);
 
             foreach (var thread in threads)
                 if (!thread.Join(TimeSpan.FromSeconds(10))) throw new TimeoutException($"{name}: a load thread did not stop");
