@@ -428,39 +428,13 @@ public static partial class PlaintextBenchmark
         string scheme = cert.Length > 0 ? "https" : "http";
         var httpOptions = new HttpServerOptions { Tls = cert.Length > 0 ? Meerkat.Tls.TlsServerOptions.FromPemFiles(cert, key.Length > 0 ? key : null) : null };
 
-        var managers = new Manager[threads];
-        var loops = new Thread[threads];
-        using var stop = new CancellationTokenSource();
-        try
-        {
-            for (int i = 0; i < threads; i++)
+        return MeerkatChildServer.Run(threads, port, scheme, (manager, bindPort, listenOptions) =>
+            manager.ListenHttp($"{scheme}://127.0.0.1:{bindPort}", static (c, e) =>
             {
-                managers[i] = new Manager();
-                var listener = managers[i].ListenHttp($"{scheme}://127.0.0.1:{port}", static (c, e) =>
-                {
-                    if (e.Kind != EventKind.HttpMessage) return;
-                    if (e.Request!.PathIs("/plaintext"u8)) c.Reply(200, "Hello, World!"u8, "text/plain");
-                    else c.Reply(404, "not found"u8, "text/plain");
-                }, httpOptions, new ListenOptions { ReusePort = threads > 1 });
-                port = listener.LocalEndPoint?.Port ?? throw new InvalidOperationException("listener has no local end point");
-            }
-            for (int i = 0; i < threads; i++)
-            {
-                var manager = managers[i];
-                loops[i] = new Thread(() => manager.Run(stop.Token)) { Name = $"meerkat-loop-{i}" };
-                loops[i].Start();
-            }
-            Console.WriteLine($"LISTENING {scheme}://127.0.0.1:{port}");
-            Console.Out.Flush();
-            WaitForStdinEof();
-        }
-        finally
-        {
-            stop.Cancel();
-            foreach (var loop in loops) loop?.Join(TimeSpan.FromSeconds(5));
-            foreach (var manager in managers) manager?.Dispose();
-        }
-        return 0;
+                if (e.Kind != EventKind.HttpMessage) return;
+                if (e.Request!.PathIs("/plaintext"u8)) c.Reply(200, "Hello, World!"u8, "text/plain");
+                else c.Reply(404, "not found"u8, "text/plain");
+            }, httpOptions, listenOptions), WaitForStdinEof);
     }
 
     /// <summary>Hidden subcommand <c>serve-kestrel PORT [--style raw|mapget]</c>: a slim

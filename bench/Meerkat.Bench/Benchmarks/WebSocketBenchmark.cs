@@ -233,45 +233,19 @@ public static class WebSocketBenchmark
         int threads = options.Int("threads", Environment.ProcessorCount, 1, 256);
         options.RejectUnknown();
 
-        var managers = new Manager[threads];
-        var loops = new Thread[threads];
-        using var stop = new CancellationTokenSource();
-        try
-        {
-            for (int i = 0; i < threads; i++)
+        return MeerkatChildServer.Run(threads, port, "http", (manager, bindPort, listenOptions) =>
+            manager.ListenHttp($"http://127.0.0.1:{bindPort}", static (c, e) =>
             {
-                managers[i] = new Manager();
-                var listener = managers[i].ListenHttp($"http://127.0.0.1:{port}", static (c, e) =>
+                switch (e.Kind)
                 {
-                    switch (e.Kind)
-                    {
-                        case EventKind.HttpMessage:
-                            if (!c.UpgradeToWebSocket()) return; // not an upgrade: the core already answered 4xx
-                            break;
-                        case EventKind.WsMessage:
-                            c.SendMessage(e.WebSocket!.MessageKind, e.Data);
-                            break;
-                    }
-                }, null, new ListenOptions { ReusePort = threads > 1 });
-                port = listener.LocalEndPoint?.Port ?? throw new InvalidOperationException("listener has no local end point");
-            }
-            for (int i = 0; i < threads; i++)
-            {
-                var manager = managers[i];
-                loops[i] = new Thread(() => manager.Run(stop.Token)) { Name = $"meerkat-loop-{i}" };
-                loops[i].Start();
-            }
-            Console.WriteLine($"LISTENING http://127.0.0.1:{port}");
-            Console.Out.Flush();
-            WaitForStdinEof();
-        }
-        finally
-        {
-            stop.Cancel();
-            foreach (var loop in loops) loop?.Join(TimeSpan.FromSeconds(5));
-            foreach (var manager in managers) manager?.Dispose();
-        }
-        return 0;
+                    case EventKind.HttpMessage:
+                        if (!c.UpgradeToWebSocket()) return; // not an upgrade: the core already answered 4xx
+                        break;
+                    case EventKind.WsMessage:
+                        c.SendMessage(e.WebSocket!.MessageKind, e.Data);
+                        break;
+                }
+            }, null, listenOptions), WaitForStdinEof);
     }
 
     /// <summary>Hidden subcommand <c>serve-kestrel-ws PORT</c>: slim WebApplication, logging off,
