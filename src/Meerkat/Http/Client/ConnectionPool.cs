@@ -85,6 +85,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             var slot = new Slot(origin) { Current = exchange };
             var connection = manager.ConnectHttp(origin.Uri, OnEvent, origin.ConnectionOptions);
             connection.Tag = slot;
+            if (connection.Protocol is HttpClientProtocol protocol) protocol.PumpEnded = onPumpEnded;
             exchange.OnAssigned(connection, connected: false, reused: false);
             return;
         }
@@ -179,6 +180,8 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             list = next;
         }
     }
+
+    private readonly Action<Connection> onPumpEnded = static connection => ((Slot)connection.Tag!).Current?.OnPumpEnded();
 
     private void OnEvent(Connection connection, Event e)
     {

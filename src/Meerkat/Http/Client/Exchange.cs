@@ -24,6 +24,10 @@ internal sealed class Exchange
     private bool isReused;
     private bool retriedStale;
     private bool isPaused;
+    // The head arrived but is not yet handed to the caller: it is, once the bytes at hand were
+    // parsed (OnPumpEnded) or the response ended (OnDone), whichever is first, so a small body
+    // that came with the head is complete when the caller sees the response.
+    private HttpResponse? unpublished;
 
     public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception> cancelReason)
     {
@@ -77,7 +81,16 @@ internal sealed class Exchange
     {
         body = new ResponseBodyStream(options.ResponseBufferSize, OnDrained, OnAbandoned);
         Arm(options.BodyIdleTimeout, $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}");
-        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body));
+        unpublished = response;
+    }
+
+    public void OnPumpEnded() => Publish();
+
+    private void Publish()
+    {
+        if (unpublished is not { } response) return;
+        unpublished = null;
+        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body!));
     }
 
     public void OnBody(ReadOnlySpan<byte> piece)
@@ -94,6 +107,7 @@ internal sealed class Exchange
     {
         Finish();
         body?.Complete();
+        Publish();
         pool.Release(connection!, reusable: response.KeepAlive);
         connection = null;
     }
@@ -115,7 +129,11 @@ internal sealed class Exchange
         Finish();
         var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", body is not null);
         if (body is null) headers.TrySetException(failure);
-        else body.Fail(failure);
+        else
+        {
+            body.Fail(failure);
+            Publish();
+        }
     }
 
     /// <summary>Cancelled, timed out overall, abandoned by the reader, or the client is closing.</summary>
@@ -125,8 +143,9 @@ internal sealed class Exchange
         Finish();
         if (connection is { } c) pool.Discard(c);
         connection = null;
-        headers.TrySetException(reason);
         body?.Fail(reason);
+        Publish();
+        headers.TrySetException(reason);
     }
 
     private void Finish()

@@ -56,6 +56,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     /// <summary>The response being received, if its head arrived.</summary>
     public HttpResponse? CurrentResponse => response;
 
+    /// <summary>Called (loop thread) after each pass over the receive buffer, once the events of
+    /// the bytes at hand were raised: MeerkatHttpClient publishes a head there, so a small body that
+    /// arrived with it reaches the caller in the same hop.</summary>
+    internal Action<Connection>? PumpEnded { get; set; }
+
     // ------------------------------------------------------------------ sending
 
     public bool SendRequest(Connection connection, HttpClientRequest request)
@@ -241,6 +246,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         {
             pumping = false;
         }
+        PumpEnded?.Invoke(connection);
     }
 
     private void Dispatch(Connection connection, HttpReadResult result)
