@@ -8,7 +8,7 @@ using System.Diagnostics;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class Exchange
+internal sealed class Exchange : ILoopWorkItem
 {
     private readonly ConnectionPool pool;
     private readonly MeerkatHttpClientOptions options;
@@ -18,7 +18,6 @@ internal sealed class Exchange
     // Volatile: Abandon reads it from Dispose's thread (see there).
     private volatile ResponseBodyStream? body;
     private Connection? connection;
-    private ManagerTimer? timer;
     private long deadline;
     private string? deadlineReason;
     private bool isReused;
@@ -153,8 +152,6 @@ internal sealed class Exchange
         IsFinished = true;
         pool.Untrack(this);
         deadlineReason = null;
-        timer?.Cancel();
-        timer = null;
         cancellation.Dispose();
     }
 
@@ -187,26 +184,22 @@ internal sealed class Exchange
     {
         deadline = Manager.Now + Ticks(due);
         deadlineReason = reason;
-        if (timer is { IsCancelled: false } && timer.DueTicks <= deadline) return;
-        timer?.Cancel();
-        timer = pool.Manager.AddTimer(due, TimeSpan.Zero, OnTimer);
+        ConnectionPool.ArmDeadline(connection!, deadline);
     }
 
-    private void OnTimer(ManagerTimer fired)
+    /// <summary>The connection's timer fired while this exchange holds it (it may fire early).</summary>
+    public void OnTimer()
     {
-        if (fired != timer) return;
-        timer = null;
-        if (deadlineReason is null || IsFinished) return;
-        long left = deadline - Manager.Now;
-        if (left > 0)
+        if (deadlineReason is null || IsFinished || connection is null) return;
+        if (deadline - Manager.Now > 0)
         {
-            timer = pool.Manager.AddTimer(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), TimeSpan.Zero, OnTimer);
+            ConnectionPool.ArmDeadline(connection, deadline);
             return;
         }
-        var error = new TimeoutException(deadlineReason);
-        if (connection is not null) pool.Manager.Fail(connection, error);
-        else Abort(error);
+        pool.Manager.Fail(connection, new TimeoutException(deadlineReason));
     }
+
+    void ILoopWorkItem.Run() => pool.Acquire(this);
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
