@@ -47,7 +47,7 @@ public sealed class Manager : IDisposable
     private readonly List<Connection> workQueue = [];
     private readonly TimerQueue timers = new();
     private readonly ConcurrentQueue<(long Id, byte[] Payload, int Length)> wakeups = new();
-    private readonly ConcurrentQueue<Action> posted = new();
+    private readonly ConcurrentQueue<object> posted = new();
     private readonly ManualResetEventSlim runExited = new(true);
     private readonly byte[] scratch = new byte[64 * 1024];
     private int loopThread = -1;
@@ -174,6 +174,14 @@ public sealed class Manager : IDisposable
         ArgumentNullException.ThrowIfNull(action);
         ObjectDisposedException.ThrowIf(disposed, this);
         posted.Enqueue(action);
+        poller.Wake();
+    }
+
+    /// <summary>As <see cref="Post"/>, for an object that is its own work (no delegate to allocate).</summary>
+    internal void PostWork(ILoopWorkItem item)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        posted.Enqueue(item);
         poller.Wake();
     }
 
@@ -411,7 +419,8 @@ public sealed class Manager : IDisposable
 
     private void DeliverPosted()
     {
-        for (int n = posted.Count; n > 0 && posted.TryDequeue(out var action); n--) action();
+        for (int n = posted.Count; n > 0 && posted.TryDequeue(out var work); n--)
+            if (work is Action action) action(); else ((ILoopWorkItem)work).Run();
         for (int n = wakeups.Count; n > 0 && wakeups.TryDequeue(out var wakeup); n--)
         {
             if (byId.TryGetValue(wakeup.Id, out var connection) && connection.State < ConnectionState.Closing && connection.IsOpenRaised)

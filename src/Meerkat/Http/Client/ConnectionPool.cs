@@ -19,13 +19,57 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         public int Count { get; set; }
     }
 
-    private sealed class Slot(Origin origin)
+    /// <summary>One timer per connection, re-armed lazily: it serves the current exchange's deadline
+    /// and the idle deadline, and fires at or before the earliest one (a timer that fires early
+    /// re-arms for what is left), so a keep-alive request costs no timer of its own.</summary>
+    private sealed class Slot
     {
-        public Origin Origin { get; } = origin;
+        private readonly Manager manager;
+        private readonly Action<ManagerTimer> onTimer;
+        private ManagerTimer? timer;
+
+        public Slot(Manager manager, Origin origin)
+        {
+            this.manager = manager;
+            Origin = origin;
+            onTimer = OnTimer;
+        }
+
+        public Origin Origin { get; }
+        public Connection? Connection { get; set; }
         public Exchange? Current { get; set; }
         public bool IsConnected { get; set; }
         public Exception? LastError { get; set; }
-        public ManagerTimer? IdleTimer { get; set; }
+        /// <summary>Manager ticks at which an idle connection closes; 0 while it is in use.</summary>
+        public long IdleDeadline { get; set; }
+
+        public void ArmAt(long dueTicks)
+        {
+            if (timer is { IsCancelled: false } && timer.DueTicks <= dueTicks) return;
+            timer?.Cancel();
+            long left = Math.Max(0, dueTicks - Manager.Now);
+            timer = manager.AddTimer(TimeSpan.FromSeconds(left / (double)System.Diagnostics.Stopwatch.Frequency), TimeSpan.Zero, onTimer);
+        }
+
+        public void CancelTimer()
+        {
+            timer?.Cancel();
+            timer = null;
+        }
+
+        private void OnTimer(ManagerTimer fired)
+        {
+            if (fired != timer) return;
+            timer = null;
+            if (Current is { } exchange)
+            {
+                exchange.OnTimer();
+                return;
+            }
+            if (IdleDeadline == 0 || Connection is null) return;
+            if (IdleDeadline - Manager.Now <= 0) Connection.Close();
+            else ArmAt(IdleDeadline);
+        }
     }
 
     private readonly Dictionary<string, Origin> origins = new(StringComparer.OrdinalIgnoreCase);
@@ -40,6 +84,18 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
 
     /// <summary>Connections opened so far (for tests and diagnostics).</summary>
     public int ConnectionsOpened { get; private set; }
+
+    /// <summary>Runs <see cref="Acquire"/> for the exchange on the loop thread, without a closure. Thread-safe.</summary>
+    public void PostAcquire(Exchange exchange)
+    {
+        try
+        {
+            manager.PostWork(exchange);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     /// <summary>Runs on the loop thread; refuses after the manager is gone. Thread-safe.</summary>
     public void Post(Action action)
@@ -67,7 +123,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             origin.Idle.RemoveAt(origin.Idle.Count - 1);
             if (idle.State >= ConnectionState.Draining) continue;
             var slot = (Slot)idle.Tag!;
-            slot.IdleTimer?.Cancel();
+            slot.IdleDeadline = 0;
             slot.Current = exchange;
             exchange.OnAssigned(idle, connected: true, reused: true);
             return;
@@ -82,9 +138,11 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         {
             origin.Count++;
             ConnectionsOpened++;
-            var slot = new Slot(origin) { Current = exchange };
+            var slot = new Slot(manager, origin) { Current = exchange };
             var connection = manager.ConnectHttp(origin.Uri, OnEvent, origin.ConnectionOptions);
             connection.Tag = slot;
+            slot.Connection = connection;
+            if (connection.Protocol is HttpClientProtocol protocol) protocol.PumpEnded = onPumpEnded;
             exchange.OnAssigned(connection, connected: false, reused: false);
             return;
         }
@@ -105,8 +163,12 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             return;
         }
         slot.Origin.Idle.Add(connection);
-        slot.IdleTimer = manager.AddTimer(options.IdleConnectionTimeout, TimeSpan.Zero, _ => connection.Close());
+        slot.IdleDeadline = Manager.Now + (long)(options.IdleConnectionTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        slot.ArmAt(slot.IdleDeadline);
     }
+
+    /// <summary>Makes the connection's timer fire no later than <paramref name="dueTicks"/> (manager ticks).</summary>
+    public static void ArmDeadline(Connection connection, long dueTicks) => ((Slot)connection.Tag!).ArmAt(dueTicks);
 
     /// <summary>Closes a connection whose exchange was abandoned mid-way.</summary>
     public void Discard(Connection connection)
@@ -180,6 +242,8 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         }
     }
 
+    private readonly Action<Connection> onPumpEnded = static connection => ((Slot)connection.Tag!).Current?.OnPumpEnded();
+
     private void OnEvent(Connection connection, Event e)
     {
         var slot = (Slot)connection.Tag!;
@@ -212,7 +276,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         var origin = slot.Origin;
         origin.Count--;
         origin.Idle.Remove(connection);
-        slot.IdleTimer?.Cancel();
+        slot.CancelTimer();
         var exchange = slot.Current;
         slot.Current = null;
         exchange?.OnConnectionLost(slot.LastError);
@@ -226,6 +290,21 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     }
 
     private Origin OriginOf(Uri uri)
+    {
+        // The last origin used, matched without building its key (most clients talk to one origin).
+        if (lastOrigin is { } last && uri.Port == last.Uri.Port && ReferenceEquals(uri.Scheme, last.Uri.Scheme)
+            && string.Equals(uri.Host, lastHost, StringComparison.OrdinalIgnoreCase))
+            return last;
+        var origin = LookUp(uri);
+        lastOrigin = origin;
+        lastHost = uri.Host;
+        return origin;
+    }
+
+    private Origin? lastOrigin;
+    private string? lastHost;
+
+    private Origin LookUp(Uri uri)
     {
         string key = $"{uri.Scheme}://{uri.IdnHost}:{uri.Port}";
         if (origins.TryGetValue(key, out var origin)) return origin;

@@ -8,7 +8,7 @@ using System.Diagnostics;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class Exchange
+internal sealed class Exchange : ILoopWorkItem
 {
     private readonly ConnectionPool pool;
     private readonly MeerkatHttpClientOptions options;
@@ -18,12 +18,15 @@ internal sealed class Exchange
     // Volatile: Abandon reads it from Dispose's thread (see there).
     private volatile ResponseBodyStream? body;
     private Connection? connection;
-    private ManagerTimer? timer;
     private long deadline;
     private string? deadlineReason;
     private bool isReused;
     private bool retriedStale;
     private bool isPaused;
+    // The head arrived but is not yet handed to the caller: it is, once the bytes at hand were
+    // parsed (OnPumpEnded) or the response ended (OnDone), whichever is first, so a small body
+    // that came with the head is complete when the caller sees the response.
+    private HttpResponse? unpublished;
 
     public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception> cancelReason)
     {
@@ -77,7 +80,16 @@ internal sealed class Exchange
     {
         body = new ResponseBodyStream(options.ResponseBufferSize, OnDrained, OnAbandoned);
         Arm(options.BodyIdleTimeout, $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}");
-        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body));
+        unpublished = response;
+    }
+
+    public void OnPumpEnded() => Publish();
+
+    private void Publish()
+    {
+        if (unpublished is not { } response) return;
+        unpublished = null;
+        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body!));
     }
 
     public void OnBody(ReadOnlySpan<byte> piece)
@@ -94,6 +106,7 @@ internal sealed class Exchange
     {
         Finish();
         body?.Complete();
+        Publish();
         pool.Release(connection!, reusable: response.KeepAlive);
         connection = null;
     }
@@ -115,7 +128,11 @@ internal sealed class Exchange
         Finish();
         var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", body is not null);
         if (body is null) headers.TrySetException(failure);
-        else body.Fail(failure);
+        else
+        {
+            body.Fail(failure);
+            Publish();
+        }
     }
 
     /// <summary>Cancelled, timed out overall, abandoned by the reader, or the client is closing.</summary>
@@ -125,8 +142,9 @@ internal sealed class Exchange
         Finish();
         if (connection is { } c) pool.Discard(c);
         connection = null;
-        headers.TrySetException(reason);
         body?.Fail(reason);
+        Publish();
+        headers.TrySetException(reason);
     }
 
     private void Finish()
@@ -134,8 +152,6 @@ internal sealed class Exchange
         IsFinished = true;
         pool.Untrack(this);
         deadlineReason = null;
-        timer?.Cancel();
-        timer = null;
         cancellation.Dispose();
     }
 
@@ -168,26 +184,22 @@ internal sealed class Exchange
     {
         deadline = Manager.Now + Ticks(due);
         deadlineReason = reason;
-        if (timer is { IsCancelled: false } && timer.DueTicks <= deadline) return;
-        timer?.Cancel();
-        timer = pool.Manager.AddTimer(due, TimeSpan.Zero, OnTimer);
+        ConnectionPool.ArmDeadline(connection!, deadline);
     }
 
-    private void OnTimer(ManagerTimer fired)
+    /// <summary>The connection's timer fired while this exchange holds it (it may fire early).</summary>
+    public void OnTimer()
     {
-        if (fired != timer) return;
-        timer = null;
-        if (deadlineReason is null || IsFinished) return;
-        long left = deadline - Manager.Now;
-        if (left > 0)
+        if (deadlineReason is null || IsFinished || connection is null) return;
+        if (deadline - Manager.Now > 0)
         {
-            timer = pool.Manager.AddTimer(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), TimeSpan.Zero, OnTimer);
+            ConnectionPool.ArmDeadline(connection, deadline);
             return;
         }
-        var error = new TimeoutException(deadlineReason);
-        if (connection is not null) pool.Manager.Fail(connection, error);
-        else Abort(error);
+        pool.Manager.Fail(connection, new TimeoutException(deadlineReason));
     }
+
+    void ILoopWorkItem.Run() => pool.Acquire(this);
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 

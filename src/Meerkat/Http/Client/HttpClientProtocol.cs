@@ -56,6 +56,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     /// <summary>The response being received, if its head arrived.</summary>
     public HttpResponse? CurrentResponse => response;
 
+    /// <summary>Called (loop thread) after each pass over the receive buffer, once the events of
+    /// the bytes at hand were raised: MeerkatHttpClient publishes a head there, so a small body that
+    /// arrived with it reaches the caller in the same hop.</summary>
+    internal Action<Connection>? PumpEnded { get; set; }
+
     // ------------------------------------------------------------------ sending
 
     public bool SendRequest(Connection connection, HttpClientRequest request)
@@ -143,8 +148,23 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     private bool WriteFields(HttpClientRequest request, long contentLength)
     {
         var uri = request.Uri;
-        headWriter.WriteRequestLine(scratch, Ascii(request.Method), Ascii(uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery));
-        headWriter.WriteHeader(scratch, "Host"u8, Ascii(uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}"));
+        string target = uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery;
+        string host = uri.IdnHost;
+        // Encoded on the stack (short fields) rather than into arrays per request.
+        Span<byte> method = request.Method.Length <= 32 ? stackalloc byte[32] : new byte[request.Method.Length];
+        method = method[..Encoding.ASCII.GetBytes(request.Method, method)];
+        Span<byte> path = target.Length <= 512 ? stackalloc byte[512] : new byte[target.Length];
+        path = path[..Encoding.ASCII.GetBytes(target, path)];
+        headWriter.WriteRequestLine(scratch, method, path);
+        Span<byte> authority = host.Length <= 240 ? stackalloc byte[256] : new byte[host.Length + 16];
+        int length = Encoding.ASCII.GetBytes(host, authority);
+        if (!uri.IsDefaultPort)
+        {
+            authority[length++] = (byte)':';
+            uri.Port.TryFormat(authority[length..], out int digits, provider: System.Globalization.CultureInfo.InvariantCulture);
+            length += digits;
+        }
+        headWriter.WriteHeader(scratch, "Host"u8, authority[..length]);
         bool close = false;
         foreach (var (name, value) in request.Headers)
         {
@@ -241,6 +261,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         {
             pumping = false;
         }
+        PumpEnded?.Invoke(connection);
     }
 
     private void Dispatch(Connection connection, HttpReadResult result)

@@ -55,6 +55,7 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
     /// <summary>Reads the whole body into memory.</summary>
     public async Task<byte[]> ReadAsBytesAsync(CancellationToken cancellationToken = default)
     {
+        if (body.TryTakeWhole(out var whole)) return whole;
         // Presize from Content-Length only when it frames this body and is modest (a HEAD answer's is not).
         using var memory = Head.Framing == HttpFraming.ContentLength && ContentLength <= 16 * 1024 * 1024 ? new MemoryStream((int)ContentLength) : new MemoryStream();
         await body.CopyToAsync(memory, cancellationToken).ConfigureAwait(false);

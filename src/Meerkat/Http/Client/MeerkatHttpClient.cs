@@ -122,7 +122,7 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
             {
                 var exchange = new Exchange(pool, current, Options, token, reason);
                 pool.Track(exchange);
-                pool.Post(() => pool.Acquire(exchange));
+                pool.PostAcquire(exchange);
                 response = await exchange.Task.ConfigureAwait(false);
             }
             catch (Exception ex) when (IsRetryable(current, ex, attempt, token))

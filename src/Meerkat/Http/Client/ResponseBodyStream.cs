@@ -56,6 +56,24 @@ internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onA
         wake?.TrySetResult();
     }
 
+    /// <summary>Reader: when the whole body is already here (completed without error, nothing read
+    /// yet), takes it as one exact-size array and leaves the stream at its end.</summary>
+    public bool TryTakeWhole(out byte[] whole)
+    {
+        lock (gate)
+        {
+            whole = [];
+            if (disposed || !completed || error is not null || offset != 0 || segments.Count > 1) return false;
+            if (segments.TryDequeue(out var segment))
+            {
+                whole = segment.Array.AsSpan(0, segment.Length).ToArray();
+                ArrayPool<byte>.Shared.Return(segment.Array);
+                buffered = 0;
+            }
+            return true;
+        }
+    }
+
     public bool IsCompleted
     {
         get { lock (gate) return completed; }
