@@ -30,13 +30,13 @@ public sealed class MeerkatHttpClientTests
             await c.Response.WriteAsync($"{c.Request.Method} {body} auth={c.Request.Headers.Authorization}");
         });
         app.MapPost("/redirect-post/{code:int}", (HttpContext c, int code) => { c.Response.StatusCode = code; c.Response.Headers.Location = "/echo-method"; return Task.CompletedTask; });
-        app.MapGet("/slow-head", async (HttpContext c) => { await Task.Delay(5000, c.RequestAborted); });
+        app.MapGet("/slow-head", async (HttpContext c) => { await Task.Delay(Timeout.Infinite, c.RequestAborted); }); // stalls until the client gives up
         app.MapGet("/stall-body", async (HttpContext c) =>
         {
             c.Response.ContentLength = 100;
             await c.Response.WriteAsync("x");
             await c.Response.Body.FlushAsync();
-            await Task.Delay(5000, c.RequestAborted);
+            await Task.Delay(Timeout.Infinite, c.RequestAborted); // the rest never comes
         });
         app.MapGet("/busy", (HttpContext c) =>
         {
@@ -168,7 +168,8 @@ public sealed class MeerkatHttpClientTests
         var endPoint = (System.Net.IPEndPoint)listener.LocalEndPoint!;
         var fillers = Enumerable.Range(0, 4).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
         var pending = fillers.Select(f => f.ConnectAsync(endPoint)).ToList();
-        await Task.WhenAny(Task.WhenAll(pending), Task.Delay(500));
+        // Backlog 0 holds one completed connection; once one filler is in, further SYNs are dropped.
+        await Task.WhenAny(pending);
         try
         {
             await using var client = NewClient(o => o.ConnectTimeout = TimeSpan.FromMilliseconds(300));
