@@ -216,6 +216,10 @@ public sealed class HttpMessageReader
         _state = State.Head;
     }
 
+    /// <summary>Forgets the message in progress and waits for a new head (a server re-reading a copy
+    /// of a head it must keep, say).</summary>
+    internal void Restart() => StartMessage();
+
     /// <summary>Prepares for the next head; <see cref="Head"/> is reset only when its first bytes arrive.</summary>
     private void StartMessage(bool keepRequest = false)
     {

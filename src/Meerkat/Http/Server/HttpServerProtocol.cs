@@ -291,7 +291,8 @@ internal sealed class HttpServerProtocol : Protocol
     {
         if (headCopy.Length < headLength) headCopy = new byte[Math.Max(headLength, 1024)];
         connection.Received[..headLength].CopyTo(headCopy);
-        headCopyReader = new HttpMessageReader(isRequest: true, options.Limits);
+        headCopyReader ??= new HttpMessageReader(isRequest: true, options.Limits);
+        headCopyReader.Restart();
         headCopyReader.Read(headCopy.AsMemory(0, headLength), false, out _);
         request.Head = headCopyReader.Head;
     }

@@ -324,4 +324,23 @@ public class HttpServerTests
             Assert.Contains("Connection: close", large, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Requests_with_bodies_keep_their_own_heads_on_a_kept_alive_connection()
+    {
+        var (manager, port, _) = Start();
+        using (manager)
+        {
+            var text = manager.Until(RawClient.ExchangeAsync(port,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: a/one\r\nContent-Length: 3\r\n\r\n",
+                "one",
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: b/two\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n" +
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: c/three\r\nContent-Length: 5\r\nConnection: close\r\n\r\nthree"));
+            int one = text.IndexOf("Content-Type: a/one", StringComparison.Ordinal);
+            int two = text.IndexOf("Content-Type: b/two", StringComparison.Ordinal);
+            int three = text.IndexOf("Content-Type: c/three", StringComparison.Ordinal);
+            Assert.True(one >= 0 && one < two && two < three, text);
+            Assert.EndsWith("three", text, StringComparison.Ordinal);
+        }
+    }
 }
