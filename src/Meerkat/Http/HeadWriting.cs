@@ -37,6 +37,28 @@ internal static class HeadWriting
         WriteCrlf(output);
     }
 
+    /// <summary>The same field line from strings (Latin-1, RFC 9110 §5.5), encoded without allocating
+    /// for fields up to 512 bytes; the same rules apply.</summary>
+    public static void WriteField(IBufferWriter<byte> output, string name, string value)
+    {
+        if (value.AsSpan().ContainsAnyExceptInRange((char)0, (char)255))
+            throw new ArgumentException($"The value of header '{name}' has a character outside Latin-1.", nameof(value));
+        int length = name.Length + value.Length;
+        byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> bytes = rented ?? stackalloc byte[512];
+        try
+        {
+            // Latin-1 turns a name character outside it into '?', which the token check then refuses.
+            int nameLength = System.Text.Encoding.Latin1.GetBytes(name, bytes);
+            int valueLength = System.Text.Encoding.Latin1.GetBytes(value, bytes[nameLength..]);
+            WriteField(output, bytes[..nameLength], bytes.Slice(nameLength, valueLength));
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     public static void WriteField(IBufferWriter<byte> output, ReadOnlySpan<byte> name, long value)
     {
         if (!IsToken(name)) throw new ArgumentException("A header name must be a non-empty token (RFC 9110 §5.1).", nameof(name));

@@ -116,7 +116,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         if (uploadChunked)
         {
             ChunkedEncoder.WriteLastChunkStart(scratch);
-            foreach (var (name, value) in trailers ?? []) ChunkedEncoder.WriteTrailer(scratch, Ascii(name), Encoding.Latin1.GetBytes(value));
+            foreach (var (name, value) in trailers ?? []) HeadWriting.WriteField(scratch, name, value);
             ChunkedEncoder.WriteEnd(scratch);
         }
         upload = Upload.Idle;
@@ -172,7 +172,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
                 || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"the client writes the {name} field itself; remove it from the request headers", nameof(request));
             if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && value.Contains("close", StringComparison.OrdinalIgnoreCase)) close = true;
-            headWriter.WriteHeader(scratch, Ascii(name), Encoding.Latin1.GetBytes(value));
+            HeadWriting.WriteField(scratch, name, value);
         }
         if (contentLength >= 0) headWriter.WriteHeader(scratch, "Content-Length"u8, contentLength);
         else if (contentLength == -1) headWriter.WriteHeader(scratch, "Transfer-Encoding"u8, "chunked"u8);

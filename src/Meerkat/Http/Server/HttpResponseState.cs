@@ -81,8 +81,8 @@ internal sealed class HttpResponseState
         if (stage != Stage.NotStarted) throw new InvalidOperationException("a response was already started for this request");
         headWriter.WriteStatusLine(output, 101, default, http11: true);
         headWriter.WriteDate(output, DateTimeOffset.UtcNow);
-        if (serverName is not null) WriteField(output, "Server", serverName);
-        foreach (var (name, value) in headers) WriteField(output, name, value);
+        if (serverName is not null) HeadWriting.WriteField(output, "Server", serverName);
+        foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
         headWriter.WriteEnd(output);
         StatusCode = 101;
         framing = Framing.None;
@@ -125,38 +125,14 @@ internal sealed class HttpResponseState
     {
         headWriter.WriteStatusLine(output, status, default, http11);
         headWriter.WriteDate(output, DateTimeOffset.UtcNow);
-        if (serverName is not null) WriteField(output, "Server", serverName);
-        if (contentType is not null) WriteField(output, "Content-Type", contentType);
+        if (serverName is not null) HeadWriting.WriteField(output, "Server", serverName);
+        if (contentType is not null) HeadWriting.WriteField(output, "Content-Type", contentType);
         if (framing == Framing.ContentLength || status == 304 && contentLength >= 0) headWriter.WriteHeader(output, "Content-Length"u8, contentLength);
         else if (framing == Framing.Chunked) headWriter.WriteHeader(output, "Transfer-Encoding"u8, "chunked"u8);
         if (CloseAfter) headWriter.WriteHeader(output, "Connection"u8, "close"u8);
         else if (!http11 && requestKeepAlive) headWriter.WriteHeader(output, "Connection"u8, "keep-alive"u8);
-        foreach (var (name, value) in headers) WriteField(output, name, value);
+        foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
         headWriter.WriteEnd(output);
-    }
-
-    /// <summary>Writes <c>name: value</c> from strings without allocating; CR, LF and non-Latin-1
-    /// characters are the caller's mistake.</summary>
-    internal static void WriteField(IBufferWriter<byte> output, string name, string value)
-    {
-        int length = name.Length + 2 + value.Length + 2;
-        var span = output.GetSpan(length);
-        int at = 0;
-        foreach (char ch in name)
-        {
-            if (ch <= ' ' || ch >= 127 || ch == ':') throw new ArgumentException($"header name '{name}' is not a token");
-            span[at++] = (byte)ch;
-        }
-        span[at++] = (byte)':';
-        span[at++] = (byte)' ';
-        foreach (char ch in value)
-        {
-            if (ch is '\r' or '\n' or '\0' || ch > 255) throw new ArgumentException($"header '{name}' has a value with CR, LF, NUL or a non-Latin-1 character");
-            span[at++] = (byte)ch;
-        }
-        span[at++] = (byte)'\r';
-        span[at++] = (byte)'\n';
-        output.Advance(at);
     }
 
     private static bool IsFramingHeader(string name) =>
