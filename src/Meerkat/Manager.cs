@@ -408,6 +408,11 @@ public sealed class Manager : IDisposable
         bool pendingWork = readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0
             || !posted.IsEmpty || !wakeups.IsEmpty || stopRequested;
         int timeout = pendingWork ? 0 : TimeoutUntilNextTimer(timeoutMs);
+        if (spinNext)
+        {
+            spinNext = false;
+            if (timeout != 0 && poller.SpinUntil(postedArrived ??= () => !posted.IsEmpty || !wakeups.IsEmpty || stopRequested, SpinBudgetTicks)) timeout = 0;
+        }
         foreach (var connection in readQueue)
         {
             connection.InReadQueue = false;
@@ -416,6 +421,15 @@ public sealed class Manager : IDisposable
         readQueue.Clear();
         poller.Wait(timeout, ready);
     }
+
+    private static readonly long SpinBudgetTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
+    private bool spinNext;
+    private Func<bool>? postedArrived;
+
+    /// <summary>Loop thread: work was just handed to another thread that will probably post back
+    /// within microseconds (a client request's caller, continuing after its response). The next wait
+    /// spins briefly for that post before sleeping, so the round trip costs no wake-up.</summary>
+    internal void ExpectPostSoon() => spinNext = true;
 
     private void DeliverPosted()
     {

@@ -23,7 +23,6 @@ internal sealed unsafe class EpollPoller : Poller
     private readonly byte* events;
     private readonly List<Connection?> slots = [];
     private readonly Stack<int> freeSlots = new();
-    private int wakeSignalled;
 
     public EpollPoller()
     {
@@ -78,9 +77,8 @@ internal sealed unsafe class EpollPoller : Poller
         }
     }
 
-    public override void Wake()
+    protected override void Signal()
     {
-        if (Interlocked.Exchange(ref wakeSignalled, 1) != 0) return;
         ulong one = 1;
         Libc.write(wakeFd, (byte*)&one, sizeof(ulong));
     }
@@ -103,7 +101,7 @@ internal sealed unsafe class EpollPoller : Poller
         // that follow cannot move before the flag is cleared.
         ulong value;
         Libc.read(wakeFd, (byte*)&value, sizeof(ulong));
-        Interlocked.Exchange(ref wakeSignalled, 0);
+        WakeDrained();
     }
 
     private int AppendSlot()

@@ -22,9 +22,42 @@ internal abstract class Poller : IDisposable
     /// to <paramref name="ready"/> once.</summary>
     public abstract void Wait(int timeoutMs, List<Connection> ready);
 
+    // 1 while a wake is signalled and not yet drained, or while the loop spins (SpinUntil): either
+    // way the loop will look at its queues again without a signal, so Wake skips the system call.
+    private int wakeSignalled;
+
     /// <summary>Interrupts a <see cref="Wait"/> in progress, or makes the next one return at once.
     /// Callable from any thread.</summary>
-    public abstract void Wake();
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref wakeSignalled, 1) != 0) return;
+        Signal();
+    }
+
+    /// <summary>Makes the wake channel readable (one system call).</summary>
+    protected abstract void Signal();
+
+    /// <summary>The wake channel was drained: the next <see cref="Wake"/> signals again. Call after
+    /// reading the channel, never before (see EpollPoller.DrainWake).</summary>
+    protected void WakeDrained() => Interlocked.Exchange(ref wakeSignalled, 0);
+
+    /// <summary>Busy-waits up to <paramref name="budgetTicks"/> (Stopwatch ticks) for
+    /// <paramref name="arrived"/> to turn true, with wakes suppressed meanwhile (no system call
+    /// on either side). Returns whether it did; false also when a wake is already signalled, in
+    /// which case the next <see cref="Wait"/> returns at once.</summary>
+    public bool SpinUntil(Func<bool> arrived, long budgetTicks)
+    {
+        if (Interlocked.CompareExchange(ref wakeSignalled, 1, 0) != 0) return false;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var spinner = default(SpinWait);
+        bool done;
+        while (!(done = arrived()) && System.Diagnostics.Stopwatch.GetTimestamp() - start < budgetTicks)
+            spinner.SpinOnce(sleep1Threshold: -1);
+        // Release, then look again: a Wake between the last look and the release saw the flag set
+        // and did not signal, so its work must be seen here.
+        Interlocked.Exchange(ref wakeSignalled, 0);
+        return done || arrived();
+    }
 
     /// <summary>Releases the backend's own handles.</summary>
     public abstract void Dispose();

@@ -17,7 +17,6 @@ internal sealed class PortablePoller : Poller
     private readonly List<Socket> errorList = [];
     private readonly Socket wakeSocket;
     private readonly byte[] wakeBuffer = new byte[64];
-    private int wakeSignalled;
 
     public PortablePoller()
     {
@@ -75,9 +74,8 @@ internal sealed class PortablePoller : Poller
         MarkWritable(errorList, ready);
     }
 
-    public override void Wake()
+    protected override void Signal()
     {
-        if (Interlocked.Exchange(ref wakeSignalled, 1) != 0) return;
         wakeSocket.Send(wakeBuffer.AsSpan(0, 1), SocketFlags.None, out _);
     }
 
@@ -97,6 +95,6 @@ internal sealed class PortablePoller : Poller
     {
         // Drain, then clear the flag: see EpollPoller.DrainWake for why the other order loses wakeups.
         while (wakeSocket.Receive(wakeBuffer, SocketFlags.None, out var error) > 0 && error == SocketError.Success) { }
-        Interlocked.Exchange(ref wakeSignalled, 0);
+        WakeDrained();
     }
 }

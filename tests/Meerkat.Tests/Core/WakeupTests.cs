@@ -90,4 +90,40 @@ public class WakeupTests
         manager.Dispose();
         Assert.True(run.IsCompleted);
     }
+
+    /// <summary>The loop spins briefly for a post it expects (ExpectPostSoon, used by the HTTP
+    /// client after handing a response to its caller), with wakes suppressed meanwhile. Posts that
+    /// land before, during, at the end of and after the spin must all arrive, on a loop that
+    /// otherwise sleeps forever: a lost one hangs this ping-pong.</summary>
+    [Theory, MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
+    public void Posts_racing_the_loops_spin_are_never_lost(PollerBackend backend)
+    {
+        const int RoundTrips = 20_000;
+        using var manager = Loop.Create(backend);
+        using var handedOff = new SemaphoreSlim(0);
+        int delivered = 0;
+        var run = manager.RunAsync();
+        var poster = Task.Run(() =>
+        {
+            var random = new Random(7);
+            for (int i = 0; i < RoundTrips; i++)
+            {
+                // Delays from none to twice the 50 µs spin budget, so posts fall on every side of it.
+                long until = System.Diagnostics.Stopwatch.GetTimestamp() + random.Next(0, 100) * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+                while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(10);
+                manager.Post(() =>
+                {
+                    delivered++;
+                    manager.ExpectPostSoon();
+                    handedOff.Release();
+                });
+                if (!handedOff.Wait(Loop.Deadline)) return false;
+            }
+            return true;
+        });
+        Assert.True(poster.Wait(TimeSpan.FromSeconds(120)) && poster.Result, $"a post was lost after {Volatile.Read(ref delivered)} round trips");
+        Assert.Equal(RoundTrips, Volatile.Read(ref delivered));
+        manager.Stop();
+        Assert.True(run.Wait(Loop.Deadline), "Run returns promptly after Stop, spin or not");
+    }
 }

@@ -90,6 +90,7 @@ internal sealed class Exchange : ILoopWorkItem
         if (unpublished is not { } response) return;
         unpublished = null;
         headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body!));
+        pool.Manager.ExpectPostSoon();
     }
 
     public void OnBody(ReadOnlySpan<byte> piece)
