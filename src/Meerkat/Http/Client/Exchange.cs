@@ -8,18 +8,21 @@ using System.Diagnostics;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class Exchange : ILoopWorkItem
+internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
 {
+    /// <summary>Which deadline is armed; its message is built only if it fires.</summary>
+    private enum Deadline { None, Connect, ResponseHead, BodyIdle }
+
     private readonly ConnectionPool pool;
     private readonly MeerkatHttpClientOptions options;
-    private readonly Func<Exception> cancelReason;
+    private readonly Func<Exception>? cancelReason;
     private readonly TaskCompletionSource<HttpClientResponse> headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenRegistration cancellation;
     // Volatile: Abandon reads it from Dispose's thread (see there).
     private volatile ResponseBodyStream? body;
     private Connection? connection;
     private long deadline;
-    private string? deadlineReason;
+    private Deadline armed;
     private bool isReused;
     private bool retriedStale;
     private bool isPaused;
@@ -28,16 +31,20 @@ internal sealed class Exchange : ILoopWorkItem
     // that came with the head is complete when the caller sees the response.
     private HttpResponse? unpublished;
 
-    public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception> cancelReason)
+    public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception>? cancelReason)
     {
         this.pool = pool;
         this.options = options;
         this.cancelReason = cancelReason;
         Request = request;
-        if (token.CanBeCanceled) cancellation = token.Register(() => pool.Post(() => Abort(this.cancelReason())));
+        if (token.CanBeCanceled) cancellation = Register(token);
     }
 
     public HttpClientRequest Request { get; }
+
+    // Apart from the constructor, so that the closure is allocated only for a cancellable token.
+    private CancellationTokenRegistration Register(CancellationToken token) =>
+        token.Register(() => pool.Post(() => Abort(cancelReason?.Invoke() ?? new OperationCanceledException(token))));
 
     public Task<HttpClientResponse> Task => headers.Task;
 
@@ -58,14 +65,14 @@ internal sealed class Exchange : ILoopWorkItem
         connection = assigned;
         isReused = reused;
         if (connected) Start();
-        else Arm(options.ConnectTimeout, $"connecting to {Request.Uri.Authority} timed out after {Seconds(options.ConnectTimeout)}");
+        else Arm(Deadline.Connect);
     }
 
     public void OnConnected() => Start();
 
     private void Start()
     {
-        Arm(options.ResponseHeadersTimeout, $"no response from {Request.Uri.Authority} within {Seconds(options.ResponseHeadersTimeout)}");
+        Arm(Deadline.ResponseHead);
         try
         {
             connection!.SendRequest(Request);
@@ -78,8 +85,8 @@ internal sealed class Exchange : ILoopWorkItem
 
     public void OnHeaders(HttpResponse response)
     {
-        body = new ResponseBodyStream(options.ResponseBufferSize, OnDrained, OnAbandoned);
-        Arm(options.BodyIdleTimeout, $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}");
+        body = new ResponseBodyStream(options.ResponseBufferSize, this);
+        Arm(Deadline.BodyIdle);
         unpublished = response;
     }
 
@@ -99,7 +106,7 @@ internal sealed class Exchange : ILoopWorkItem
         if (!body!.Enqueue(piece)) return;
         // The reader is the slow side: stop reading (TCP pushes back on the server) and stop the idle clock.
         isPaused = true;
-        deadlineReason = null;
+        armed = Deadline.None;
         connection!.PauseResponseBody();
     }
 
@@ -122,7 +129,7 @@ internal sealed class Exchange : ILoopWorkItem
         {
             retriedStale = true;
             WantsFreshConnection = true;
-            deadlineReason = null;
+            armed = Deadline.None;
             pool.Acquire(this);
             return;
         }
@@ -152,7 +159,7 @@ internal sealed class Exchange : ILoopWorkItem
     {
         IsFinished = true;
         pool.Untrack(this);
-        deadlineReason = null;
+        armed = Deadline.None;
         cancellation.Dispose();
     }
 
@@ -169,35 +176,49 @@ internal sealed class Exchange : ILoopWorkItem
 
     // ------------------------------------------------------------------ from the reader's thread
 
-    private void OnDrained() => pool.Post(() =>
+    void ResponseBodyStream.IOwner.OnDrained() => pool.Post(() =>
     {
         if (!isPaused || IsFinished || connection is null) return;
         isPaused = false;
-        Arm(options.BodyIdleTimeout, $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}");
+        Arm(Deadline.BodyIdle);
         connection.ResumeResponseBody();
     });
 
-    private void OnAbandoned() => pool.Post(() => Abort(new ObjectDisposedException(nameof(HttpClientResponse), "the response was disposed before its body was read")));
+    void ResponseBodyStream.IOwner.OnAbandoned() => pool.Post(() => Abort(new ObjectDisposedException(nameof(HttpClientResponse), "the response was disposed before its body was read")));
 
     // ------------------------------------------------------------------ the one deadline
 
-    private void Arm(TimeSpan due, string reason)
+    private void Arm(Deadline which)
     {
-        deadline = Manager.Now + Ticks(due);
-        deadlineReason = reason;
+        deadline = Manager.Now + Ticks(Span(which));
+        armed = which;
         ConnectionPool.ArmDeadline(connection!, deadline);
     }
+
+    private TimeSpan Span(Deadline which) => which switch
+    {
+        Deadline.Connect => options.ConnectTimeout,
+        Deadline.ResponseHead => options.ResponseHeadersTimeout,
+        _ => options.BodyIdleTimeout,
+    };
+
+    private string Reason(Deadline which) => which switch
+    {
+        Deadline.Connect => $"connecting to {Request.Uri.Authority} timed out after {Seconds(options.ConnectTimeout)}",
+        Deadline.ResponseHead => $"no response from {Request.Uri.Authority} within {Seconds(options.ResponseHeadersTimeout)}",
+        _ => $"the response body from {Request.Uri.Authority} stalled for {Seconds(options.BodyIdleTimeout)}",
+    };
 
     /// <summary>The connection's timer fired while this exchange holds it (it may fire early).</summary>
     public void OnTimer()
     {
-        if (deadlineReason is null || IsFinished || connection is null) return;
+        if (armed == Deadline.None || IsFinished || connection is null) return;
         if (deadline - Manager.Now > 0)
         {
             ConnectionPool.ArmDeadline(connection, deadline);
             return;
         }
-        pool.Manager.Fail(connection, new TimeoutException(deadlineReason));
+        pool.Manager.Fail(connection, new TimeoutException(Reason(armed)));
     }
 
     void ILoopWorkItem.Run() => pool.Acquire(this);

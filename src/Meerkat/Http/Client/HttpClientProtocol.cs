@@ -19,10 +19,10 @@ namespace Meerkat.Http.Client;
 internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : Protocol
 {
     /// <summary>A request on the wire whose response has not ended yet.</summary>
-    private sealed class Pending(string method, bool bufferResponse)
+    private sealed class Pending
     {
-        public string Method { get; } = method;
-        public bool BufferResponse { get; } = bufferResponse;
+        public string Method { get; set; } = "";
+        public bool BufferResponse { get; set; }
         public bool CloseAfterResponse { get; set; }
         public bool HoldsBody { get; set; }
     }
@@ -32,8 +32,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     private readonly HttpMessageReader reader = new(isRequest: false, options.Limits);
     private readonly Queue<Pending> pending = new();
+    // The last answered entry, reused by the next request (a keep-alive connection needs one).
+    private Pending? spare;
     private readonly ArrayBufferWriter<byte> scratch = new(1024);
     private readonly RequestHeadWriter headWriter = new();
+    private readonly FieldStrings strings = new();
     private HttpResponse? response;
     private ArrayBufferWriter<byte>? message;
     private Upload upload;
@@ -138,9 +141,14 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
             scratch.ResetWrittenCount();
             throw;
         }
-        var entry = new Pending(request.Method, request.BufferResponse) { CloseAfterResponse = close };
+        var entry = spare ?? new Pending();
+        spare = null;
+        entry.Method = request.Method;
+        entry.BufferResponse = request.BufferResponse;
+        entry.CloseAfterResponse = close;
+        entry.HoldsBody = false;
         pending.Enqueue(entry);
-        if (pending.Count == 1) reader.SetRequestMethod(Ascii(request.Method));
+        if (pending.Count == 1) SetResponseContext(request.Method);
         return entry;
     }
 
@@ -312,7 +320,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
             continueTimer?.Cancel();
             request.CloseAfterResponse = true;
         }
-        response = new HttpResponse(reader.Head, request.Method);
+        response = new HttpResponse(reader.Head, request.Method, strings);
         message = request.BufferResponse ? new ArrayBufferWriter<byte>() : null;
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpHeaders, subject: response));
     }
@@ -336,6 +344,8 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     {
         var done = response!;
         var request = pending.Dequeue();
+        bool closeAfterResponse = request.CloseAfterResponse;
+        spare = request;
         done.SetTrailers(reader.Trailers);
         var body = message is null ? ReadOnlySpan<byte>.Empty : message.WrittenSpan;
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpMessage, body, done.BodyBytesReceived, subject: done));
@@ -344,13 +354,13 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         if (connection.State >= ConnectionState.Closing) return;
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, subject: done));
         if (connection.State >= ConnectionState.Closing) return;
-        if (!done.KeepAlive || request.CloseAfterResponse)
+        if (!done.KeepAlive || closeAfterResponse)
         {
             if (pending.Count > 0) Fail(connection, $"the server closed the connection with {pending.Count} request(s) unanswered");
             else connection.Close();
             return;
         }
-        if (pending.TryPeek(out var next)) reader.SetRequestMethod(Ascii(next.Method));
+        if (pending.TryPeek(out var next)) SetResponseContext(next.Method);
     }
 
     /// <summary>A read-until-close body ended by the transport over TLS without the peer's close_notify.</summary>
@@ -378,5 +388,8 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     private void Fail(Connection connection, string reason) =>
         connection.Manager.Fail(connection, new HttpClientException(reason, isResponseStarted: response is not null));
 
-    private static byte[] Ascii(string text) => Encoding.ASCII.GetBytes(text);
+    /// <summary>What the response reader must know of the request: only HEAD and CONNECT change
+    /// how a response is framed (methods are case-sensitive, RFC 9110 §9.1).</summary>
+    private void SetResponseContext(string method) =>
+        reader.SetRequestMethod(method == "HEAD" ? "HEAD"u8 : method == "CONNECT" ? "CONNECT"u8 : "GET"u8);
 }

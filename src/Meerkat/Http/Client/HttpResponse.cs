@@ -1,6 +1,8 @@
 // How this file works: a response head copied out of the parser's buffer when it is parsed, so it
-// outlives the callback (the parser's views do not). One object per response; the client
-// allocates it once per transaction, which is cheap next to a network round trip.
+// outlives the callback (the parser's views do not). One object per response. Its strings come
+// through a per-connection FieldStrings cache: a server answers a keep-alive connection with the
+// same fields over and over (Server, Content-Type, often Date within a second), so equal bytes
+// reuse the previous response's strings, and an identical header section its whole array.
 namespace Meerkat.Http.Client;
 
 /// <summary>
@@ -11,20 +13,18 @@ namespace Meerkat.Http.Client;
 /// </summary>
 public sealed class HttpResponse
 {
-    private readonly List<KeyValuePair<string, string>> trailers = [];
+    private List<KeyValuePair<string, string>>? trailers;
 
-    internal HttpResponse(HttpHead head, string requestMethod)
+    internal HttpResponse(HttpHead head, string requestMethod, FieldStrings? strings = null)
     {
         StatusCode = head.StatusCode;
-        ReasonPhrase = head.ReasonString;
+        ReasonPhrase = strings is null ? head.ReasonString : strings.Reason(head.Reason);
         VersionMinor = head.VersionMinor;
         KeepAlive = head.KeepAlive;
         Framing = head.Framing;
         ContentLength = head.ContentLength;
         RequestMethod = requestMethod;
-        var headers = new KeyValuePair<string, string>[head.Headers.Count];
-        for (int i = 0; i < headers.Length; i++) headers[i] = new(head.Headers.GetNameString(i), head.Headers.GetValueString(i));
-        Headers = headers;
+        Headers = strings is null ? FieldStrings.Copy(head.Headers) : strings.Fields(head.Headers);
     }
 
     /// <summary>The status code, e.g. 200.</summary>
@@ -52,7 +52,7 @@ public sealed class HttpResponse
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
 
     /// <summary>Trailer fields of a chunked body; filled when the body ends (<see cref="EventKind.HttpMessage"/>).</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Trailers => trailers;
+    public IReadOnlyList<KeyValuePair<string, string>> Trailers => (IReadOnlyList<KeyValuePair<string, string>>?)trailers ?? [];
 
     /// <summary>Body bytes received so far (de-chunked).</summary>
     public long BodyBytesReceived { get; internal set; }
@@ -61,13 +61,15 @@ public sealed class HttpResponse
     public string? GetHeader(string name) => Find(Headers, name);
 
     /// <summary>The first trailer named <paramref name="name"/> (case-insensitive), or null.</summary>
-    public string? GetTrailer(string name) => Find(trailers, name);
+    public string? GetTrailer(string name) => Find(Trailers, name);
 
     /// <inheritdoc/>
     public override string ToString() => $"HTTP/1.{VersionMinor} {StatusCode} {ReasonPhrase}";
 
     internal void SetTrailers(HttpHeaders fields)
     {
+        if (fields.Count == 0) return;
+        trailers ??= [];
         for (int i = 0; i < fields.Count; i++) trailers.Add(new(fields.GetNameString(i), fields.GetValueString(i)));
     }
 
@@ -76,5 +78,54 @@ public sealed class HttpResponse
         foreach (var field in fields)
             if (string.Equals(field.Key, name, StringComparison.OrdinalIgnoreCase)) return field.Value;
         return null;
+    }
+}
+
+/// <summary>One connection's cache of the strings of its last response head (loop thread only).
+/// Reusing a string needs its bytes to be equal, so the result is always what a fresh copy
+/// would be; sharing the whole array is safe because it is only ever exposed read-only.</summary>
+internal sealed class FieldStrings
+{
+    private KeyValuePair<string, string>[] last = [];
+    private string lastReason = "";
+
+    public string Reason(ReadOnlySpan<byte> reason) =>
+        Latin1Equals(reason, lastReason) ? lastReason : lastReason = System.Text.Encoding.Latin1.GetString(reason);
+
+    public KeyValuePair<string, string>[] Fields(HttpHeaders headers)
+    {
+        int count = headers.Count;
+        KeyValuePair<string, string>[]? fresh = null;
+        for (int i = 0; i < count; i++)
+        {
+            var name = headers.GetName(i);
+            var value = headers.GetValue(i);
+            if (fresh is null && i < last.Length && Latin1Equals(name, last[i].Key) && Latin1Equals(value, last[i].Value)) continue;
+            if (fresh is null)
+            {
+                fresh = new KeyValuePair<string, string>[count];
+                Array.Copy(last, fresh, i);
+            }
+            string nameString = i < last.Length && Latin1Equals(name, last[i].Key) ? last[i].Key : System.Text.Encoding.Latin1.GetString(name);
+            string valueString = i < last.Length && Latin1Equals(value, last[i].Value) ? last[i].Value : System.Text.Encoding.Latin1.GetString(value);
+            fresh[i] = new(nameString, valueString);
+        }
+        if (fresh is null && count != last.Length) fresh = count == 0 ? [] : last[..count];
+        return fresh is null ? last : last = fresh;
+    }
+
+    public static KeyValuePair<string, string>[] Copy(HttpHeaders headers)
+    {
+        var fields = new KeyValuePair<string, string>[headers.Count];
+        for (int i = 0; i < fields.Length; i++) fields[i] = new(headers.GetNameString(i), headers.GetValueString(i));
+        return fields;
+    }
+
+    private static bool Latin1Equals(ReadOnlySpan<byte> bytes, string text)
+    {
+        if (bytes.Length != text.Length) return false;
+        for (int i = 0; i < bytes.Length; i++)
+            if (bytes[i] != text[i]) return false;
+        return true;
     }
 }

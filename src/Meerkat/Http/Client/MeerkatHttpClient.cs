@@ -59,42 +59,58 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
     /// <exception cref="Meerkat.Tls.TlsException">The TLS handshake failed (untrusted, expired, name mismatch, handshake timeout, protocol).</exception>
     /// <exception cref="TimeoutException">A connect, response-head or total deadline passed.</exception>
     /// <exception cref="IOException">The connection failed (<see cref="HttpClientException"/> for HTTP-level failures).</exception>
-    public async Task<HttpClientResponse> SendAsync(HttpClientRequest request, CancellationToken cancellationToken = default)
+    public Task<HttpClientResponse> SendAsync(HttpClientRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         HttpClientConnections.RequireHttp(request.Uri);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        CancellationTokenSource? total = null;
-        if (Options.TotalTimeout != Timeout.InfiniteTimeSpan)
-        {
-            total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            total.CancelAfter(Options.TotalTimeout);
-        }
-        var token = total?.Token ?? cancellationToken;
+        if (Options.TotalTimeout != Timeout.InfiniteTimeSpan) return SendWithDeadlineAsync(request, cancellationToken);
+        // No reason function: a cancelled exchange fails with OperationCanceledException(token).
+        return FollowAsync(request, cancellationToken, null);
+    }
+
+    private async Task<HttpClientResponse> SendWithDeadlineAsync(HttpClientRequest request, CancellationToken cancellationToken)
+    {
+        var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        total.CancelAfter(Options.TotalTimeout);
         Exception Reason() => cancellationToken.IsCancellationRequested
             ? new OperationCanceledException(cancellationToken)
             : new TimeoutException($"{request.Method} {request.Uri} did not complete within the total timeout of {Options.TotalTimeout.TotalSeconds:0.###} s");
         try
         {
-            var response = await FollowAsync(request, token, Reason).ConfigureAwait(false);
+            var response = await FollowAsync(request, total.Token, Reason).ConfigureAwait(false);
             response.Lifetime = total;
             return response;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && total is { IsCancellationRequested: true })
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && total.IsCancellationRequested)
         {
             total.Dispose();
             throw Reason();
         }
         catch
         {
-            total?.Dispose();
+            total.Dispose();
             throw;
         }
     }
 
     /// <summary>Sends a GET.</summary>
     public Task<HttpClientResponse> GetAsync(string url, CancellationToken cancellationToken = default) =>
-        SendAsync(new HttpClientRequest("GET", url), cancellationToken);
+        SendAsync(new HttpClientRequest("GET", UriOf(url)), cancellationToken);
+
+    // The last URL string parsed by GetAsync: a client asked for one URL again and again parses it
+    // once (Uri is immutable, so sharing it is safe).
+    private sealed record ParsedUrl(string Text, Uri Uri);
+    private volatile ParsedUrl? lastUrl;
+
+    private Uri UriOf(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (lastUrl is { } last && string.Equals(last.Text, url, StringComparison.Ordinal)) return last.Uri;
+        var uri = new Uri(url, UriKind.Absolute);
+        lastUrl = new ParsedUrl(url, uri);
+        return uri;
+    }
 
     /// <summary>GETs a whole body. Throws <see cref="HttpClientException"/> for a status of 400 or more.</summary>
     public async Task<byte[]> GetBytesAsync(string url, CancellationToken cancellationToken = default)
@@ -111,7 +127,7 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
     /// <summary>Connections opened so far; a keep-alive pool opens few.</summary>
     public int ConnectionsOpened => pool.ConnectionsOpened;
 
-    private async Task<HttpClientResponse> FollowAsync(HttpClientRequest request, CancellationToken token, Func<Exception> reason)
+    private async Task<HttpClientResponse> FollowAsync(HttpClientRequest request, CancellationToken token, Func<Exception>? reason)
     {
         var current = request;
         int redirects = 0, attempt = 0;

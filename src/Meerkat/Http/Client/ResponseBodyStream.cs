@@ -7,8 +7,20 @@ using System.Buffers;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onAbandoned) : Stream
+internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner owner) : Stream
 {
+    /// <summary>The loop side's exchange, told (from the reader's thread) what the reader did.</summary>
+    public interface IOwner
+    {
+        /// <summary>The reader drained a full buffer to half: resume reading the connection.</summary>
+        void OnDrained();
+
+        /// <summary>The stream was disposed before the body ended.</summary>
+        void OnAbandoned();
+    }
+
+    private static readonly ObjectDisposedException Disposed = new(nameof(ResponseBodyStream));
+
     private readonly Lock gate = new();
     private readonly Queue<(byte[] Array, int Length)> segments = new();
     private int offset;
@@ -106,7 +118,7 @@ internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onA
                 waiter = n > 0 ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = waiter?.Task ?? Task.CompletedTask;
             }
-            if (drained) onDrained();
+            if (drained) owner.OnDrained();
             if (n > 0) return n;
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -169,12 +181,12 @@ internal sealed class ResponseBodyStream(int limit, Action onDrained, Action onA
             disposed = true;
             abandoned = !completed;
             completed = true;
-            error ??= new ObjectDisposedException(nameof(ResponseBodyStream));
+            error ??= Disposed;
             while (segments.TryDequeue(out var segment)) ArrayPool<byte>.Shared.Return(segment.Array);
             wake = TakeWaiter();
         }
         wake?.TrySetResult();
-        if (abandoned) onAbandoned();
+        if (abandoned) owner.OnAbandoned();
         base.Dispose(disposing);
     }
 

@@ -38,6 +38,14 @@ public sealed class MeerkatHttpClientTests
             await c.Response.Body.FlushAsync();
             await Task.Delay(Timeout.Infinite, c.RequestAborted); // the rest never comes
         });
+        app.MapGet("/fields/{n:int}", (HttpContext c, int n) =>
+        {
+            c.Response.StatusCode = 200 + n % 3;
+            c.Response.Headers["X-Same"] = "same";
+            c.Response.Headers["X-Count"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (n % 4 == 0) c.Response.Headers["X-Extra"] = "extra";
+            return Task.CompletedTask;
+        });
         app.MapGet("/busy", (HttpContext c) =>
         {
             if (Interlocked.Increment(ref flaky) % 3 != 0) { c.Response.StatusCode = 503; c.Response.Headers.RetryAfter = "0"; return Task.CompletedTask; }
@@ -52,6 +60,26 @@ public sealed class MeerkatHttpClientTests
         await using var client = NewClient();
         for (int i = 0; i < 100; i++) Assert.Equal("hello", await client.GetStringAsync(server.Url + "/hello"));
         Assert.Equal(1, server.ConnectionCount);
+        Assert.Equal(1, client.ConnectionsOpened);
+    }
+
+    /// <summary>A connection reuses the strings of its previous response head where the bytes are
+    /// equal; every response must still read exactly what its own head said.</summary>
+    [Fact]
+    public async Task ResponsesOnOneConnectionCarryTheirOwnFieldsAndReasons()
+    {
+        await using var server = await StartKestrel();
+        await using var client = NewClient();
+        for (int n = 0; n < 30; n++)
+        {
+            using var response = await client.GetAsync(server.Url + "/fields/" + n);
+            Assert.Equal(200 + n % 3, response.StatusCode);
+            Assert.Equal((n % 3) switch { 0 => "OK", 1 => "Created", _ => "Accepted" }, response.ReasonPhrase);
+            var custom = response.Headers.Where(f => f.Key.StartsWith("X-", StringComparison.Ordinal)).Select(f => $"{f.Key}: {f.Value}");
+            string[] expected = n % 4 == 0 ? ["X-Same: same", $"X-Count: {n}", "X-Extra: extra"] : ["X-Same: same", $"X-Count: {n}"];
+            Assert.Equal(expected, custom);
+            Assert.Equal("same", response.GetHeader("x-same"));
+        }
         Assert.Equal(1, client.ConnectionsOpened);
     }
 
