@@ -33,6 +33,7 @@ public sealed class Manager : IDisposable
     private const int AcceptBatch = 128;
     private const int DatagramBatch = 64;
     private const int MinReadSize = 16 * 1024;
+    private const int MaxReadSize = 256 * 1024;
     private static long lastId;
 
     private readonly Poller poller;
@@ -584,12 +585,18 @@ public sealed class Manager : IDisposable
         }
         if (connection.IsReadPaused) return;
         var buffer = connection.SocketInbound;
-        var span = buffer.GetWriteSpan(MinReadSize);
+        var span = buffer.GetWriteSpan(connection.ReadSize);
         if (span.IsEmpty) return;
         int n = connection.Socket!.Receive(span, SocketFlags.None, out var error);
         if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("receive failed", error)); return; }
         if (n == 0) { EndOfStream(connection); return; }
+        // Adaptive read size: a read that filled its span asks for twice as much next time (a bulk
+        // transfer then costs a read and a loop iteration per 256 KiB, not per 16 KiB); reads that
+        // come back mostly empty shrink it again. The buffer still holds no more than it must:
+        // a large array goes back to the pool as soon as the protocol consumes it.
+        if (n == span.Length) connection.ReadSize = Math.Min(connection.ReadSize * 2, Math.Min(MaxReadSize, buffer.Limit));
+        else if (n < connection.ReadSize / 4) connection.ReadSize = Math.Max(connection.ReadSize / 2, MinReadSize);
         // A full read may have left more behind; after a short one an edge-triggered backend
         // reports new data, except the end of stream it already announced (PeerHangup).
         connection.ReadReady = n == span.Length || connection.PeerHangup;

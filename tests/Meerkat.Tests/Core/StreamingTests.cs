@@ -61,6 +61,52 @@ public class StreamingTests
         Assert.True(peak - before < 64L * 1024 * 1024, $"process grew by {(peak - before) >> 20} MiB");
     }
 
+    /// <summary>Reads adapt to the traffic: a bulk transfer is read in pieces of up to 256 KiB
+    /// (not 16 KiB: one loop iteration per piece), and once it is consumed the idle connection
+    /// holds no large buffer.</summary>
+    [Theory, MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
+    public void A_bulk_transfer_is_read_in_large_pieces_and_leaves_no_large_buffer_behind(PollerBackend backend)
+    {
+        const int Total = 64 * 1024 * 1024;
+        using var manager = Loop.Create(backend);
+        long received = 0;
+        int largest = 0;
+        bool ordered = true;
+        Connection? server = null;
+        var listener = manager.Listen("tcp://127.0.0.1:0", (c, e) =>
+        {
+            if (e.Kind == EventKind.Accept) server = c;
+            if (e.Kind != EventKind.Read) return;
+            var data = c.Received;
+            // Each 4 KiB page starts with its number (mod 256).
+            for (int i = (int)((4096 - received % 4096) % 4096); i < data.Length; i += 4096)
+                ordered &= data[i] == (byte)((received + i) / 4096);
+            largest = Math.Max(largest, data.Length);
+            received += data.Length;
+            c.Consume(data.Length);
+        });
+        var writer = Task.Run(() =>
+        {
+            using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            peer.Connect(listener.LocalEndPoint!);
+            var block = new byte[1024 * 1024];
+            for (int sent = 0; sent < Total; sent += block.Length)
+            {
+                for (int page = 0; page < block.Length; page += 4096) block[page] = (byte)((sent + page) / 4096);
+                peer.Send(block);
+            }
+            peer.Shutdown(SocketShutdown.Send);
+            peer.Receive(new byte[1]); // until the server closes
+        });
+        manager.Until(() => received == Total, TimeSpan.FromSeconds(60), "the whole transfer");
+        Assert.True(ordered, "the bytes arrived in order");
+        Assert.True(largest > 64 * 1024, $"the largest read was {largest} bytes");
+        Assert.True(largest <= 256 * 1024, $"the largest read was {largest} bytes");
+        Assert.True(server!.ReceiveBuffer.Capacity <= 16 * 1024, $"the idle connection holds a {server.ReceiveBuffer.Capacity}-byte buffer");
+        server.Close();
+        manager.Until(writer);
+    }
+
     [Theory, MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
     public void Reading_pauses_while_the_send_buffer_is_over_its_high_water_mark(PollerBackend backend)
     {

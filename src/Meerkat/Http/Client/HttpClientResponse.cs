@@ -49,6 +49,9 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
     /// <see cref="HttpClientException"/> instead of returning a short body.</summary>
     public Stream Content => body;
 
+    /// <summary>The body pipe itself, for readers that take its segments without copying.</summary>
+    internal ResponseBodyStream Body => body;
+
     /// <summary>The first header named <paramref name="name"/>, or null.</summary>
     public string? GetHeader(string name) => Head.GetHeader(name);
 

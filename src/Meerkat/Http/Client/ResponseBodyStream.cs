@@ -36,11 +36,16 @@ internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner ow
     {
         TaskCompletionSource? wake;
         bool full;
+        // Copied before taking the lock, so a reader copying out is not held up by it.
+        var array = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(array);
         lock (gate)
         {
-            if (disposed) return false;
-            var array = ArrayPool<byte>.Shared.Rent(data.Length);
-            data.CopyTo(array);
+            if (disposed)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+                return false;
+            }
             segments.Enqueue((array, data.Length));
             buffered += data.Length;
             wake = TakeWaiter();
@@ -96,32 +101,78 @@ internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner ow
         if (destination.IsEmpty) return 0;
         while (true)
         {
-            Task wait;
+            Task? wait;
             int n = 0;
             bool drained = false;
             lock (gate)
             {
-                ObjectDisposedException.ThrowIf(disposed, this);
-                if (segments.Count > 0)
+                wait = WaitOrEnd();
+                if (wait is null && segments.Count == 0) return 0;
+                if (wait is null)
                 {
                     n = CopyOut(destination.Span);
-                    drained = wantsDrainSignal && buffered <= limit / 2;
-                    if (drained) wantsDrainSignal = false;
+                    drained = TakeDrainSignal();
                 }
-                else if (completed)
-                {
-                    if (error is HttpClientException or OperationCanceledException or TimeoutException or ObjectDisposedException)
-                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
-                    if (error is not null) throw new HttpClientException($"the response body was cut short: {error.Message}", true, error);
-                    return 0;
-                }
-                waiter = n > 0 ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = waiter?.Task ?? Task.CompletedTask;
             }
             if (drained) owner.OnDrained();
             if (n > 0) return n;
+            await wait!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reader: moves every buffered segment into <paramref name="into"/> without copying
+    /// (the caller returns each array to <see cref="ArrayPool{T}.Shared"/>), waiting for at least
+    /// one; false at the end of the body. Fails as <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> does.</summary>
+    public async ValueTask<bool> TakeSegmentsAsync(List<ArraySegment<byte>> into, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task? wait;
+            bool drained = false;
+            lock (gate)
+            {
+                wait = WaitOrEnd();
+                if (wait is null && segments.Count == 0) return false;
+                if (wait is null)
+                {
+                    while (segments.TryDequeue(out var segment))
+                    {
+                        into.Add(new ArraySegment<byte>(segment.Array, offset, segment.Length - offset));
+                        buffered -= segment.Length - offset;
+                        offset = 0;
+                    }
+                    drained = TakeDrainSignal();
+                }
+            }
+            if (drained) owner.OnDrained();
+            if (wait is null) return true;
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Under the lock: null when there is something to take (segments, or the clean end
+    /// when none are left); throws the failure that ended the body; else a task to await.</summary>
+    private Task? WaitOrEnd()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (segments.Count > 0) return null;
+        if (completed)
+        {
+            if (error is HttpClientException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            if (error is not null) throw new HttpClientException($"the response body was cut short: {error.Message}", true, error);
+            return null;
+        }
+        waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return waiter.Task;
+    }
+
+    /// <summary>Under the lock: the reader brought a full buffer down to half; tell the loop once.</summary>
+    private bool TakeDrainSignal()
+    {
+        if (!wantsDrainSignal || buffered > limit / 2) return false;
+        wantsDrainSignal = false;
+        return true;
     }
 
     private int CopyOut(Span<byte> destination)
