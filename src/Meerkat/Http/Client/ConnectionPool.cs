@@ -5,7 +5,10 @@
 // connection has one Slot (its Tag) naming the exchange it serves; the connection's events go
 // to that exchange, and its Close hands the next waiting exchange a slot. Origins are keyed on
 // scheme, host and port, so http:// and https:// to one host never share a connection; each
-// https:// origin has its own connection options carrying its TLS settings.
+// https:// origin has its own connection options carrying its TLS settings. With
+// MaxPipelineDepth above 1, safe requests may also queue on a busy connection (Slot.Behind):
+// Current is always the exchange whose response is being read, and when it is done the next one
+// behind it takes its place.
 namespace Meerkat.Http.Client;
 
 internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions options)
@@ -15,6 +18,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         public Uri Uri { get; } = uri;
         public HttpClientConnectionOptions ConnectionOptions { get; } = connectionOptions;
         public List<Connection> Idle { get; } = [];
+        public List<Slot> Slots { get; } = [];
         public Queue<Exchange> Waiting { get; } = new();
         public int Count { get; set; }
     }
@@ -38,6 +42,11 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         public Origin Origin { get; }
         public Connection? Connection { get; set; }
         public Exchange? Current { get; set; }
+        /// <summary>Pipelined exchanges, sent, whose responses come after Current's.</summary>
+        public Queue<Exchange>? Behind { get; set; }
+        /// <summary>Responses this connection completed with keep-alive: pipelining waits for one.</summary>
+        public int Answered { get; set; }
+        public int InFlight => (Current is null ? 0 : 1) + (Behind?.Count ?? 0);
         public bool IsConnected { get; set; }
         public Exception? LastError { get; set; }
         /// <summary>Manager ticks at which an idle connection closes; 0 while it is in use.</summary>
@@ -139,6 +148,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             origin.Count++;
             ConnectionsOpened++;
             var slot = new Slot(manager, origin) { Current = exchange };
+            origin.Slots.Add(slot);
             var connection = manager.ConnectHttp(origin.Uri, OnEvent, origin.ConnectionOptions);
             connection.Tag = slot;
             slot.Connection = connection;
@@ -146,7 +156,36 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             exchange.OnAssigned(connection, connected: false, reused: false);
             return;
         }
+        if (options.MaxPipelineDepth > 1 && exchange.IsPipelinable && PipelineSlot(origin) is { } busy)
+        {
+            SendBehind(busy, exchange);
+            return;
+        }
         origin.Waiting.Enqueue(exchange);
+    }
+
+    /// <summary>The busy connection with the fewest requests in flight that may take one more
+    /// pipelined request: connected, kept alive at least once, and carrying only safe requests.</summary>
+    private Slot? PipelineSlot(Origin origin)
+    {
+        Slot? best = null;
+        foreach (var slot in origin.Slots)
+        {
+            if (!slot.IsConnected || slot.Answered == 0 || slot.Connection is not { State: < ConnectionState.Draining }) continue;
+            if (slot.Current is not { IsFinished: false, IsPipelinable: true } || slot.InFlight >= options.MaxPipelineDepth) continue;
+            if (best is null || slot.InFlight < best.InFlight) best = slot;
+        }
+        return best;
+    }
+
+    /// <summary>Requests sent behind others so far (for tests and diagnostics).</summary>
+    public int RequestsPipelined { get; private set; }
+
+    private void SendBehind(Slot slot, Exchange exchange)
+    {
+        RequestsPipelined++;
+        (slot.Behind ??= new()).Enqueue(exchange);
+        exchange.OnAssigned(slot.Connection!, connected: true, reused: true, behind: true);
     }
 
     /// <summary>The exchange on this connection is over; keep the connection for the next one if it can be.</summary>
@@ -154,17 +193,42 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     {
         var slot = (Slot)connection.Tag!;
         slot.Current = null;
+        if (reusable) slot.Answered++;
+        if (slot.Behind is { Count: > 0 } behind)
+        {
+            // Pipelined: the next response on the wire is the next exchange's. One cancelled while it
+            // waited cannot have its response skipped, so the connection goes, and the exchanges
+            // behind it are sent again elsewhere (OnClose).
+            var head = behind.Dequeue();
+            slot.Current = head;
+            if (!head.OnBecameHead()) connection.Close();
+            else if (reusable && !isClosed) TopUp(slot);
+            return;
+        }
         if (!reusable || isClosed || connection.State >= ConnectionState.Draining) return;
         while (slot.Origin.Waiting.TryDequeue(out var next))
         {
             if (next.IsFinished) continue;
             slot.Current = next;
             next.OnAssigned(connection, connected: true, reused: true);
+            if (options.MaxPipelineDepth > 1 && next.IsPipelinable) TopUp(slot);
             return;
         }
         slot.Origin.Idle.Add(connection);
         slot.IdleDeadline = Manager.Now + (long)(options.IdleConnectionTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         slot.ArmAt(slot.IdleDeadline);
+    }
+
+    /// <summary>Moves waiting safe requests onto a pipelined connection that has room, in arrival order.</summary>
+    private void TopUp(Slot slot)
+    {
+        var waiting = slot.Origin.Waiting;
+        while (slot.InFlight < options.MaxPipelineDepth && slot.Connection is { State: < ConnectionState.Draining }
+            && waiting.TryPeek(out var next) && (next.IsFinished || next.IsPipelinable))
+        {
+            waiting.Dequeue();
+            if (!next.IsFinished) SendBehind(slot, next);
+        }
     }
 
     /// <summary>Makes the connection's timer fire no later than <paramref name="dueTicks"/> (manager ticks).</summary>
@@ -275,11 +339,13 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     {
         var origin = slot.Origin;
         origin.Count--;
+        origin.Slots.Remove(slot);
         origin.Idle.Remove(connection);
         slot.CancelTimer();
         var exchange = slot.Current;
         slot.Current = null;
         exchange?.OnConnectionLost(slot.LastError);
+        while (slot.Behind?.TryDequeue(out var behind) == true) behind.OnConnectionLost(slot.LastError);
         if (isClosed)
         {
             while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));

@@ -25,6 +25,10 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     private Deadline armed;
     private bool isReused;
     private bool retriedStale;
+    // Pipelined: sent on a connection whose earlier responses are still coming (no deadline of
+    // its own until its turn); resent transparently, a few times at most, if that connection dies.
+    private bool isBehind;
+    private int resentFromPipeline;
     private bool isPaused;
     // The head arrived but is not yet handed to the caller: it is, once the bytes at hand were
     // parsed (OnPumpEnded) or the response ended (OnDone), whichever is first, so a small body
@@ -60,19 +64,40 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
 
     // ------------------------------------------------------------------ driven by the pool (loop thread)
 
-    public void OnAssigned(Connection assigned, bool connected, bool reused)
+    /// <summary>Whether this request may be pipelined: a safe method without a body, not closing its connection.</summary>
+    public bool IsPipelinable => Request.Content is null && Request.Method is "GET" or "HEAD" or "OPTIONS" or "TRACE"
+        && Request.GetHeader("Connection")?.Contains("close", StringComparison.OrdinalIgnoreCase) != true;
+
+    public void OnAssigned(Connection assigned, bool connected, bool reused, bool behind = false)
     {
         connection = assigned;
         isReused = reused;
-        if (connected) Start();
+        isBehind = behind;
+        if (behind) Send();
+        else if (connected) Start();
         else Arm(Deadline.Connect);
     }
 
     public void OnConnected() => Start();
 
+    /// <summary>The responses ahead of this pipelined request are done: its own is next. False when it
+    /// was cancelled meanwhile (the pool then closes the connection rather than read its response).</summary>
+    public bool OnBecameHead()
+    {
+        isBehind = false;
+        if (IsFinished) return false;
+        Arm(Deadline.ResponseHead);
+        return true;
+    }
+
     private void Start()
     {
         Arm(Deadline.ResponseHead);
+        Send();
+    }
+
+    private void Send()
+    {
         try
         {
             connection!.SendRequest(Request);
@@ -123,6 +148,14 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     {
         if (IsFinished) return;
         connection = null;
+        if (isBehind && resentFromPipeline < MaxPipelineResends)
+        {
+            // Sent behind others and never answered: whatever ended the connection was not this request's doing.
+            isBehind = false;
+            resentFromPipeline++;
+            pool.Acquire(this);
+            return;
+        }
         bool stale = isReused && body is null && !retriedStale && Request.IsIdempotent
             && error is not TimeoutException && error is not HttpClientException { IsResponseStarted: true };
         if (stale)
@@ -148,8 +181,9 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     {
         if (IsFinished) return;
         Finish();
-        if (connection is { } c) pool.Discard(c);
-        connection = null;
+        // Queued behind other responses: those go on; the pool closes the connection at this one's turn.
+        if (!isBehind && connection is { } c) pool.Discard(c);
+        if (!isBehind) connection = null;
         body?.Fail(reason);
         Publish();
         headers.TrySetException(reason);
@@ -222,6 +256,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     }
 
     void ILoopWorkItem.Run() => pool.Acquire(this);
+
+    private const int MaxPipelineResends = 3;
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 

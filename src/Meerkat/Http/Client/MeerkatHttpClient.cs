@@ -127,6 +127,9 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
     /// <summary>Connections opened so far; a keep-alive pool opens few.</summary>
     public int ConnectionsOpened => pool.ConnectionsOpened;
 
+    /// <summary>Requests sent on a connection behind others still being answered (<see cref="MeerkatHttpClientOptions.MaxPipelineDepth"/>).</summary>
+    public int RequestsPipelined => pool.RequestsPipelined;
+
     private async Task<HttpClientResponse> FollowAsync(HttpClientRequest request, CancellationToken token, Func<Exception>? reason)
     {
         var current = request;

@@ -9,6 +9,16 @@ public sealed class MeerkatHttpClientOptions
     /// for one to be free. Default 8.</summary>
     public int MaxConnectionsPerOrigin { get; set; } = 8;
 
+    /// <summary>Requests in flight at once on one connection (HTTP/1.1 pipelining, RFC 9112 §9.3.2).
+    /// Default 1: no pipelining. Above 1, a GET, HEAD, OPTIONS or TRACE without a body that finds no
+    /// idle connection and its origin at <see cref="MaxConnectionsPerOrigin"/> is sent on the busy
+    /// connection with the fewest requests in flight, provided that connection has already answered
+    /// a request with keep-alive and carries only such requests. Responses come back in order.
+    /// Requests left unanswered when a connection closes are sent again on another one; a request
+    /// cancelled while queued behind others closes its connection when its turn comes (its response
+    /// cannot be skipped otherwise), and the requests behind it are sent again.</summary>
+    public int MaxPipelineDepth { get; set; } = 1;
+
     /// <summary>How long a kept-alive connection waits in the pool for another request before it is
     /// closed. Default 60 s.</summary>
     public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -68,6 +78,7 @@ public sealed class MeerkatHttpClientOptions
     internal void Validate()
     {
         Require(MaxConnectionsPerOrigin > 0, "MaxConnectionsPerOrigin must be positive");
+        Require(MaxPipelineDepth > 0, "MaxPipelineDepth must be positive (1: no pipelining)");
         Require(MaxRedirects >= 0 && MaxRetries >= 0, "MaxRedirects and MaxRetries must not be negative");
         Require(ResponseBufferSize >= 1024, "ResponseBufferSize must be at least 1 KiB");
         Require(ConnectTimeout > TimeSpan.Zero && ResponseHeadersTimeout > TimeSpan.Zero && BodyIdleTimeout > TimeSpan.Zero && IdleConnectionTimeout > TimeSpan.Zero,

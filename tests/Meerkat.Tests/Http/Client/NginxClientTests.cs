@@ -32,6 +32,19 @@ public sealed class NginxClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Pipelined_requests_from_16_tasks_over_one_connection_get_their_own_bodies()
+    {
+        for (int i = 0; i < 16; i++) File.WriteAllText(Path.Combine(root, $"file{i}.txt"), $"file {i} " + new string('x', i * 1000));
+        using var nginx = await Nginx.StartAsync(root);
+        await using var client = new MeerkatHttpClient(new MeerkatHttpClientOptions { MaxConnectionsPerOrigin = 1, MaxPipelineDepth = 8 });
+        await client.GetStringAsync(nginx.Url("/file0.txt"));
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 160).Select(i => client.GetStringAsync(nginx.Url($"/file{i % 16}.txt"))));
+        for (int i = 0; i < bodies.Length; i++) Assert.Equal($"file {i % 16} " + new string('x', i % 16 * 1000), bodies[i]);
+        Assert.Equal(1, client.ConnectionsOpened);
+        Assert.True(client.RequestsPipelined > 0, "some requests went behind others");
+    }
+
+    [Fact]
     public async Task Chunked_gzip_bodies_arrive_whole()
     {
         using var nginx = await Nginx.StartAsync(root, "gzip on; gzip_types text/plain; gzip_min_length 0;");
