@@ -23,6 +23,9 @@ internal static class GetCommand
         public string Method = "GET";
         public bool MethodGiven;
         public byte[]? Data;
+        /// <summary>-d @FILE: streamed from the file as it is sent (any size, bounded memory).</summary>
+        public string? DataFile;
+        public bool HasData => Data is not null || DataFile is not null;
         public int Retries;
         public int MaxRedirects = 10;
         public TimeSpan? Timeout;
@@ -50,7 +53,7 @@ internal static class GetCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            return settings.Output is not null && settings.Method == "GET" && settings.Data is null && !settings.IncludeHead
+            return settings.Output is not null && settings.Method == "GET" && !settings.HasData && !settings.IncludeHead
                 ? DownloadAsync(client, settings, cancel.Token).GetAwaiter().GetResult()
                 : FetchAsync(client, settings, cancel.Token).GetAwaiter().GetResult();
         }
@@ -108,8 +111,15 @@ internal static class GetCommand
 
     private static async Task<int> FetchAsync(MeerkatHttpClient client, Settings settings, CancellationToken token)
     {
-        var request = new HttpClientRequest(settings.Method, settings.Url!) { Content = settings.Data };
+        var request = new HttpClientRequest(settings.Method, settings.Url!);
+        if (settings.Data is { } data) request.Content = data; // not a null array: that would be an empty body
         request.Headers.AddRange(settings.Headers);
+        await using var upload = settings.DataFile is { } path ? OpenData(path) : null;
+        if (upload is not null)
+        {
+            request.ContentStream = upload;
+            request.ContentStreamLength = upload.Length;
+        }
         using var response = await client.SendAsync(request, token).ConfigureAwait(false);
         await using var output = settings.Output is not null ? File.Create(settings.Output)
             : settings.Stdout is { } stdout ? new NonClosingStream(stdout) : Console.OpenStandardOutput();
@@ -146,7 +156,18 @@ internal static class GetCommand
                 case "-i" or "--include": settings.IncludeHead = true; break;
                 case "-X" or "--request": settings.Method = arguments.Value(argument); settings.MethodGiven = true; break;
                 case "-H" or "--header": settings.Headers.Add(Header(arguments.Value(argument))); break;
-                case "-d" or "--data": settings.Data = Data(arguments.Value(argument)); break;
+                case "-d" or "--data":
+                    string data = arguments.Value(argument);
+                    if (data.StartsWith('@'))
+                    {
+                        settings.DataFile = data[1..];
+                        OpenData(settings.DataFile).Dispose(); // a missing or unreadable file is a usage error, now
+                    }
+                    else
+                    {
+                        settings.Data = Encoding.UTF8.GetBytes(data);
+                    }
+                    break;
                 case "--retries": settings.Retries = Number(argument, arguments.Value(argument)); break;
                 case "--max-redirects": settings.MaxRedirects = Number(argument, arguments.Value(argument)); break;
                 case "--cacert": settings.CaCert = arguments.Value(argument); break;
@@ -166,8 +187,8 @@ internal static class GetCommand
         if (settings.Url is null) throw new UsageException("a URL is needed: meerkat get URL [-o FILE]");
         if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"'{settings.Url}' is not an http:// or https:// URL");
-        if (settings.Data is not null && !settings.MethodGiven) settings.Method = "POST";
-        if (settings.Resume && (settings.Output is null || settings.Method != "GET" || settings.Data is not null || settings.IncludeHead))
+        if (settings.HasData && !settings.MethodGiven) settings.Method = "POST";
+        if (settings.Resume && (settings.Output is null || settings.Method != "GET" || settings.HasData || settings.IncludeHead))
             throw new UsageException("-C resumes a plain GET into a file: it needs -o FILE, and no -X, -d or -i");
         return settings;
     }
@@ -179,16 +200,15 @@ internal static class GetCommand
         return new(text[..colon].Trim(), text[(colon + 1)..].Trim());
     }
 
-    private static byte[] Data(string value)
+    private static FileStream OpenData(string path)
     {
-        if (!value.StartsWith('@')) return Encoding.UTF8.GetBytes(value);
         try
         {
-            return File.ReadAllBytes(value[1..]);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            throw new UsageException($"cannot read -d {value}: {ex.Message}");
+            throw new UsageException($"cannot read -d @{path}: {ex.Message}");
         }
     }
 

@@ -326,6 +326,9 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             case EventKind.HttpDone:
                 slot.Current?.OnDone(e.Response!);
                 break;
+            case EventKind.Write:
+                slot.Current?.OnWritable();
+                break;
             case EventKind.Error:
                 slot.LastError = e.Error;
                 break;

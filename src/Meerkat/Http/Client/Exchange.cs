@@ -4,11 +4,12 @@
 // (connect, then response head, then body idle). A reused keep-alive connection that the server
 // had already closed is retried once on a fresh one, transparently, when nothing of the response
 // arrived and the method is idempotent. Only the Task and the body pipe cross threads.
+using System.Buffers;
 using System.Diagnostics;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
+internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, RequestUpload.IOwner
 {
     /// <summary>Which deadline is armed; its message is built only if it fires.</summary>
     private enum Deadline { None, Connect, ResponseHead, BodyIdle }
@@ -29,14 +30,23 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     // its own until its turn); resent transparently, a few times at most, if that connection dies.
     private bool isBehind;
     private int resentFromPipeline;
+    // A body streamed from Request.ContentStream: the current attempt's reader, whether the body
+    // was ended, and whether the reader waits for the connection to have room.
+    private volatile RequestUpload? upload;
+    private RequestUpload? lastUpload;
+    private bool uploadEnded;
+    private bool waitingForRoom;
+    private readonly long bodyStart;
     private bool isPaused;
     // The head arrived but is not yet handed to the caller: it is, once the bytes at hand were
     // parsed (OnPumpEnded) or the response ended (OnDone), whichever is first, so a small body
     // that came with the head is complete when the caller sees the response.
     private HttpResponse? unpublished;
 
-    public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception>? cancelReason)
+    public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception>? cancelReason,
+        long bodyStart = -1)
     {
+        this.bodyStart = bodyStart;
         this.pool = pool;
         this.options = options;
         this.cancelReason = cancelReason;
@@ -65,7 +75,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     // ------------------------------------------------------------------ driven by the pool (loop thread)
 
     /// <summary>Whether this request may be pipelined: a safe method without a body, not closing its connection.</summary>
-    public bool IsPipelinable => Request.Content is null && Request.Method is "GET" or "HEAD" or "OPTIONS" or "TRACE"
+    public bool IsPipelinable => Request.Content is null && Request.ContentStream is null && Request.Method is "GET" or "HEAD" or "OPTIONS" or "TRACE"
         && Request.GetHeader("Connection")?.Contains("close", StringComparison.OrdinalIgnoreCase) != true;
 
     public void OnAssigned(Connection assigned, bool connected, bool reused, bool behind = false)
@@ -100,7 +110,16 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     {
         try
         {
-            connection!.SendRequest(Request);
+            if (Request.ContentStream is { } stream)
+            {
+                connection!.SendRequestHead(Request, Request.ContentStreamLength ?? -1);
+                uploadEnded = waitingForRoom = false;
+                upload = lastUpload = new RequestUpload(stream, pool, this);
+            }
+            else
+            {
+                connection!.SendRequest(Request);
+            }
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
@@ -137,10 +156,14 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
 
     public void OnDone(HttpResponse response)
     {
+        // Answered before its body was all sent (a 413, say): the server and we disagree about
+        // where the next request would start, so the connection goes.
+        bool uploading = upload is not null && !uploadEnded;
         Finish();
         body?.Complete();
         Publish();
-        pool.Release(connection!, reusable: response.KeepAlive);
+        pool.Release(connection!, reusable: response.KeepAlive && !uploading);
+        if (uploading) connection!.Close();
         connection = null;
     }
 
@@ -158,12 +181,23 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
         }
         bool stale = isReused && body is null && !retriedStale && Request.IsIdempotent
             && error is not TimeoutException && error is not HttpClientException { IsResponseStarted: true };
+        // A streamed body already being read can be sent again only from where it started.
+        if (upload is not null && bodyStart < 0) stale = false;
         if (stale)
         {
             retriedStale = true;
             WantsFreshConnection = true;
             armed = Deadline.None;
-            pool.Acquire(this);
+            if (upload is { } started)
+            {
+                upload = null;
+                started.Stop();
+                RewindThenAcquire(started);
+            }
+            else
+            {
+                pool.Acquire(this);
+            }
             return;
         }
         Finish();
@@ -191,6 +225,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
 
     private void Finish()
     {
+        upload?.Stop();
+        upload = null;
         IsFinished = true;
         pool.Untrack(this);
         armed = Deadline.None;
@@ -204,6 +240,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
     /// publishes the body before completing the head, so when the head won, the body is seen here.</summary>
     public void Abandon(Exception reason)
     {
+        upload?.Stop();
         headers.TrySetException(reason);
         body?.Fail(reason);
     }
@@ -255,7 +292,87 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner
         pool.Manager.Fail(connection, new TimeoutException(Reason(armed)));
     }
 
-    void ILoopWorkItem.Run() => pool.Acquire(this);
+    void ILoopWorkItem.Run()
+    {
+        if (!IsFinished) pool.Acquire(this);
+    }
+
+    // ------------------------------------------------------------------ the streamed request body
+
+    /// <summary>Completes when no reader of this exchange touches <see cref="HttpClientRequest.ContentStream"/> any more.</summary>
+    public Task UploadStopped => lastUpload?.Completion ?? System.Threading.Tasks.Task.CompletedTask;
+
+    /// <summary>Once the stopped reader is done with the stream, rewinds it (on that thread) and sends again.</summary>
+    private void RewindThenAcquire(RequestUpload stopped) =>
+        stopped.Completion.ContinueWith(_ =>
+        {
+            try
+            {
+                Request.ContentStream!.Position = bodyStart;
+                pool.PostAcquire(this);
+            }
+            catch (Exception ex)
+            {
+                pool.Post(() => Abort(new HttpClientException($"the request body stream could not be rewound to send it again: {ex.Message}", false, ex) { IsFinal = true }));
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    void RequestUpload.IOwner.OnUploadChunk(RequestUpload from, byte[] chunk, int length)
+    {
+        try
+        {
+            if (from != upload || IsFinished || connection is null) return;
+            bool queued;
+            try
+            {
+                queued = connection.SendRequestBody(chunk.AsSpan(0, length));
+            }
+            catch (InvalidOperationException ex)
+            {
+                Abort(new HttpClientException($"the request body stream is longer than its ContentStreamLength ({ex.Message})") { IsFinal = true });
+                return;
+            }
+            if (!queued)
+            {
+                Abort(new HttpClientException($"the connection to {Request.Uri.Authority} refused more of the request body (closing, or its send buffer is at ManagerOptions.MaxSendBufferSize)") { IsFinal = true });
+                return;
+            }
+            if (connection.IsWritable) from.Room();
+            else waitingForRoom = true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    void RequestUpload.IOwner.OnUploadEnd(RequestUpload from)
+    {
+        if (from != upload || IsFinished || connection is null) return;
+        try
+        {
+            connection.EndRequestBody();
+            uploadEnded = true;
+        }
+        catch (InvalidOperationException ex)
+        {
+            Abort(new HttpClientException($"the request body stream ended before its ContentStreamLength ({ex.Message})") { IsFinal = true });
+        }
+    }
+
+    void RequestUpload.IOwner.OnUploadFailed(RequestUpload from, Exception error)
+    {
+        if (from != upload || IsFinished) return;
+        Abort(new HttpClientException($"reading the request body stream failed: {error.Message}", false, error) { IsFinal = true });
+    }
+
+    /// <summary>The connection wrote some of its send buffer: a reader waiting for room may go on.</summary>
+    public void OnWritable()
+    {
+        if (!waitingForRoom || connection is not { IsWritable: true }) return;
+        waitingForRoom = false;
+        upload?.Room();
+    }
 
     private const int MaxPipelineResends = 3;
 

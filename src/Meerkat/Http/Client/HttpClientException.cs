@@ -16,4 +16,7 @@ public sealed class HttpClientException : IOException
 
     /// <summary>The response status when the failure is an HTTP error status, else null.</summary>
     public int? StatusCode { get; init; }
+
+    /// <summary>Sending again would fail the same way (the request body stream failed or cannot be rewound).</summary>
+    internal bool IsFinal { get; init; }
 }

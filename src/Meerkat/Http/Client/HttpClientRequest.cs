@@ -36,6 +36,19 @@ public sealed class HttpClientRequest
     /// <summary>The whole body, or null for none. With a body, <c>Content-Length</c> is sent.</summary>
     public ReadOnlyMemory<byte>? Content { get; set; }
 
+    /// <summary><see cref="MeerkatHttpClient"/> only: a body read from this stream while it is sent, so an
+    /// upload of any size holds one 64 KiB chunk plus the connection's send buffer. With
+    /// <see cref="ContentStreamLength"/> the body is sent with <c>Content-Length</c> (and a stream that
+    /// ends early or runs long fails the request), else chunked. Not with <see cref="Content"/>. The
+    /// stream is read on a thread-pool thread and is not disposed by the client. Sending it again (a
+    /// 307/308 redirect, a retry, a kept-alive connection found closed) needs a seekable stream, which
+    /// is rewound to where it stood; a stream that cannot seek is sent once: the redirect is returned
+    /// as the response, the failure is thrown.</summary>
+    public Stream? ContentStream { get; set; }
+
+    /// <summary>The length of <see cref="ContentStream"/> in bytes, sent as <c>Content-Length</c>; null: chunked.</summary>
+    public long? ContentStreamLength { get; set; }
+
     /// <summary>Loop-level API only: buffer the whole response body and hand it over in
     /// <see cref="EventKind.HttpMessage"/>'s data, up to <see cref="HttpClientConnectionOptions.MaxBufferedBodySize"/>.
     /// Default false: the body arrives only as <see cref="EventKind.HttpBody"/> pieces.</summary>

@@ -64,6 +64,11 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         HttpClientConnections.RequireHttp(request.Uri);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        if (request.ContentStream is not null && request.Content is not null)
+            throw new ArgumentException("set the request's Content or its ContentStream, not both", nameof(request));
+        if (request.ContentStreamLength is < 0) throw new ArgumentOutOfRangeException(nameof(request), "ContentStreamLength must not be negative");
+        if (request.ContentStreamLength is not null && request.ContentStream is null)
+            throw new ArgumentException("ContentStreamLength is set but ContentStream is not", nameof(request));
         if (Options.TotalTimeout != Timeout.InfiniteTimeSpan) return SendWithDeadlineAsync(request, cancellationToken);
         // No reason function: a cancelled exchange fails with OperationCanceledException(token).
         return FollowAsync(request, cancellationToken, null);
@@ -134,28 +139,39 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
     {
         var current = request;
         int redirects = 0, attempt = 0;
+        // Where a streamed body starts, to send it again; -1 when it cannot seek (sent once only).
+        long bodyStart = request.ContentStream is { CanSeek: true } stream ? stream.Position : -1;
+        Exchange? previous = null;
         while (true)
         {
+            if (previous is not null && current.ContentStream is { } body)
+            {
+                // The last attempt's reader must be done with the stream before it is rewound.
+                await previous.UploadStopped.ConfigureAwait(false);
+                body.Position = bodyStart;
+            }
             HttpClientResponse response;
+            var exchange = new Exchange(pool, current, Options, token, reason, bodyStart);
+            previous = exchange;
             try
             {
-                var exchange = new Exchange(pool, current, Options, token, reason);
                 pool.Track(exchange);
                 pool.PostAcquire(exchange);
                 response = await exchange.Task.ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsRetryable(current, ex, attempt, token))
+            catch (Exception ex) when (IsRetryable(current, ex, attempt, token) && CanResend(current, bodyStart))
             {
                 await Task.Delay(Backoff(attempt++), token).ConfigureAwait(false);
                 continue;
             }
             if (Redirect(current, response, ref redirects) is { } next)
             {
+                if (!CanResend(next, bodyStart)) return response; // a streamed body that cannot be sent again
                 await DiscardAsync(response, token).ConfigureAwait(false);
                 current = next;
                 continue;
             }
-            if (response.StatusCode is 503 or 429 && current.IsIdempotent && attempt < Options.MaxRetries)
+            if (response.StatusCode is 503 or 429 && current.IsIdempotent && attempt < Options.MaxRetries && CanResend(current, bodyStart))
             {
                 var delay = RetryAfter(response) ?? Backoff(attempt);
                 attempt++;
@@ -167,13 +183,15 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
         }
     }
 
+    private static bool CanResend(HttpClientRequest request, long bodyStart) => request.ContentStream is null || bodyStart >= 0;
+
     /// <summary>Failed before any response arrived, on an idempotent request with attempts left. A refused
     /// certificate is not retried: it would be refused again.</summary>
     private bool IsRetryable(HttpClientRequest request, Exception error, int attempt, CancellationToken token) =>
         attempt < Options.MaxRetries && request.IsIdempotent && !token.IsCancellationRequested
         && error is IOException or TimeoutException
         && error is not Meerkat.Tls.TlsException { Reason: not (Meerkat.Tls.TlsFailure.HandshakeTimeout or Meerkat.Tls.TlsFailure.Protocol) }
-        && error is not HttpClientException { IsResponseStarted: true };
+        && error is not HttpClientException { IsResponseStarted: true } and not HttpClientException { IsFinal: true };
 
     private HttpClientRequest? Redirect(HttpClientRequest request, HttpClientResponse response, ref int redirects)
     {
@@ -205,6 +223,8 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
         var next = new HttpClientRequest(toGet ? "GET" : request.Method, target)
         {
             Content = toGet ? null : request.Content,
+            ContentStream = toGet ? null : request.ContentStream,
+            ContentStreamLength = toGet ? null : request.ContentStreamLength,
             BufferResponse = request.BufferResponse,
         };
         bool sameOrigin = Uri.Compare(request.Uri, target, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
