@@ -7,7 +7,7 @@ namespace Meerkat.Cli;
 
 /// <summary>
 /// <c>meerkat get URL [-o FILE] [-C] [--retries N] [--timeout S] [-X METHOD] [-H 'Name: value']...
-/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [-k]</c>: fetches a URL with MeerkatHttpClient,
+/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [-k] [--compressed]</c>: fetches a URL with MeerkatHttpClient,
 /// body to stdout or FILE. A plain GET to a file goes through DownloadAsync (a .part file, resumable with -C).
 /// https:// verifies the server against the system store, or against the CA bundle of <c>--cacert</c>;
 /// <c>-k/--insecure</c> accepts any certificate. A TLS failure is a network error whose message names the reason.
@@ -31,6 +31,7 @@ internal static class GetCommand
         public TimeSpan? Timeout;
         public string? CaCert;
         public bool Insecure;
+        public bool Compressed;
         public List<KeyValuePair<string, string>> Headers { get; } = [];
         public Stream? Stdout;
         public TextWriter Stderr = Console.Error;
@@ -45,7 +46,10 @@ internal static class GetCommand
         var settings = Parse(args);
         settings.Stdout = stdout;
         settings.Stderr = stderr;
-        var options = new MeerkatHttpClientOptions { MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects, Tls = Tls(settings) };
+        var options = new MeerkatHttpClientOptions
+        {
+            MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects, Tls = Tls(settings), AutomaticDecompression = settings.Compressed,
+        };
         if (settings.Timeout is { } timeout) options.TotalTimeout = timeout;
         using var client = new MeerkatHttpClient(options);
         using var cancel = new CancellationTokenSource();
@@ -53,7 +57,7 @@ internal static class GetCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            return settings.Output is not null && settings.Method == "GET" && !settings.HasData && !settings.IncludeHead
+            return settings.Output is not null && settings.Method == "GET" && !settings.HasData && !settings.IncludeHead && !settings.Compressed
                 ? DownloadAsync(client, settings, cancel.Token).GetAwaiter().GetResult()
                 : FetchAsync(client, settings, cancel.Token).GetAwaiter().GetResult();
         }
@@ -172,6 +176,7 @@ internal static class GetCommand
                 case "--max-redirects": settings.MaxRedirects = Number(argument, arguments.Value(argument)); break;
                 case "--cacert": settings.CaCert = arguments.Value(argument); break;
                 case "-k" or "--insecure": settings.Insecure = true; break;
+                case "--compressed": settings.Compressed = true; break;
                 case "--timeout":
                     if (!double.TryParse(arguments.Value(argument), System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
                         throw new UsageException("--timeout needs a positive number of seconds");
@@ -188,8 +193,8 @@ internal static class GetCommand
         if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"'{settings.Url}' is not an http:// or https:// URL");
         if (settings.HasData && !settings.MethodGiven) settings.Method = "POST";
-        if (settings.Resume && (settings.Output is null || settings.Method != "GET" || settings.HasData || settings.IncludeHead))
-            throw new UsageException("-C resumes a plain GET into a file: it needs -o FILE, and no -X, -d or -i");
+        if (settings.Resume && (settings.Output is null || settings.Method != "GET" || settings.HasData || settings.IncludeHead || settings.Compressed))
+            throw new UsageException("-C resumes a plain GET into a file: it needs -o FILE, and no -X, -d, -i or --compressed");
         return settings;
     }
 

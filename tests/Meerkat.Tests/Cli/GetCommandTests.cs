@@ -19,6 +19,13 @@ public sealed class GetCommandTests : IAsyncLifetime
     public async ValueTask InitializeAsync() => server = await Kestrel.StartAsync(app =>
     {
         app.MapGet("/hello", () => "hello");
+        app.MapGet("/gzipped", async (HttpContext c) =>
+        {
+            if (!c.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.Ordinal)) return;
+            c.Response.Headers.ContentEncoding = "gzip";
+            await using var gzip = new System.IO.Compression.GZipStream(c.Response.Body, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true);
+            await gzip.WriteAsync("hello, compressed world"u8.ToArray());
+        });
         app.MapGet("/big", (HttpContext c) =>
         {
             lock (ranges) ranges.Add(c.Request.Headers.Range.ToString());
@@ -163,6 +170,17 @@ public sealed class GetCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Compressed_writes_the_decoded_body()
+    {
+        string file = Path.Combine(directory, "decoded.txt");
+        var got = Get(Url("/gzipped"), "--compressed", "-o", file);
+        Assert.True(got.Status == ExitCodes.Ok, got.Stderr);
+        Assert.Equal("hello, compressed world", File.ReadAllText(file));
+        var (_, raw, _) = Get(Url("/gzipped"));
+        Assert.Equal("", raw); // without --compressed nothing is asked for, and this server sends nothing unasked
+    }
+
+    [Fact]
     public void Retries_wait_out_503s()
     {
         Assert.Equal((ExitCodes.Ok, "finally", ""), Get(Url("/busy"), "--retries", "3"));
@@ -174,6 +192,7 @@ public sealed class GetCommandTests : IAsyncLifetime
     [InlineData(new[] { "ftp://x/" }, "not an http:// or https:// URL")]
     [InlineData(new[] { "http://x/", "-H", "no colon" }, "-H takes 'Name: value'")]
     [InlineData(new[] { "http://x/", "-C" }, "-C resumes a plain GET into a file")]
+    [InlineData(new[] { "http://x/", "-C", "-o", "f", "--compressed" }, "no -X, -d, -i or --compressed")]
     [InlineData(new[] { "http://x/", "-d", "@/nonexistent/file" }, "cannot read -d @/nonexistent/file")]
     [InlineData(new[] { "http://x/", "--timeout", "-1" }, "--timeout needs a positive number")]
     public void Bad_arguments_are_usage_errors_that_say_what_is_wrong(string[] args, string message)

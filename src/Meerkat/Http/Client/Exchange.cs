@@ -140,7 +140,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     {
         if (unpublished is not { } response) return;
         unpublished = null;
-        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body!));
+        headers.TrySetResult(new HttpClientResponse(response, Request.Uri, body!, options.AutomaticDecompression));
         pool.Manager.ExpectPostSoon();
     }
 

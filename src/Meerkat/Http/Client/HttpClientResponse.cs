@@ -11,12 +11,20 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
 {
     private readonly ResponseBodyStream body;
 
-    internal HttpClientResponse(HttpResponse head, Uri requestUri, ResponseBodyStream body)
+    private readonly string? coding;
+    private Stream? decoded;
+
+    internal HttpClientResponse(HttpResponse head, Uri requestUri, ResponseBodyStream body, bool decode = false)
     {
         Head = head;
         RequestUri = requestUri;
         this.body = body;
+        coding = decode ? ContentDecoding.CodingOf(head) : null;
     }
+
+    /// <summary>The Content-Encoding that <see cref="Content"/> undoes (gzip, deflate or br), or null when
+    /// the body is read as sent (see <see cref="MeerkatHttpClientOptions.AutomaticDecompression"/>).</summary>
+    public string? DecodedContentEncoding => coding;
 
     /// <summary>Released with the response: the total-deadline timer of the call.</summary>
     internal IDisposable? Lifetime { get; set; }
@@ -36,8 +44,9 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
     /// <summary>Trailer fields; complete once <see cref="Content"/> has returned its end.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Trailers => Head.Trailers;
 
-    /// <summary>The Content-Length value, or -1.</summary>
-    public long ContentLength => Head.ContentLength;
+    /// <summary>The Content-Length value, or -1 (also when <see cref="Content"/> decodes the body: the
+    /// decoded length is not known in advance).</summary>
+    public long ContentLength => coding is null ? Head.ContentLength : -1;
 
     /// <summary>The URL that produced this response (the last one after redirects).</summary>
     public Uri RequestUri { get; }
@@ -47,7 +56,7 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
 
     /// <summary>The body, read as it arrives. A connection failing mid-body makes a read throw
     /// <see cref="HttpClientException"/> instead of returning a short body.</summary>
-    public Stream Content => body;
+    public Stream Content => coding is null ? body : decoded ??= ContentDecoding.Decode(body, coding);
 
     /// <summary>The body pipe itself, for readers that take its segments without copying.</summary>
     internal ResponseBodyStream Body => body;
@@ -58,10 +67,10 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
     /// <summary>Reads the whole body into memory.</summary>
     public async Task<byte[]> ReadAsBytesAsync(CancellationToken cancellationToken = default)
     {
-        if (body.TryTakeWhole(out var whole)) return whole;
+        if (coding is null && body.TryTakeWhole(out var whole)) return whole;
         // Presize from Content-Length only when it frames this body and is modest (a HEAD answer's is not).
-        using var memory = Head.Framing == HttpFraming.ContentLength && ContentLength <= 16 * 1024 * 1024 ? new MemoryStream((int)ContentLength) : new MemoryStream();
-        await body.CopyToAsync(memory, cancellationToken).ConfigureAwait(false);
+        using var memory = coding is null && Head.Framing == HttpFraming.ContentLength && ContentLength <= 16 * 1024 * 1024 ? new MemoryStream((int)ContentLength) : new MemoryStream();
+        await Content.CopyToAsync(memory, cancellationToken).ConfigureAwait(false);
         return memory.ToArray();
     }
 
@@ -79,6 +88,7 @@ public sealed class HttpClientResponse : IDisposable, IAsyncDisposable
     /// <summary>Releases the body; an unfinished body closes the connection.</summary>
     public void Dispose()
     {
+        decoded?.Dispose();
         body.Dispose();
         Lifetime?.Dispose();
     }

@@ -68,6 +68,8 @@ public static class HttpDownloads
                 string? validator = existing > 0 && File.Exists(validatorFile) ? File.ReadAllText(validatorFile).Trim() : null;
                 var request = new HttpClientRequest("GET", url);
                 request.Headers.AddRange(options.Headers);
+                // The file's own bytes: ranges and Content-Length count them, not a compressed form.
+                if (client.Options.AutomaticDecompression && request.GetHeader("Accept-Encoding") is null) request.AddHeader("Accept-Encoding", "identity");
                 if (existing > 0)
                 {
                     request.AddHeader("Range", $"bytes={existing}-");

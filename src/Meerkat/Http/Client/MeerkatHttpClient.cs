@@ -69,6 +69,7 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
         if (request.ContentStreamLength is < 0) throw new ArgumentOutOfRangeException(nameof(request), "ContentStreamLength must not be negative");
         if (request.ContentStreamLength is not null && request.ContentStream is null)
             throw new ArgumentException("ContentStreamLength is set but ContentStream is not", nameof(request));
+        if (Options.AutomaticDecompression && request.GetHeader("Accept-Encoding") is null) request.AddHeader("Accept-Encoding", ContentDecoding.AcceptEncoding);
         if (Options.TotalTimeout != Timeout.InfiniteTimeSpan) return SendWithDeadlineAsync(request, cancellationToken);
         // No reason function: a cancelled exchange fails with OperationCanceledException(token).
         return FollowAsync(request, cancellationToken, null);

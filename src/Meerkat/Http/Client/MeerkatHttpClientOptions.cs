@@ -50,6 +50,15 @@ public sealed class MeerkatHttpClientOptions
     /// <summary>Longest wait before a retry, also capping a server's Retry-After. Default 30 s.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Asks for compressed responses (<c>Accept-Encoding: gzip, deflate, br</c>, added to a request
+    /// that has no Accept-Encoding of its own) and decodes a body whose Content-Encoding is one of them:
+    /// <see cref="HttpClientResponse.Content"/> then reads the decoded bytes (on the reader's thread),
+    /// <see cref="HttpClientResponse.ContentLength"/> is -1, <see cref="HttpClientResponse.DecodedContentEncoding"/>
+    /// names the coding, and the header fields stay as the server sent them. Corrupt data fails the read
+    /// with an <see cref="HttpClientException"/>. Downloads (<c>DownloadAsync</c>) ask for the identity
+    /// encoding instead, so that ranges and sizes are the file's. Default false: bodies arrive as sent.</summary>
+    public bool AutomaticDecompression { get; set; }
+
     /// <summary>Body bytes held between the loop thread and the reader of <see cref="HttpClientResponse.Content"/>;
     /// past it the connection stops reading until the reader catches up. Default 1 MiB.</summary>
     public int ResponseBufferSize { get; set; } = 1024 * 1024;

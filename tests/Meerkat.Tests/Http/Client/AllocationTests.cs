@@ -53,8 +53,8 @@ public class ClientAllocationTests
         // queue array) and the HttpClientResponse handed to the caller; header strings and the
         // header array are reused from the previous response (same bytes), the body segment is
         // pooled, the exchange is the caller's.
-        // 416 bytes on .NET 10 (x64).
-        Assert.Equal(416L * Measured, allocated);
+        // 432 bytes on .NET 10 (x64).
+        Assert.Equal(432L * Measured, allocated);
         _ = server;
     }
 
