@@ -11,7 +11,7 @@ internal static class Usage
           meerkat get URL [-o FILE] [-C] [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i]
                       [--retries N] [--timeout S] [--max-redirects N] [--cacert FILE] [-k] [--compressed]
                       HTTP(S) client; -C resumes, -d @FILE streams the file, --compressed decodes gzip/deflate/br
-          meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [-k]
+          meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [--cacert FILE] [-k]
                       WebSocket client: each stdin line is a message, each message received a line
             demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version

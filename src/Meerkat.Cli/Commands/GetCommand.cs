@@ -48,7 +48,7 @@ internal static class GetCommand
         settings.Stderr = stderr;
         var options = new MeerkatHttpClientOptions
         {
-            MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects, Tls = Tls(settings), AutomaticDecompression = settings.Compressed,
+            MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects, Tls = ClientTls.Options(settings.CaCert, settings.Insecure), AutomaticDecompression = settings.Compressed,
         };
         if (settings.Timeout is { } timeout) options.TotalTimeout = timeout;
         using var client = new MeerkatHttpClient(options);
@@ -77,26 +77,6 @@ internal static class GetCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-    }
-
-    /// <summary>The TLS settings of --cacert and -k; null (the system store) without them.</summary>
-    private static TlsClientOptions? Tls(Settings settings)
-    {
-        if (settings.CaCert is null && !settings.Insecure) return null;
-        var tls = new TlsClientOptions { AllowInvalidCertificates = settings.Insecure };
-        if (settings.CaCert is not null)
-        {
-            try
-            {
-                tls.TrustPemFile(settings.CaCert);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
-            {
-                throw new UsageException($"cannot read --cacert {settings.CaCert}: {OneLine(ex.Message)}");
-            }
-            if (tls.TrustedRoots is not { Count: > 0 }) throw new UsageException($"--cacert {settings.CaCert} holds no PEM certificate");
-        }
-        return tls;
     }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");

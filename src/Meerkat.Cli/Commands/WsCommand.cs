@@ -19,6 +19,7 @@ internal static class WsCommand
         public string? Url;
         public bool Binary;
         public bool Insecure;
+        public string? CaCert;
         public List<string> Subprotocols { get; } = [];
         public List<KeyValuePair<string, string>> Headers { get; } = [];
     }
@@ -38,7 +39,7 @@ internal static class WsCommand
             Headers = settings.Headers,
             Subprotocols = settings.Subprotocols,
             Deflate = new PerMessageDeflateOptions(),
-            Tls = settings.Insecure ? new TlsClientOptions { AllowInvalidCertificates = true } : null,
+            Tls = ClientTls.Options(settings.CaCert, settings.Insecure),
         };
         using var manager = new Manager();
         var outcome = new Outcome();
@@ -144,6 +145,9 @@ internal static class WsCommand
                     break;
                 case "-k" or "--insecure":
                     settings.Insecure = true;
+                    break;
+                case "--cacert":
+                    settings.CaCert = arguments.Value(argument);
                     break;
                 case "--subprotocol":
                     settings.Subprotocols.Add(arguments.Value(argument));

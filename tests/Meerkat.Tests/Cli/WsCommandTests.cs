@@ -73,6 +73,29 @@ public sealed class WsCommandTests : IDisposable
     }
 
     [Fact]
+    public void Wss_trusts_the_CA_given_with_cacert_and_refuses_an_unknown_one()
+    {
+        var options = new HttpServerOptions { Tls = new Meerkat.Tls.TlsServerOptions { Certificate = Meerkat.Tests.Tls.TestCertificates.Localhost } };
+        var secure = manager.ListenHttp("https://127.0.0.1:0", new DemoServer(manager, Path.GetTempPath()).Handle, options);
+        string url = $"wss://127.0.0.1:{secure.LocalEndPoint!.Port}/ws";
+        string ca = Path.Combine(Path.GetTempPath(), $"meerkat-ws-ca-{Guid.NewGuid():N}.pem");
+        File.WriteAllText(ca, Meerkat.Tests.Tls.TestCertificates.Ca.ExportCertificatePem());
+        try
+        {
+            var (exit, output, errors) = Run("secure hello\n", url, "--cacert", ca);
+            Assert.True(exit == ExitCodes.Ok, errors);
+            Assert.Equal("secure hello\n", output);
+            var refused = Run("", url);
+            Assert.Equal(ExitCodes.NetworkError, refused.ExitCode);
+            Assert.Contains("not trusted", refused.Errors, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(ca);
+        }
+    }
+
+    [Fact]
     public void Bad_arguments_exit_with_2()
     {
         Assert.Equal(ExitCodes.BadArguments, Run("", "http://example.com/").ExitCode);
