@@ -110,26 +110,12 @@ internal sealed class PerMessageDeflateDecompressor : IDisposable
     }
 
     /// <summary>A read-only stream over the octets fed so far.</summary>
-    private sealed class FeedStream : Stream
+    private sealed class FeedStream : ReadOnlyStream
     {
         private const int InitialCapacity = 4096;
         private byte[] _buffer = new byte[InitialCapacity];
         private int _start;
         private int _end;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public void Append(ReadOnlySpan<byte> data)
         {
@@ -160,15 +146,5 @@ internal sealed class PerMessageDeflateDecompressor : IDisposable
         }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -7,7 +7,7 @@ using System.Buffers;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner owner) : Stream
+internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner owner) : AsyncReadOnlyStream
 {
     /// <summary>The loop side's exchange, told (from the reader's thread) what the reader did.</summary>
     public interface IOwner
@@ -202,26 +202,6 @@ internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner ow
         return w;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override int Read(Span<byte> buffer)
-    {
-        var array = ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
-        {
-            int n = Read(array, 0, buffer.Length);
-            array.AsSpan(0, n).CopyTo(buffer);
-            return n;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(array);
-        }
-    }
-
     protected override void Dispose(bool disposing)
     {
         bool abandoned;
@@ -240,14 +220,4 @@ internal sealed class ResponseBodyStream(int limit, ResponseBodyStream.IOwner ow
         if (abandoned) owner.OnAbandoned();
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
