@@ -9,9 +9,10 @@ internal static class Usage
           meerkat demo  [--listen URL]... [--root DIR]      feature demo server (default http://127.0.0.1:8000)
           meerkat serve [DIR] [--listen URL]... [--listing] static file server with an access log
           meerkat get URL [-o FILE] [-C] [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i]
-                      [--retries N] [--timeout S] [--max-redirects N] [--cacert FILE] [-k] [--compressed]
+                      [--retries N] [--timeout S] [--max-redirects N] [--cacert FILE] [--cert FILE --key FILE] [-k]
+                      [--compressed]
                       HTTP(S) client; -C resumes, -d @FILE streams the file, --compressed decodes gzip/deflate/br
-          meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [--cacert FILE] [-k]
+          meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [--cacert FILE] [--cert FILE --key FILE] [-k]
                       WebSocket client: each stdin line is a message, each message received a line
             demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version

@@ -7,7 +7,7 @@ namespace Meerkat.Cli;
 
 /// <summary>
 /// <c>meerkat get URL [-o FILE] [-C] [--retries N] [--timeout S] [-X METHOD] [-H 'Name: value']...
-/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [-k] [--compressed]</c>: fetches a URL with MeerkatHttpClient,
+/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [--cert FILE --key FILE] [-k] [--compressed]</c>: fetches a URL with MeerkatHttpClient,
 /// body to stdout or FILE. A plain GET to a file goes through DownloadAsync (a .part file, resumable with -C).
 /// https:// verifies the server against the system store, or against the CA bundle of <c>--cacert</c>;
 /// <c>-k/--insecure</c> accepts any certificate. A TLS failure is a network error whose message names the reason.
@@ -30,6 +30,8 @@ internal static class GetCommand
         public int MaxRedirects = 10;
         public TimeSpan? Timeout;
         public string? CaCert;
+        public string? ClientCert;
+        public string? ClientKey;
         public bool Insecure;
         public bool Compressed;
         public List<KeyValuePair<string, string>> Headers { get; } = [];
@@ -48,7 +50,10 @@ internal static class GetCommand
         settings.Stderr = stderr;
         var options = new MeerkatHttpClientOptions
         {
-            MaxRetries = settings.Retries, MaxRedirects = settings.MaxRedirects, Tls = ClientTls.Options(settings.CaCert, settings.Insecure), AutomaticDecompression = settings.Compressed,
+            MaxRetries = settings.Retries,
+            MaxRedirects = settings.MaxRedirects,
+            Tls = ClientTls.Options(settings.CaCert, settings.Insecure, settings.ClientCert, settings.ClientKey),
+            AutomaticDecompression = settings.Compressed,
         };
         if (settings.Timeout is { } timeout) options.TotalTimeout = timeout;
         using var client = new MeerkatHttpClient(options);
@@ -155,6 +160,8 @@ internal static class GetCommand
                 case "--retries": settings.Retries = Number(argument, arguments.Value(argument)); break;
                 case "--max-redirects": settings.MaxRedirects = Number(argument, arguments.Value(argument)); break;
                 case "--cacert": settings.CaCert = arguments.Value(argument); break;
+                case "--cert": settings.ClientCert = arguments.Value(argument); break;
+                case "--key": settings.ClientKey = arguments.Value(argument); break;
                 case "-k" or "--insecure": settings.Insecure = true; break;
                 case "--compressed": settings.Compressed = true; break;
                 case "--timeout":

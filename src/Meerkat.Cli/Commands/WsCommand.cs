@@ -20,6 +20,8 @@ internal static class WsCommand
         public bool Binary;
         public bool Insecure;
         public string? CaCert;
+        public string? ClientCert;
+        public string? ClientKey;
         public List<string> Subprotocols { get; } = [];
         public List<KeyValuePair<string, string>> Headers { get; } = [];
     }
@@ -39,7 +41,7 @@ internal static class WsCommand
             Headers = settings.Headers,
             Subprotocols = settings.Subprotocols,
             Deflate = new PerMessageDeflateOptions(),
-            Tls = ClientTls.Options(settings.CaCert, settings.Insecure),
+            Tls = ClientTls.Options(settings.CaCert, settings.Insecure, settings.ClientCert, settings.ClientKey),
         };
         using var manager = new Manager();
         var outcome = new Outcome();
@@ -148,6 +150,12 @@ internal static class WsCommand
                     break;
                 case "--cacert":
                     settings.CaCert = arguments.Value(argument);
+                    break;
+                case "--cert":
+                    settings.ClientCert = arguments.Value(argument);
+                    break;
+                case "--key":
+                    settings.ClientKey = arguments.Value(argument);
                     break;
                 case "--subprotocol":
                     settings.Subprotocols.Add(arguments.Value(argument));

@@ -24,10 +24,16 @@ public sealed class HttpsGetCommandTests : IDisposable
     }
 
     /// <summary>Starts an HTTPS server answering "secret body" and returns its URL.</summary>
-    private string Serve(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    private string Serve(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, bool requireClientCertificate = false)
     {
         var manager = Loop.Create(PollerBackend.Auto);
-        var options = new HttpServerOptions { Tls = new TlsServerOptions { Certificate = certificate } };
+        var tls = new TlsServerOptions { Certificate = certificate };
+        if (requireClientCertificate)
+        {
+            tls.ClientCertificates = ClientCertificateMode.Required;
+            tls.ClientCertificateAuthorities = TestCertificates.Roots;
+        }
+        var options = new HttpServerOptions { Tls = tls };
         var listener = manager.ListenHttp("https://127.0.0.1:0", (c, e) => { if (e.Kind == EventKind.HttpMessage) c.Reply(200, "secret body", "text/plain"); }, options);
         servers.Add((manager, manager.RunAsync()));
         return $"https://127.0.0.1:{listener.LocalEndPoint!.Port}/";
@@ -77,6 +83,19 @@ public sealed class HttpsGetCommandTests : IDisposable
         Assert.Equal((ExitCodes.Ok, "secret body", ""), Get(url, "-k"));
         Assert.Equal((ExitCodes.Ok, "", ""), Get(url, "--insecure", "-o", Path.Combine(directory, "out.txt")));
         Assert.Equal("secret body", File.ReadAllText(Path.Combine(directory, "out.txt")));
+    }
+
+    [Fact]
+    public void Cert_and_key_present_a_client_certificate_to_a_server_that_requires_one()
+    {
+        string url = Serve(TestCertificates.Localhost, requireClientCertificate: true);
+        var (cert, key) = TestCertificates.WritePem(TestCertificates.OtherHost, Path.Combine(directory, "client"));
+        Assert.Equal((ExitCodes.Ok, "secret body", ""), Get(url, "--cacert", CaFile(), "--cert", cert, "--key", key));
+        var refused = Get(url, "--cacert", CaFile());
+        Assert.Equal(ExitCodes.NetworkError, refused.Status);
+        Assert.Single(refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--cert and --key go together", Assert.Throws<UsageException>(() => Get(url, "--cert", cert)).Message);
+        Assert.Contains("cannot load --cert", Assert.Throws<UsageException>(() => Get(url, "--cert", cert, "--key", Path.Combine(directory, "none.pem"))).Message);
     }
 
     [Fact]
