@@ -32,7 +32,7 @@ public sealed class Manager : IDisposable
 {
     private const int AcceptBatch = 128;
     private const int DatagramBatch = 64;
-    private const int MinReadSize = 16 * 1024;
+    internal const int MinReadSize = 16 * 1024;
     private const int MaxReadSize = 256 * 1024;
     private static long lastId;
 
@@ -407,12 +407,12 @@ public sealed class Manager : IDisposable
     private void WaitForReadiness(int timeoutMs)
     {
         bool pendingWork = readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0
-            || !posted.IsEmpty || !wakeups.IsEmpty || stopRequested;
+            || HasPostedWork();
         int timeout = pendingWork ? 0 : TimeoutUntilNextTimer(timeoutMs);
         if (spinNext)
         {
             spinNext = false;
-            if (timeout != 0 && poller.SpinUntil(postedArrived ??= () => !posted.IsEmpty || !wakeups.IsEmpty || stopRequested, SpinBudgetTicks)) timeout = 0;
+            if (timeout != 0 && poller.SpinUntil(postedArrived ??= HasPostedWork, SpinBudgetTicks)) timeout = 0;
         }
         foreach (var connection in readQueue)
         {
@@ -431,6 +431,9 @@ public sealed class Manager : IDisposable
     /// within microseconds (a client request's caller, continuing after its response). The next wait
     /// spins briefly for that post before sleeping, so the round trip costs no wake-up.</summary>
     internal void ExpectPostSoon() => spinNext = true;
+
+    /// <summary>Work another thread handed over: posted actions, wakeups, a stop. Thread-safe reads.</summary>
+    private bool HasPostedWork() => !posted.IsEmpty || !wakeups.IsEmpty || stopRequested;
 
     private void DeliverPosted()
     {

@@ -150,9 +150,10 @@ public static class HttpDownloads
         progress?.Report(new DownloadProgress(written, total, start));
         var taken = new List<ArraySegment<byte>>();
         var batch = new List<ReadOnlyMemory<byte>>(MaxSegmentsPerWrite);
-        try
+        // TakeSegmentsAsync adds segments only when it returns true, so each batch is returned here.
+        while (await response.Body.TakeSegmentsAsync(taken, cancellationToken).ConfigureAwait(false))
         {
-            while (await response.Body.TakeSegmentsAsync(taken, cancellationToken).ConfigureAwait(false))
+            try
             {
                 for (int first = 0; first < taken.Count; first += MaxSegmentsPerWrite)
                 {
@@ -166,19 +167,18 @@ public static class HttpDownloads
                     RandomAccess.Write(file, batch, written);
                     written += length;
                 }
+            }
+            finally
+            {
                 foreach (var segment in taken) ArrayPool<byte>.Shared.Return(segment.Array!);
                 taken.Clear();
-                long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (progress is not null && now - lastReport >= interval)
-                {
-                    lastReport = now;
-                    progress.Report(new DownloadProgress(written, total, start));
-                }
             }
-        }
-        finally
-        {
-            foreach (var segment in taken) ArrayPool<byte>.Shared.Return(segment.Array!);
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (progress is not null && now - lastReport >= interval)
+            {
+                lastReport = now;
+                progress.Report(new DownloadProgress(written, total, start));
+            }
         }
         progress?.Report(new DownloadProgress(written, total, start));
     }
