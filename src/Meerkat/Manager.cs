@@ -244,6 +244,25 @@ public sealed class Manager : IDisposable
 
     // ------------------------------------------------------------------ for protocols
 
+    /// <summary>True when a record of <paramref name="severity"/> would reach the log hook: check it
+    /// before building a message.</summary>
+    internal bool IsLogging(LogSeverity severity) => Options.Log is not null && severity >= Options.MinimumLogSeverity;
+
+    /// <summary>Gives a record to <see cref="ManagerOptions.Log"/>; a hook that throws is not allowed to
+    /// break the loop.</summary>
+    internal void Log(LogSeverity severity, string eventName, string message, Exception? exception = null, long connectionId = 0)
+    {
+        if (!IsLogging(severity)) return;
+        try
+        {
+            Options.Log!(new LogEntry(severity, eventName, message, exception, connectionId));
+        }
+        catch (Exception ex) when (ex is not LifecycleViolationException)
+        {
+            // A broken log hook must not take the loop down with it.
+        }
+    }
+
     internal Connection Listen(NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options, Func<Connection, Protocol?>? protocol,
         Func<Connection, SecurityLayer?>? security = null)
     {

@@ -49,6 +49,14 @@ public sealed class ManagerOptions
     /// Default off; on when the environment variable <c>MEERKAT_CHECK_INVARIANTS</c> is <c>1</c>.</summary>
     public bool CheckInvariants { get; set; } = Environment.GetEnvironmentVariable("MEERKAT_CHECK_INVARIANTS") == "1";
 
+    /// <summary>Receives what an operator needs to know (listening, a handler that threw, a limit hit,
+    /// shutdown), with the severity, a stable event name and the connection id. Nothing is logged on
+    /// the hot path. Default null: nothing is logged.</summary>
+    public LogHandler? Log { get; set; }
+
+    /// <summary>The least severity passed to <see cref="Log"/>. Default <see cref="LogSeverity.Information"/>.</summary>
+    public LogSeverity MinimumLogSeverity { get; set; } = LogSeverity.Information;
+
     internal void Validate()
     {
         Require(ReceiveBufferSize > 0 && ReceiveBufferSize <= MaxReceiveBufferSize, "ReceiveBufferSize must be positive and at most MaxReceiveBufferSize");
