@@ -377,13 +377,19 @@ internal sealed class HttpServerCore
             WriteError(output, context, status, message);
             State = HttpServerState.MustClose;
         }
-        else State = Response.IsComplete ? HttpServerState.MustClose : HttpServerState.Aborted;
-        return EndTransaction(outcome, error);
+        else
+        {
+            status = Response.StatusCode;
+            State = Response.IsComplete ? HttpServerState.MustClose : HttpServerState.Aborted;
+        }
+        return EndTransaction(outcome, error, status);
     }
 
-    private HttpServerEvent EndTransaction(HttpOutcome outcome, Exception? error)
+    private HttpServerEvent EndTransaction(HttpOutcome outcome, Exception? error) => EndTransaction(outcome, error, Response.StatusCode);
+
+    private HttpServerEvent EndTransaction(HttpOutcome outcome, Exception? error, int status)
     {
-        Request.ResponseStatus = Response.StatusCode;
+        Request.ResponseStatus = status;
         Response.Reset();
         heldHead = 0;
         if (!body.IsEmpty) body.Consume(body.Length);
