@@ -76,7 +76,8 @@ internal static class StartLineSyntax
             if (!ok) return HttpError.InvalidVersion;
         }
         if (version.Length < VersionLength) return complete ? HttpError.InvalidVersion : HttpError.None;
-        if (version[5] != '1') return HttpError.UnsupportedVersion;
+        // A prefix may still go on ("HTTP/2.0x" is malformed, not unsupported): decide only on the whole version.
+        if (version[5] != '1') return complete ? HttpError.UnsupportedVersion : HttpError.None;
         minor = Math.Min(version[7] - '0', 1); // RFC 9110 §6.2: a higher minor is processed as the highest we implement
         return HttpError.None;
     }

@@ -423,7 +423,11 @@ internal sealed class HttpServerCore
     private bool CanDrainRest() => Request.ContentLength >= 0 && Request.ContentLength - bodyBytes <= options.MaxDrainSize;
 
     /// <summary>A request that failed before its head was parsed may still be HEAD: its answer then has no body (RFC 9110 §9.3.2).</summary>
-    private static bool IsHeadRequest(ReadOnlySpan<byte> input) => input.StartsWith("HEAD "u8);
+    private static bool IsHeadRequest(ReadOnlySpan<byte> input)
+    {
+        while (input.StartsWith("\r\n"u8)) input = input[2..]; // blank lines before the request line (RFC 9112 §2.2)
+        return input.StartsWith("HEAD "u8);
+    }
 
     private HttpHead StableCopy(ReadOnlySpan<byte> head)
     {
