@@ -19,7 +19,7 @@ internal sealed class ServerDeadlines
 {
     private readonly long headTicks, idleTicks, graceTicks, stallTicks;
     private readonly double minBytesPerSecond;
-    private long idleSince, headStartedAt, bodyStartedAt, lastProgressAt, lastCheckAt;
+    private long idleSince, headStartedAt, bodyStartedAt, lastProgressAt, lastCheckAt, lastPending;
 
     public ServerDeadlines(HttpServerOptions options, long now)
     {
@@ -43,7 +43,12 @@ internal sealed class ServerDeadlines
     {
         long sinceLastCheck = now - lastCheckAt;
         lastCheckAt = now;
-        if (pendingOutput == 0) lastProgressAt = now;
+        // The stall clock runs only while output stays pending from one check to the next without
+        // shrinking: output that appeared since the last check starts it now (a late check must not
+        // blame the peer for bytes queued a moment ago).
+        bool progressed = pendingOutput == 0 || lastPending == 0 || pendingOutput < lastPending;
+        lastPending = pendingOutput;
+        if (progressed) lastProgressAt = now;
         else if (stallTicks > 0 && now - lastProgressAt > stallTicks) return ServerDeadline.SendStall;
         switch (state)
         {

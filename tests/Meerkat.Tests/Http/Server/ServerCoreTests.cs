@@ -293,14 +293,24 @@ public class ServerCoreTests
     [Fact]
     public void A_peer_that_stops_reading_is_cut_after_the_send_stall_timeout()
     {
-        var h = Echo().Receive(Get);
+        var h = new ServerCoreHarness(null, new HttpServerOptions { IdleTimeout = TimeSpan.FromMinutes(10) }).Receive(Get);
         h.Advance(TimeSpan.FromSeconds(1), pendingOutput: 0);
         h.Advance(TimeSpan.FromSeconds(20), pendingOutput: 500);
         h.Core.OutputProgressed(h.Now); // some bytes left: the clock restarts
         h.Advance(TimeSpan.FromSeconds(20), pendingOutput: 400);
         Assert.Equal(HttpServerState.Idle, h.Core.State);
-        h.Advance(TimeSpan.FromSeconds(11), pendingOutput: 400);
+        h.Advance(TimeSpan.FromSeconds(29), pendingOutput: 400); // no progress since the last check, but within the limit
+        Assert.Equal(HttpServerState.Idle, h.Core.State);
+        h.Advance(TimeSpan.FromSeconds(2), pendingOutput: 400);
         Assert.Equal(HttpServerState.Aborted, h.Core.State);
+    }
+
+    [Fact]
+    public void Output_queued_just_before_a_late_check_does_not_count_as_a_stall()
+    {
+        var h = Echo().Receive(Get);
+        h.Advance(TimeSpan.FromSeconds(45), pendingOutput: 100); // the first check to see it: the clock starts now
+        Assert.Equal(HttpServerState.Idle, h.Core.State);
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public class ShutdownTests
         var shutdown = manager.ShutdownAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(0, idle.Receive(new byte[100])); // the idle connection is closed at once
         idle.Dispose();
+        Assert.True(SpinWait.SpinUntil(() => listener.State == ConnectionState.Closed, Loop.Deadline), "the listener closes");
         var refused = Assert.Throws<SocketException>(() => RawClient.Connect(port));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
         foreach (long id in pending) Assert.True(manager.Wakeup(id, System.Text.Encoding.ASCII.GetBytes($"answer {id}")));
