@@ -6,14 +6,15 @@
 // complete when no accepted or outbound connection is left; the manager then stops its Run loop.
 //
 // States and their legal successors:
-//   Running  -> Complete (no connection left, the deadline's closes done, or the manager disposed)
-//   Complete (terminal)
+//   Requested -> Running (Begin, on the loop), Complete (the manager disposed first)
+//   Running   -> Complete (no connection left, or the manager disposed)
+//   Complete  (terminal)
 namespace Meerkat;
 
 /// <summary>One graceful shutdown of a <see cref="Manager"/>.</summary>
 internal sealed class GracefulShutdown
 {
-    private enum State { Running, Complete }
+    private enum State { Requested, Running, Complete }
 
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private State state;
@@ -22,12 +23,11 @@ internal sealed class GracefulShutdown
 
     public Task Completion => completion.Task;
 
-    public bool IsRunning => state == State.Running;
-
     /// <summary>Loop thread: starts, or brings the deadline forward when it is called again with a shorter one.</summary>
     public void Begin(Manager manager, TimeSpan deadline)
     {
-        if (state != State.Running) return;
+        if (state == State.Complete) return;
+        state = State.Running;
         long due = Manager.Now + (long)(deadline.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         if (due >= deadlineTicks) return;
         bool first = deadlineTicks == long.MaxValue;
