@@ -260,7 +260,13 @@ internal sealed class HttpServerCore
         mustCloseAfter = !head.KeepAlive;
         bodyBytes = 0;
         if (hasBody) consumed += headLength;
-        else heldHead = headLength; // relative to the input after the caller discards `consumed`
+        else
+        {
+            // Nothing is reported consumed until Message: the caller's buffer cannot move under the head
+            // (a TLS layer refills it when bytes are consumed).
+            heldHead = consumed + headLength;
+            consumed = 0;
+        }
         State = HttpServerState.HeadDelivered;
     }
 
