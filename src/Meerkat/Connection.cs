@@ -142,7 +142,11 @@ public sealed class Connection
     internal string? Host { get; set; }
     internal int Port { get; set; }
     internal Func<Connection, Protocol?>? AcceptedProtocol { get; set; }
+    /// <summary>A connect is in progress on this socket (a connection attempt of an outbound connection).</summary>
     internal bool IsConnecting { get; set; }
+    /// <summary>Resolves and connects an outbound connection until it connects or fails; null after.
+    /// On a connection attempt, the connector it belongs to.</summary>
+    internal OutboundConnector? Connector { get; set; }
     internal long ReadyStamp { get; set; } = -1;
     internal bool InWriteQueue { get; set; }
     internal bool InReadQueue { get; set; }
