@@ -31,7 +31,6 @@ namespace Meerkat;
 public sealed class Manager : IDisposable
 {
     private const int AcceptBatch = 128;
-    private const int DatagramBatch = 64;
     internal const int MinReadSize = 16 * 1024;
     private const int MaxReadSize = 256 * 1024;
     private static long lastId;
@@ -396,22 +395,6 @@ public sealed class Manager : IDisposable
         closeQueue.Add(connection);
     }
 
-    internal bool SendDatagram(Connection connection, ReadOnlySpan<byte> data)
-    {
-        if (connection.State < ConnectionState.Connected) return false;
-        var peer = connection.Role == ConnectionRole.Listener ? connection.DatagramPeer : null;
-        if (connection.Role == ConnectionRole.Listener && peer is null) return false;
-        if (connection.PendingDatagrams is not { Count: > 0 })
-        {
-            if (Transport.TrySendDatagram(connection, data, peer, out var error)) return true;
-            if (error is not null) { Fail(connection, error); return false; }
-        }
-        // The socket would block: keep the datagram, with its destination, for the write phase.
-        (connection.PendingDatagrams ??= new()).Enqueue((data.ToArray(), peer is null ? null : Transport.Copy(peer)));
-        ScheduleWrite(connection);
-        return true;
-    }
-
     // ------------------------------------------------------------------ phases
 
     private void RaisePendingOpens()
@@ -481,7 +464,7 @@ public sealed class Manager : IDisposable
             }
             if (connection.ReadReady)
             {
-                if (connection.IsDatagram) ReadDatagrams(connection);
+                if (connection.IsDatagram) Datagrams.Read(this, connection, scratch);
                 else if (connection.Role == ConnectionRole.Listener) AcceptConnections(connection);
                 else ReadStream(connection);
             }
@@ -548,7 +531,7 @@ public sealed class Manager : IDisposable
             var connection = writeQueue[i];
             connection.InWriteQueue = false;
             if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
-            if (connection.IsDatagram) FlushDatagrams(connection);
+            if (connection.IsDatagram) Datagrams.Flush(this, connection);
             else
             {
                 connection.Security?.PrepareWrite(connection, connection.State == ConnectionState.Draining);
@@ -685,44 +668,6 @@ public sealed class Manager : IDisposable
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = linger;
         if (connection.ReadReady) ScheduleRead(connection);
-    }
-
-    private void ReadDatagrams(Connection connection)
-    {
-        for (int i = 0; i < DatagramBatch; i++)
-        {
-            connection.DatagramPeer ??= new SocketAddress(connection.Socket!.AddressFamily);
-            int n = Transport.ReceiveDatagram(connection.Socket!, scratch, connection.DatagramPeer, out var error);
-            if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
-            if (error != SocketError.Success)
-            {
-                // A listener ignores errors a datagram peer caused (ICMP unreachable); a connected socket fails.
-                if (connection.Role == ConnectionRole.Listener) continue;
-                Fail(connection, Transport.Error("receive failed", error));
-                return;
-            }
-            if (connection.Role == ConnectionRole.Listener) connection.RemoteEndPoint = Transport.ToEndPoint(connection.DatagramPeer);
-            Raise(connection, new Event(EventKind.Read, scratch.AsSpan(0, n)));
-            if (connection.State >= ConnectionState.Closing) return;
-        }
-        ScheduleRead(connection);
-    }
-
-    private void FlushDatagrams(Connection connection)
-    {
-        var queue = connection.PendingDatagrams;
-        while (queue is { Count: > 0 })
-        {
-            var (data, peer) = queue.Peek();
-            if (!Transport.TrySendDatagram(connection, data, peer, out var error))
-            {
-                if (error is not null) Fail(connection, error);
-                else connection.WriteReady = false;
-                return;
-            }
-            queue.Dequeue();
-            Raise(connection, new Event(EventKind.Write, count: data.Length));
-        }
     }
 
     /// <summary>Starts watching a socket the connection owns (an outbound connection's, once it
