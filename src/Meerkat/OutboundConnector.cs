@@ -100,7 +100,7 @@ internal sealed class OutboundConnector
     {
         stage = Stage.Done;
         timer?.Cancel();
-        resolving?.Cancel();
+        StopResolving(cancel: true);
         for (int i = 0; i < attempts.Length; i++) CloseAttempt(i);
     }
 
@@ -125,8 +125,7 @@ internal sealed class OutboundConnector
     {
         if (stage != Stage.Resolving || connection.State >= ConnectionState.Closing) return;
         timer?.Cancel();
-        resolving?.Dispose();
-        resolving = null;
+        StopResolving(cancel: false);
         var usable = addresses is null ? [] : Array.FindAll(addresses, HappyEyeballs.IsUsable);
         if (usable.Length == 0)
         {
@@ -148,9 +147,31 @@ internal sealed class OutboundConnector
     {
         if (stage != Stage.Resolving) return;
         stage = Stage.Done;
-        resolving?.Cancel();
+        StopResolving(cancel: true);
         manager.Fail(connection, new TimeoutException(
             $"cannot resolve host '{Host}': no answer within {timeout.TotalSeconds:0.###} s (ManagerOptions.ResolveTimeout)"));
+    }
+
+    /// <summary>Releases the resolver's token, cancelling it when the answer is no longer wanted.
+    /// Its callbacks run here, on the loop thread; one that throws is the resolver's bug and must
+    /// not stop the connection's release.</summary>
+    private void StopResolving(bool cancel)
+    {
+        if (resolving is null) return;
+        var source = resolving;
+        resolving = null;
+        try
+        {
+            if (cancel) source.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            manager.Log(LogSeverity.Warning, "resolver-error", $"a callback on the resolver's token for '{Host}' threw: {ex.InnerException?.Message}", ex, connection.Id);
+        }
+        finally
+        {
+            source.Dispose();
+        }
     }
 
     // ------------------------------------------------------------------ racing
