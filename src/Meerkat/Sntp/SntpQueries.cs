@@ -81,6 +81,24 @@ public static class SntpQueries
             });
             return completion.Task;
         }
+
+        /// <summary>Asks <paramref name="server"/> now and then again and again (call on the loop
+        /// thread): every <paramref name="interval"/> while it answers (at least 15 s, RFC 4330 §10),
+        /// backing off (doubling) when it does not answer or sends a <c>RATE</c> kiss, and stopping
+        /// for good on <c>DENY</c> or <c>RSTR</c> (see <see cref="SntpPollSchedule"/>).
+        /// <paramref name="callback"/> gets every query's outcome on the loop thread.</summary>
+        /// <returns>The poller: its schedule, and <see cref="SntpPoller.Stop"/>.</returns>
+        /// <exception cref="ArgumentException">The server address or an option is malformed.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">The interval is below 15 s.</exception>
+        public SntpPoller StartSntpPolling(string server, TimeSpan interval, SntpCallback callback, SntpOptions? options = null)
+        {
+            ArgumentNullException.ThrowIfNull(callback);
+            ParseServer(server);
+            (options ?? SntpOptions.Default).Validate();
+            var poller = new SntpPoller(manager, server, new SntpPollSchedule(interval), options, callback);
+            poller.Start();
+            return poller;
+        }
     }
 
     /// <summary>Reads <c>host[:port]</c>, <c>[ipv6][:port]</c> or a bare IPv6 address.</summary>
