@@ -9,7 +9,10 @@ public sealed class FuzzCorpus
 {
     public const string FileName = "http1-parser-cases.json";
 
-    private FuzzCorpus(List<byte[]> requests, List<byte[]> responses) => (Requests, Responses) = (requests, responses);
+    private FuzzCorpus(List<byte[]> requests, List<byte[]> responses, string? path) => (Requests, Responses, Path) = (requests, responses, path);
+
+    /// <summary>The corpus file the seeds came from, or null when the built-in requests stand in.</summary>
+    public string? Path { get; }
 
     public IReadOnlyList<byte[]> Requests { get; }
 
@@ -19,7 +22,8 @@ public sealed class FuzzCorpus
     {
         path ??= Find();
         List<byte[]> requests = [], responses = [];
-        if (path is not null && File.Exists(path))
+        if (path is not null && !File.Exists(path)) path = null;
+        if (path is not null)
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
             foreach (var item in document.RootElement.GetProperty("cases").EnumerateArray())
@@ -28,8 +32,12 @@ public sealed class FuzzCorpus
                 (item.GetProperty("kind").GetString() == "request" ? requests : responses).Add(raw);
             }
         }
-        if (requests.Count == 0) requests.AddRange(BuiltIn.Select(text => System.Text.Encoding.Latin1.GetBytes(text)));
-        return new FuzzCorpus(requests, responses);
+        if (requests.Count == 0)
+        {
+            path = null;
+            requests.AddRange(BuiltIn.Select(text => System.Text.Encoding.Latin1.GetBytes(text)));
+        }
+        return new FuzzCorpus(requests, responses, path);
     }
 
     private static readonly string[] BuiltIn =
@@ -46,8 +54,8 @@ public sealed class FuzzCorpus
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (!File.Exists(Path.Combine(dir.FullName, "Meerkat.slnx"))) continue;
-            string candidate = Path.Combine(dir.FullName, "..", "shared", "conformance", FileName);
+            if (!File.Exists(System.IO.Path.Combine(dir.FullName, "Meerkat.slnx"))) continue;
+            string candidate = System.IO.Path.Combine(dir.FullName, "..", "shared", "conformance", FileName);
             return File.Exists(candidate) ? candidate : null;
         }
         return null;

@@ -35,6 +35,9 @@ public static class Program
             return 2;
         }
         var corpus = FuzzCorpus.Load(corpusPath);
+        Console.Error.WriteLine(corpus.Path is null
+            ? $"seeds: {corpus.Requests.Count} built-in requests (no {FuzzCorpus.FileName} found; pass --corpus PATH)"
+            : $"seeds: {corpus.Requests.Count} requests, {corpus.Responses.Count} responses from {corpus.Path}");
         var result = FuzzRunner.Run(make(corpus), iterations, seed, Console.Error);
         Console.WriteLine(result);
         return result.Failures == 0 ? 0 : 1;
