@@ -20,14 +20,14 @@ public class FuzzTests
 
     [Theory]
     [InlineData("GET /\xa0HTUP/1.1\r:\nfHost: x\r\n\r\n")]                  // a bad target byte before a bad line ending
-    [InlineData("GET /ws HTTP/2.0HTTP/1.1\r\nHost: x\r\n\r\n")]              // a version that goes on is malformed, not unsupported
+    [InlineData("GET /ws HTTP/2.0HTTP/1.1\r\nHost: x\r\n\r\n")]              // major 2 is unsupported as soon as it arrives, whatever follows
     [InlineData("\r\n\r\nHEAD \r\n\xafOPTIONS * \r\n\r\n")]                  // HEAD after blank lines: its error has no body
     [InlineData("\nHEAD / HTTP/1.1\r\n\r\n")]                                // a bare LF before HEAD: not a HEAD request
     [InlineData("GET /" + "aaaaaaaaaa\x01" + " HTTP/1.1\r\nHost: x\r\n\r\n")]
     public void Regressions_found_by_fuzzing_answer_the_same_at_every_split(string request)
     {
         string t = ServerCoreHarness.SameAtEverySplit(() => new ServerCoreHarness(), request);
-        Assert.Contains("HTTP/1.1 4", t, StringComparison.Ordinal);
+        Assert.Matches("HTTP/1.1 (400|505) ", t);
         Assert.EndsWith("MustClose", t, StringComparison.Ordinal);
     }
 }
