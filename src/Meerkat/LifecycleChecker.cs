@@ -11,7 +11,8 @@ namespace Meerkat;
 /// another (a server may finish its response, <c>HttpDone</c>, before the request's
 /// <c>HttpMessage</c> when it rejects a request early); <c>WsOpen</c> at most once, outside an
 /// HTTP transaction (after the upgrade request's <c>HttpDone</c>), <c>WsMessage</c>/<c>WsControl</c>
-/// only after it and no HTTP event after it; and every event on the loop thread.
+/// only after it and no HTTP event after it; on outbound (HTTP client) connections, no <c>Close</c>
+/// inside a transaction (its <c>HttpDone</c> comes first, whatever ended it); and every event on the loop thread.
 /// </remarks>
 internal sealed class LifecycleChecker
 {
@@ -48,6 +49,9 @@ internal sealed class LifecycleChecker
                 return;
             case EventKind.Close:
                 Require(track.Phase is Phase.Opened or Phase.Errored, connection, kind, track.Phase == Phase.None ? "Close before Open" : "Close raised twice");
+                // Every client transaction ends: HttpHeaders is followed by HttpDone before Close, on every path.
+                Require(connection.Role != ConnectionRole.Outbound || track.Transaction == Transaction.Idle, connection, kind,
+                    "Close inside an HTTP transaction: HttpHeaders was not followed by HttpDone");
                 track.Phase = Phase.Closed;
                 tracks.Remove(connection.Id);
                 CloseCount++;

@@ -85,6 +85,15 @@ public sealed class Manager : IDisposable
     /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
     internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
 
+    /// <summary>True once <see cref="Dispose"/> has begun tearing down (protocols read it in
+    /// <see cref="Protocol.OnClosing"/>).</summary>
+    internal bool IsDisposed => disposed;
+
+    /// <summary>Raised on the loop thread when <see cref="Dispose"/> begins, before any connection is
+    /// closed (and after posting became impossible): owners of work waiting on this loop (the HTTP
+    /// client's pending requests) complete it here instead of leaving it hanging.</summary>
+    internal event Action? Disposing;
+
     // ------------------------------------------------------------------ public API
 
     /// <summary>Listens on <c>tcp://host:port</c> or binds <c>udp://host:port</c>. Port 0 picks a
@@ -336,7 +345,7 @@ public sealed class Manager : IDisposable
         }
         catch (Exception ex) when (ex is not LifecycleViolationException && e.Kind is not (EventKind.Close or EventKind.Error))
         {
-            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+            Fail(connection, new HandlerException(e.Kind, ex));
         }
     }
 
@@ -351,15 +360,22 @@ public sealed class Manager : IDisposable
         }
         catch (Exception ex) when (ex is not LifecycleViolationException)
         {
-            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+            Fail(connection, new HandlerException(e.Kind, ex));
         }
     }
 
-    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.</summary>
+    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.
+    /// The protocol ends what it has open first (<see cref="Protocol.OnFailing"/>); a handler that closes
+    /// the connection there gets no Error (the exception already travelled with that event).</summary>
     internal void Fail(Connection connection, Exception error)
     {
         if (connection.State >= ConnectionState.Closing) return;
-        if (connection.IsOpenRaised) Raise(connection, new Event(EventKind.Error, error: error));
+        if (connection.IsOpenRaised)
+        {
+            connection.Protocol?.OnFailing(connection, error);
+            if (connection.State >= ConnectionState.Closing) return;
+            Raise(connection, new Event(EventKind.Error, error: error));
+        }
         connection.Close();
     }
 
@@ -797,6 +813,7 @@ public sealed class Manager : IDisposable
         try
         {
             if (!connection.IsOpenRaised) Raise(connection, new Event(EventKind.Open));
+            connection.Protocol?.OnClosing(connection);
             Raise(connection, new Event(EventKind.Close));
         }
         finally
@@ -830,6 +847,14 @@ public sealed class Manager : IDisposable
         Exception? firstError = null;
         try
         {
+            try
+            {
+                Disposing?.Invoke();
+            }
+            catch (Exception ex) when (ex is not LifecycleViolationException)
+            {
+                firstError = ex;
+            }
             while (connections.Count > 0)
             {
                 var connection = connections[^1];

@@ -17,4 +17,14 @@ internal abstract class Protocol
 
     /// <summary>Called in the loop's work phase after <see cref="Manager.ScheduleWork"/>.</summary>
     public virtual void OnWork(Connection connection) { }
+
+    /// <summary>The connection is failing with <paramref name="error"/>: called before the
+    /// <see cref="EventKind.Error"/> event, so that a protocol can end what it has open (an HTTP
+    /// transaction's <c>HttpDone</c>) while events may still be raised.</summary>
+    public virtual void OnFailing(Connection connection, Exception error) { }
+
+    /// <summary>The connection is closing: called just before the <see cref="EventKind.Close"/>
+    /// event, for the same reason as <see cref="OnFailing"/>.
+    /// <see cref="Manager.IsDisposed"/> tells whether <see cref="Manager.Dispose"/> is the cause.</summary>
+    public virtual void OnClosing(Connection connection) { }
 }

@@ -324,7 +324,9 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
                 slot.Current?.OnBody(e.Data);
                 break;
             case EventKind.HttpDone:
-                slot.Current?.OnDone(e.Response!);
+                // An aborted transaction: the Error (if any) and Close that follow fail the exchange.
+                if (e.IsAborted) slot.LastError ??= e.Error;
+                else slot.Current?.OnDone(e.Response!);
                 break;
             case EventKind.Write:
                 slot.Current?.OnWritable();
