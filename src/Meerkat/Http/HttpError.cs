@@ -16,7 +16,8 @@ public enum HttpError
     InvalidTarget,
     /// <summary>The version is not <c>HTTP/DIGIT.DIGIT</c> (RFC 9112 §2.3).</summary>
     InvalidVersion,
-    /// <summary>The version is well formed but not HTTP/1.0 or HTTP/1.1 (505).</summary>
+    /// <summary>The version is well formed but its major version is not 1 (505). A higher 1.x minor
+    /// version is read as HTTP/1.1 (RFC 9110 §2.5, §6.2).</summary>
     UnsupportedVersion,
     /// <summary>The status line is not <c>HTTP-version SP 3DIGIT SP reason</c> (RFC 9112 §4).</summary>
     InvalidStatusLine,
@@ -83,7 +84,7 @@ public static class HttpErrors
         HttpError.InvalidMethod => "The method is not a valid token.",
         HttpError.InvalidTarget => "Invalid request target.",
         HttpError.InvalidVersion => "Malformed HTTP version.",
-        HttpError.UnsupportedVersion => "Only HTTP/1.0 and HTTP/1.1 are supported.",
+        HttpError.UnsupportedVersion => "Only HTTP/1.x is supported.",
         HttpError.InvalidStatusLine => "Malformed status line.",
         HttpError.InvalidLineEnding => "Lines must end with CRLF.",
         HttpError.InvalidHeaderName => "Invalid header field name.",
