@@ -53,11 +53,11 @@ internal sealed class HeadParser
             ReadOnlySpan<byte> rest = input[_nextLine..];
             int lf = rest.IndexOf(LF);
             if (lf < 0) return CheckPartialLine(rest, _nextLine + rest.Length, head, limits);
-            if (lf == 0 || rest[lf - 1] != CR) return Fail(HttpError.InvalidLineEnding);
+            int cr = rest[..lf].IndexOf(CR);
+            if (lf == 0 || cr != lf - 1) return FailLineEnding(rest[..(cr < 0 ? lf : cr)]); // a bare LF, or a CR inside the line
             ReadOnlySpan<byte> line = rest[..(lf - 1)];
             int lineStart = _nextLine;
             _nextLine += lf + 1;
-            if (line.Contains(CR)) return Fail(HttpError.InvalidLineEnding);
             if (_nextLine > _maxBytes) return Fail(TooLarge());
 
             HttpError error;
@@ -86,18 +86,30 @@ internal sealed class HeadParser
             return Fail(_isRequest ? HttpError.RequestLineTooLong : HttpError.HeadersTooLarge);
         if (total > _maxBytes) return Fail(TooLarge());
         if (!line.IsEmpty && line[^1] == CR) line = line[..^1]; // the LF may be in the next read
-        if (line.Contains(CR)) return Fail(HttpError.InvalidLineEnding);
-        HttpError error = HttpError.None;
+        int cr = line.IndexOf(CR);
+        if (cr >= 0) return FailLineEnding(line[..cr]);
+        HttpError error = PrefixError(line);
+        return error == HttpError.None ? HeadStatus.Incomplete : Fail(error);
+    }
+
+    /// <summary>A line breaks the CRLF rule after <paramref name="before"/>. The error reported is the first one
+    /// in the byte stream: a syntax error in <paramref name="before"/> wins, so the same input gives the same
+    /// error however it was cut into reads.</summary>
+    private HeadStatus FailLineEnding(ReadOnlySpan<byte> before)
+    {
+        HttpError error = PrefixError(before);
+        return Fail(error != HttpError.None ? error : HttpError.InvalidLineEnding);
+    }
+
+    /// <summary>What is wrong with the start of the current line so far, if anything can be told yet.</summary>
+    private HttpError PrefixError(ReadOnlySpan<byte> line)
+    {
         if (!_hasStartLine)
         {
-            error = _isRequest ? StartLineSyntax.CheckRequestLine(line, complete: false, out _, out _, out _)
-                               : StartLineSyntax.CheckStatusLine(line, complete: false, out _, out _, out _);
+            return _isRequest ? StartLineSyntax.CheckRequestLine(line, complete: false, out _, out _, out _)
+                              : StartLineSyntax.CheckStatusLine(line, complete: false, out _, out _, out _);
         }
-        else if (!line.IsEmpty)
-        {
-            error = CheckFieldLine(line, complete: false, out _, out _, out _);
-        }
-        return error == HttpError.None ? HeadStatus.Incomplete : Fail(error);
+        return line.IsEmpty ? HttpError.None : CheckFieldLine(line, complete: false, out _, out _, out _);
     }
 
     private HttpError ParseStartLine(ReadOnlySpan<byte> line, int offset, HttpHead head, HttpLimits limits)

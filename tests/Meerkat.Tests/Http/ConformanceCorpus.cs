@@ -69,6 +69,9 @@ internal static class ConformanceCorpus
 
     public static string? FindFile()
     {
+        // A worktree outside the usual layout can point at the corpus directory.
+        if (Environment.GetEnvironmentVariable("MEERKAT_CONFORMANCE_DIR") is { Length: > 0 } corpusDir && File.Exists(Path.Combine(corpusDir, FileName)))
+            return Path.Combine(corpusDir, FileName);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Meerkat.slnx")))
