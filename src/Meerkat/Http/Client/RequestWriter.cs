@@ -148,7 +148,8 @@ internal sealed class RequestWriter
     {
         var uri = request.Uri;
         string target = uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery; // RFC 9112 §3.2.1: an empty path is sent as "/"
-        string host = uri.IdnHost;
+        // An IPv6 literal keeps its brackets in Host (RFC 3986 §3.2.2); IdnHost drops them.
+        string host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host : uri.IdnHost;
         // Encoded on the stack (short fields) rather than into arrays per request.
         Span<byte> method = request.Method.Length <= 32 ? stackalloc byte[32] : new byte[request.Method.Length];
         method = method[..Encoding.ASCII.GetBytes(request.Method, method)];
