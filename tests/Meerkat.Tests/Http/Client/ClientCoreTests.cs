@@ -345,6 +345,22 @@ public sealed class ClientCoreTests
     }
 
     [Fact]
+    public void Connection_options_are_a_list_and_identical_repeated_lengths_are_one_length()
+    {
+        // RFC 9110 §7.6.1: "close" among other options still closes. RFC 9110 §8.6: the same length twice is one length.
+        Cuts.Run(p => p.Send(Get("/")), "HTTP/1.1 200 OK\r\nConnection: foo, close\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", endOfStream: false,
+            "head 200 HTTP/1.1 ContentLength", "body x", "message 1", "done Completed", "close");
+    }
+
+    [Fact]
+    public void A_chunk_size_too_large_to_count_is_an_error_not_an_overflow()
+    {
+        // RFC 9112 §7.1: recipients anticipate large hexadecimal numbers.
+        Cuts.Run(p => p.Send(Get("/")), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", endOfStream: false,
+            "head 200 HTTP/1.1 Chunked", "done ProtocolError", Malformed + "Chunk size too large.");
+    }
+
+    [Fact]
     public void A_head_over_the_limit_is_an_error()
     {
         var limits = new HttpLimits { MaxHeaderBytes = 64 };
