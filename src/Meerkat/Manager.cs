@@ -85,10 +85,6 @@ public sealed class Manager : IDisposable
     /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
     internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
 
-    /// <summary>True once <see cref="Dispose"/> has begun tearing down (protocols read it in
-    /// <see cref="Protocol.OnClosing"/>).</summary>
-    internal bool IsDisposed => disposed;
-
     /// <summary>Raised on the loop thread when <see cref="Dispose"/> begins, before any connection is
     /// closed (and after posting became impossible): owners of work waiting on this loop (the HTTP
     /// client's pending requests) complete it here instead of leaving it hanging.</summary>
@@ -345,34 +341,49 @@ public sealed class Manager : IDisposable
         }
         catch (Exception ex) when (ex is not LifecycleViolationException && e.Kind is not (EventKind.Close or EventKind.Error))
         {
-            Fail(connection, new HandlerException(e.Kind, ex));
+            HandlerThrew(connection, e.Kind, ex);
         }
     }
 
     /// <summary>Raises a protocol-made event (HTTP, WebSocket) to the user's handler only.</summary>
     internal void RaiseToUser(Connection connection, Event e)
     {
-        if (connection.State == ConnectionState.Closed) return;
+        if (RaiseHttpToUser(connection, e) is { } ex) HandlerThrew(connection, e.Kind, ex);
+    }
+
+    /// <summary>Raises a protocol-made event to the user's handler only and returns what the handler
+    /// threw instead of failing the connection: the protocol answers it (an HTTP server sends 500).</summary>
+    internal Exception? RaiseHttpToUser(Connection connection, Event e)
+    {
+        if (connection.State == ConnectionState.Closed) return null;
         checker?.Observe(connection, e.Kind, loopThread);
         try
         {
             connection.Handler?.Invoke(connection, e);
+            return null;
         }
         catch (Exception ex) when (ex is not LifecycleViolationException)
         {
-            Fail(connection, new HandlerException(e.Kind, ex));
+            return ex;
         }
     }
 
+    /// <summary>A handler threw on a non-protocol event: log it, then Error and Close.</summary>
+    private void HandlerThrew(Connection connection, EventKind kind, Exception ex)
+    {
+        Log(LogSeverity.Error, "handler-error", $"the handler threw on {kind}: {ex.Message}", ex, connection.Id);
+        Fail(connection, new MeerkatException($"the handler threw on {kind}: {ex.Message}", ex), CloseCause.HandlerError);
+    }
+
     /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.
-    /// The protocol ends what it has open first (<see cref="Protocol.OnFailing"/>); a handler that closes
-    /// the connection there gets no Error (the exception already travelled with that event).</summary>
-    internal void Fail(Connection connection, Exception error)
+    /// The protocol first ends its open work (<see cref="Protocol.OnClosing"/>), since nothing but Close may follow Error.</summary>
+    internal void Fail(Connection connection, Exception error, CloseCause cause = CloseCause.Failed)
     {
         if (connection.State >= ConnectionState.Closing) return;
+        connection.CloseCause = cause;
         if (connection.IsOpenRaised)
         {
-            connection.Protocol?.OnFailing(connection, error);
+            connection.Protocol?.OnClosing(connection, cause, error);
             if (connection.State >= ConnectionState.Closing) return;
             Raise(connection, new Event(EventKind.Error, error: error));
         }
@@ -813,7 +824,7 @@ public sealed class Manager : IDisposable
         try
         {
             if (!connection.IsOpenRaised) Raise(connection, new Event(EventKind.Open));
-            connection.Protocol?.OnClosing(connection);
+            else connection.Protocol?.OnClosing(connection, connection.CloseCause, null);
             Raise(connection, new Event(EventKind.Close));
         }
         finally
@@ -858,7 +869,11 @@ public sealed class Manager : IDisposable
             while (connections.Count > 0)
             {
                 var connection = connections[^1];
-                if (connection.State < ConnectionState.Closing) connection.State = ConnectionState.Closing;
+                if (connection.State < ConnectionState.Closing)
+                {
+                    connection.State = ConnectionState.Closing;
+                    connection.CloseCause = CloseCause.Disposed;
+                }
                 try
                 {
                     FinalizeClose(connection);

@@ -1,5 +1,20 @@
 namespace Meerkat;
 
+/// <summary>Why a connection is closing, for protocols that must end their units of work with a reason.</summary>
+internal enum CloseCause
+{
+    /// <summary>The application or the protocol closed it (or the loop did, after the peer's end of stream).</summary>
+    Closed,
+    /// <summary>A transport or TLS failure; <see cref="EventKind.Error"/> follows.</summary>
+    Failed,
+    /// <summary>A user handler threw; <see cref="EventKind.Error"/> follows.</summary>
+    HandlerError,
+    /// <summary>A graceful shutdown's deadline passed (<c>Manager.Shutdown</c>).</summary>
+    Shutdown,
+    /// <summary><see cref="Manager.Dispose"/>.</summary>
+    Disposed,
+}
+
 /// <summary>
 /// A protocol layer bound to a connection (HTTP, WebSocket, TLS). It sees every event before the
 /// user's handler, and raises its own events (HTTP transactions, WebSocket messages) to the user.
@@ -18,13 +33,9 @@ internal abstract class Protocol
     /// <summary>Called in the loop's work phase after <see cref="Manager.ScheduleWork"/>.</summary>
     public virtual void OnWork(Connection connection) { }
 
-    /// <summary>The connection is failing with <paramref name="error"/>: called before the
-    /// <see cref="EventKind.Error"/> event, so that a protocol can end what it has open (an HTTP
-    /// transaction's <c>HttpDone</c>) while events may still be raised.</summary>
-    public virtual void OnFailing(Connection connection, Exception error) { }
-
-    /// <summary>The connection is closing: called just before the <see cref="EventKind.Close"/>
-    /// event, for the same reason as <see cref="OnFailing"/>.
-    /// <see cref="Manager.IsDisposed"/> tells whether <see cref="Manager.Dispose"/> is the cause.</summary>
-    public virtual void OnClosing(Connection connection) { }
+    /// <summary>The connection is about to raise <see cref="EventKind.Error"/> (a failure) or
+    /// <see cref="EventKind.Close"/>: the last moment to end open units of work with an event of their
+    /// own (an HTTP transaction's <c>HttpDone</c>). May be called twice (before Error, then before
+    /// Close); act once.</summary>
+    public virtual void OnClosing(Connection connection, CloseCause cause, Exception? error) { }
 }

@@ -103,10 +103,12 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         return true;
     }
 
-    public override void OnFailing(Connection connection, Exception error) => EndTransaction(connection, OutcomeOf(error), error);
-
-    public override void OnClosing(Connection connection) =>
-        EndTransaction(connection, connection.Manager.IsDisposed ? HttpOutcome.Disposed : HttpOutcome.Cancelled, null);
+    /// <summary>Before Error or Close (possibly both: the core ends a transaction once).</summary>
+    public override void OnClosing(Connection connection, CloseCause cause, Exception? error)
+    {
+        continueTimer?.Cancel();
+        if (core.Abort(OutcomeOf(cause, error), out var outcome)) RaiseDone(connection, outcome, outcome == HttpOutcome.Completed ? null : error);
+    }
 
     public void Pause() => IsPaused = true;
 
@@ -180,25 +182,23 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         }
     }
 
-    /// <summary>The connection fails or closes from outside: a transaction still open ends here.</summary>
-    private void EndTransaction(Connection connection, HttpOutcome reason, Exception? error)
-    {
-        continueTimer?.Cancel();
-        if (core.Abort(reason, out var outcome)) RaiseDone(connection, outcome, outcome == HttpOutcome.Completed ? null : error);
-    }
-
     private void RaiseDone(Connection connection, HttpOutcome outcome, Exception? error) =>
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, count: (long)outcome, error: error, subject: core.Response));
 
-    /// <summary>Why a transaction was cut, from what failed the connection.</summary>
-    private static HttpOutcome OutcomeOf(Exception error) => error switch
+    /// <summary>Why a transaction was cut, from why the connection closes.</summary>
+    private static HttpOutcome OutcomeOf(CloseCause cause, Exception? error) => cause switch
     {
-        TimeoutException => HttpOutcome.Deadline,
-        HandlerException => HttpOutcome.HandlerError,
-        OperationCanceledException => HttpOutcome.Cancelled,
-        ObjectDisposedException => HttpOutcome.Disposed,
-        HttpClientException => HttpOutcome.ProtocolError,
-        _ => HttpOutcome.Reset,
+        CloseCause.HandlerError => HttpOutcome.HandlerError,
+        CloseCause.Disposed => HttpOutcome.Disposed,
+        CloseCause.Shutdown => HttpOutcome.Shutdown,
+        CloseCause.Closed => HttpOutcome.Cancelled,
+        _ => error switch
+        {
+            TimeoutException => HttpOutcome.Deadline,
+            OperationCanceledException => HttpOutcome.Cancelled,
+            HttpClientException => HttpOutcome.ProtocolError,
+            _ => HttpOutcome.Reset,
+        },
     };
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
