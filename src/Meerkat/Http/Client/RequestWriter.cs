@@ -1,7 +1,8 @@
 // How this file works: the sending side of a client connection, sans-I/O: request heads and
 // bodies become bytes in an output buffer (RFC 9112 §3, §6, §7.1). A body is whole (sent with
 // Content-Length right after the head, or held back for 100 Continue) or streamed piece by piece
-// (Content-Length or chunked). One body at a time: while one is being sent or held, no other
+// through the body writer of its framing (ContentLengthBodyWriter or ChunkedBodyWriter, shared with
+// the server). One body at a time: while one is being sent or held, no other
 // request may start (its head would land inside the body).
 //
 // States and their legal successors:
@@ -31,10 +32,11 @@ internal sealed class RequestWriter
     public const long Chunked = -1;
 
     private readonly RequestHeadWriter headWriter = new();
+    private readonly ContentLengthBodyWriter contentLength = new();
+    private readonly ChunkedBodyWriter chunked = new();
     private ReadOnlyMemory<byte> held;
     private object? holder;
-    private HttpFraming bodyFraming;
-    private long remaining;
+    private BodyWriter? body;
     // Where the body's end leads: Idle, or Finished when its request asked to close.
     private RequestWriterState afterBody;
 
@@ -95,10 +97,18 @@ internal sealed class RequestWriter
     public void Drop() => EndHold(RequestWriterState.Finished);
 
     /// <summary>After a head with a streamed body: pieces follow through <see cref="WriteBodyPiece"/>.</summary>
-    public void StartBody(long contentLength, bool closes)
+    public void StartBody(long length, bool closes)
     {
-        bodyFraming = contentLength == Chunked ? HttpFraming.Chunked : HttpFraming.ContentLength;
-        remaining = contentLength;
+        if (length == Chunked)
+        {
+            chunked.Start();
+            body = chunked;
+        }
+        else
+        {
+            contentLength.Start(length);
+            body = contentLength;
+        }
         afterBody = closes ? RequestWriterState.Finished : RequestWriterState.Idle;
         State = RequestWriterState.SendingBody;
     }
@@ -107,28 +117,16 @@ internal sealed class RequestWriter
     public void WriteBodyPiece(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> data)
     {
         if (State != RequestWriterState.SendingBody) throw new InvalidOperationException("SendRequestBody needs a request started with SendRequestHead and not yet ended");
-        if (data.IsEmpty) return;
-        if (bodyFraming == HttpFraming.Chunked)
-        {
-            ChunkedEncoder.WriteChunk(output, data);
-            return;
-        }
-        if (data.Length > remaining) throw new InvalidOperationException($"the body is longer than the Content-Length announced ({remaining} bytes left, {data.Length} given)");
-        remaining -= data.Length;
-        output.Write(data);
+        body!.Write(output, data);
     }
 
     /// <exception cref="InvalidOperationException">No streamed body is in progress, or it is shorter than its Content-Length.</exception>
     public void EndBody(ArrayBufferWriter<byte> output, IEnumerable<KeyValuePair<string, string>>? trailers)
     {
         if (State != RequestWriterState.SendingBody) throw new InvalidOperationException("EndRequestBody needs a request started with SendRequestHead and not yet ended");
-        if (bodyFraming == HttpFraming.ContentLength && remaining != 0) throw new InvalidOperationException($"the body is {remaining} bytes shorter than the Content-Length announced");
-        if (bodyFraming == HttpFraming.Chunked)
-        {
-            ChunkedEncoder.WriteLastChunkStart(output);
-            foreach (var (name, value) in trailers ?? []) HeadWriting.WriteField(output, name, value);
-            ChunkedEncoder.WriteEnd(output);
-        }
+        // Trailers travel only with a chunked body; a Content-Length body ignores them, as it always did.
+        (string, string)[] fields = body == chunked && trailers is not null ? [.. trailers.Select(t => (t.Key, t.Value))] : [];
+        body!.Finish(output, fields);
         State = afterBody;
     }
 
