@@ -23,12 +23,6 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     /// <summary>Requests sent whose responses have not ended.</summary>
     public int PendingCount => core.OutstandingCount;
 
-    /// <summary>True while a request body is being streamed or held for 100 Continue.</summary>
-    public bool IsUploading => core.IsSendingBody;
-
-    /// <summary>The response being received (or the last one).</summary>
-    public HttpResponse? CurrentResponse => core.Response;
-
     /// <summary>Called (loop thread) after each pass over the receive buffer, once the events of
     /// the bytes at hand were raised: MeerkatHttpClient publishes a head there, so a small body that
     /// arrived with it reaches the caller in the same hop.</summary>
