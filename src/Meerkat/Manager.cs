@@ -386,7 +386,6 @@ public sealed class Manager : IDisposable
         if (connection.IsOpenRaised)
         {
             connection.Protocol?.OnClosing(connection, cause, error);
-            if (connection.State >= ConnectionState.Closing) return;
             Raise(connection, new Event(EventKind.Error, error: error));
         }
         connection.Close();

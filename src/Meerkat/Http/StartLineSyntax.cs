@@ -69,15 +69,15 @@ internal static class StartLineSyntax
     {
         minor = 0;
         ReadOnlySpan<byte> prefix = "HTTP/"u8;
-        // Checked in byte order, so that a prefix and the whole version report the same first defect.
-        for (int i = 0; i < Math.Min(version.Length, VersionLength); i++)
+        if (version.Length > VersionLength) return HttpError.InvalidVersion;
+        for (int i = 0; i < version.Length; i++)
         {
             bool ok = i < prefix.Length ? version[i] == prefix[i] : i == 6 ? version[i] == Dot : IsDigit(version[i]);
             if (!ok) return HttpError.InvalidVersion;
         }
         if (version.Length < VersionLength) return complete ? HttpError.InvalidVersion : HttpError.None;
-        if (version[5] != '1') return HttpError.UnsupportedVersion;
-        if (version.Length > VersionLength) return HttpError.InvalidVersion;
+        // A prefix may still go on ("HTTP/2.0x" is malformed, not unsupported): decide only on the whole version.
+        if (version[5] != '1') return complete ? HttpError.UnsupportedVersion : HttpError.None;
         minor = Math.Min(version[7] - '0', 1); // RFC 9110 §6.2: a higher minor is processed as the highest we implement
         return HttpError.None;
     }

@@ -97,11 +97,16 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         return true;
     }
 
-    /// <summary>Before Error or Close (possibly both: the core ends a transaction once).</summary>
+    /// <summary>Before Error or Close (possibly both: the core ends a transaction once). The connection is
+    /// going anyway, so a handler that throws on this HttpDone is logged rather than failing it again.</summary>
     public override void OnClosing(Connection connection, CloseCause cause, Exception? error)
     {
         continueTimer?.Cancel();
-        if (core.Abort(OutcomeOf(cause, error), out var outcome)) RaiseDone(connection, outcome, outcome == HttpOutcome.Completed ? null : error);
+        if (!core.Abort(OutcomeOf(cause, error), out var outcome)) return;
+        var manager = connection.Manager;
+        var done = new Event(EventKind.HttpDone, count: (long)outcome, error: outcome == HttpOutcome.Completed ? null : error, subject: core.Response);
+        if (manager.RaiseHttpToUser(connection, done) is { } thrown)
+            manager.Log(LogSeverity.Error, "handler-error", $"the handler threw on HttpDone: {thrown.Message}", thrown, connection.Id);
     }
 
     public void Pause() => IsPaused = true;

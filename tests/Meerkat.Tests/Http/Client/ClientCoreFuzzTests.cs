@@ -1,4 +1,4 @@
-using Meerkat.Fuzz.Targets;
+using Meerkat.Fuzz;
 
 namespace Meerkat.Tests.Http.Client;
 
@@ -9,15 +9,15 @@ namespace Meerkat.Tests.Http.Client;
 public sealed class ClientCoreFuzzTests
 {
     [Theory]
-    [InlineData(1)]
+    [InlineData(7)]
     [InlineData(20251205)]
-    public void Generated_responses_keep_every_invariant(int seed)
+    public void The_client_core_holds_its_invariants_on_generated_responses(long seed)
     {
-        var corpus = ConformanceCorpus.RequireCases().Where(c => !c.IsRequest).Select(c => c.Raw);
-        var result = ClientTarget.Run(ClientTarget.Seeds(corpus), count: 2_000, seed, budget: TimeSpan.FromSeconds(8));
-        Assert.True(result.Failure is null,
-            $"after {result.Inputs} inputs: {result.Failure}\ninput: {Convert.ToBase64String(result.FailingInput ?? [])}\n{System.Text.Encoding.Latin1.GetString(result.FailingInput ?? [])}");
-        Assert.True(result.Inputs >= 200, $"only {result.Inputs} inputs ran");
-        Assert.True(result.Errors > 0 && result.Completed > 0, $"the inputs should reach both errors and completed transactions ({result.Errors}, {result.Completed})");
+        var corpus = FuzzCorpus.Load(ConformanceCorpus.FindFile());
+        if (corpus.Responses.Count == 0) ConformanceCorpus.RequireCases(); // skips locally, fails under CI
+        var report = new StringWriter();
+        var result = FuzzRunner.Run(new ClientTarget(corpus), iterations: 1_000_000, seed, report, budget: TimeSpan.FromSeconds(4));
+        Assert.True(result.Failures == 0, report.ToString());
+        Assert.True(result.Iterations >= 500, $"only {result.Iterations} inputs ran");
     }
 }
