@@ -11,7 +11,7 @@ namespace Meerkat;
 /// another (a server may finish its response, <c>HttpDone</c>, before the request's
 /// <c>HttpMessage</c> when it rejects a request early); <c>WsOpen</c> at most once, outside an
 /// HTTP transaction (after the upgrade request's <c>HttpDone</c>), <c>WsMessage</c>/<c>WsControl</c>
-/// only after it and no HTTP event after it; on accepted (server) connections, an open transaction
+/// only after it and no HTTP event after it; on server and client connections, an open transaction
 /// gets its <c>HttpDone</c> before <c>Error</c> or <c>Close</c>; and every event on the loop thread.
 /// </remarks>
 internal sealed class LifecycleChecker
@@ -113,10 +113,10 @@ internal sealed class LifecycleChecker
     }
 
     /// <summary>DESIGN.md §3.4: every HttpHeaders gets exactly one HttpDone before Close (and before Error,
-    /// which only Close may follow). Checked for the server side (accepted connections).</summary>
+    /// which only Close may follow). Checked for accepted (server) and outbound (client) connections.</summary>
     private static void RequireTransactionEnded(Connection connection, EventKind kind, Track track)
     {
-        if (connection.Role == ConnectionRole.Accepted)
+        if (connection.Role is ConnectionRole.Accepted or ConnectionRole.Outbound)
             Require(track.Transaction == Transaction.Idle, connection, kind, "an HTTP transaction is still open (HttpHeaders without its HttpDone)");
     }
 

@@ -85,6 +85,11 @@ public sealed class Manager : IDisposable
     /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
     internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
 
+    /// <summary>Raised on the loop thread when <see cref="Dispose"/> begins, before any connection is
+    /// closed (and after posting became impossible): owners of work waiting on this loop (the HTTP
+    /// client's pending requests) complete it here instead of leaving it hanging.</summary>
+    internal event Action? Disposing;
+
     // ------------------------------------------------------------------ public API
 
     /// <summary>Listens on <c>tcp://host:port</c> or binds <c>udp://host:port</c>. Port 0 picks a
@@ -791,6 +796,14 @@ public sealed class Manager : IDisposable
         Exception? firstError = null;
         try
         {
+            try
+            {
+                Disposing?.Invoke();
+            }
+            catch (Exception ex) when (ex is not LifecycleViolationException)
+            {
+                firstError = ex;
+            }
             while (connections.Count > 0)
             {
                 var connection = connections[^1];

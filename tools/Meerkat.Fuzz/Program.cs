@@ -8,6 +8,7 @@ public static class Program
     private static readonly Dictionary<string, Func<FuzzCorpus, IFuzzTarget>> Targets = new()
     {
         ["server"] = corpus => new ServerTarget(corpus),
+        ["client"] = corpus => new ClientTarget(corpus),
     };
 
     public static int Main(string[] args)
