@@ -36,6 +36,10 @@ internal sealed class HttpResponseState
     /// <summary>Released when the response is reset or the connection closes (an open file).</summary>
     public IDisposable? Resource { get; set; }
 
+    /// <summary>Headers added for this transaction before its response began (router: CORS, extra
+    /// headers; see <c>HttpResponseHeaders.AddResponseHeader</c>), written after the caller's.</summary>
+    public List<(string Name, string Value)> AddedHeaders { get; } = [];
+
     public void Reset()
     {
         Resource?.Dispose();
@@ -47,6 +51,7 @@ internal sealed class HttpResponseState
         CloseAfter = false;
         StatusCode = 0;
         Producer = null;
+        AddedHeaders.Clear();
     }
 
     /// <summary>Writes the status line and headers; <c>close</c> says whether the connection will
@@ -132,6 +137,7 @@ internal sealed class HttpResponseState
         if (CloseAfter) headWriter.WriteHeader(output, "Connection"u8, "close"u8);
         else if (!http11 && requestKeepAlive) headWriter.WriteHeader(output, "Connection"u8, "keep-alive"u8);
         foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
+        foreach (var (name, value) in AddedHeaders) HeadWriting.WriteField(output, name, value);
         headWriter.WriteEnd(output);
     }
 

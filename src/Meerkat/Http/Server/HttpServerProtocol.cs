@@ -282,7 +282,7 @@ internal sealed class HttpServerProtocol : Protocol
     }
 
     private bool CanDrainRest() =>
-        request.Head is not null && request.ContentLength >= 0 && request.ContentLength - bodyBytes <= options.MaxDrainSize;
+        request.Head is not null && (!request.HasBody || request.ContentLength >= 0 && request.ContentLength - bodyBytes <= options.MaxDrainSize);
 
     /// <summary>A request with a body may span several reads, and the receive buffer may move
     /// between them: the head is copied and parsed again, so the request stays readable until its
