@@ -262,7 +262,14 @@ public sealed class Router : RouteGroup
         string allow = table.AllowFor(path, context.CaptureSlots);
         if (CorsPolicy.IsPreflight(request, out var requestedMethod))
         {
+            // The route the preflight asks about; for a method not mapped here, any route of the path
+            // with a policy, which then refuses the method by name.
             var target = table.Match(requestedMethod, path, context.CaptureSlots, out _);
+            foreach (var method in allow.Split(", "))
+            {
+                if (target?.Cors is not null) break;
+                target = table.Match(Encoding.ASCII.GetBytes(method), path, context.CaptureSlots, out _);
+            }
             context.Route = target;
             if (target?.Cors is { } cors)
             {
