@@ -144,6 +144,13 @@ public sealed class Router : RouteGroup
                 return;
             }
             context.Stage = RouteStage.Matched;
+            if (route == fallback && route.Cors is { } cors && CorsPolicy.IsPreflight(request, out var asked))
+            {
+                // The fallback takes every method: a preflight may ask for any (the policy's Methods still decide).
+                context.Stage = RouteStage.Answered;
+                cors.AnswerPreflight(c, request, Encoding.Latin1.GetString(asked) + ", OPTIONS");
+                return;
+            }
             if (!Admit(c, request, context, route)) return;
             if (route.Wants(RouteEvents.Headers)) Deliver(c, e, context, route);
         }
