@@ -118,7 +118,8 @@ public static class HttpJson
         var output = Rent();
         try
         {
-            using (var writer = new Utf8JsonWriter(output))
+            // Relaxed escaping: the detail is read by people (curl, logs), and the body is never HTML.
+            using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 writer.WriteStartObject();
                 writer.WriteString("type", "about:blank");

@@ -67,7 +67,7 @@ public class RouteGroup : RouteSettings<RouteGroup>
         return MapGet(template, (c, e, route) =>
         {
             if (e.Kind == EventKind.HttpMessage) c.UpgradeToWebSocket(options);
-            else if (e.Kind is not (EventKind.Write or EventKind.Wakeup or EventKind.Timer) || c.IsWebSocket) handler(c, e, route);
+            else if (c.IsWebSocket || e.Kind == EventKind.Close) handler(c, e, route);
         });
     }
 

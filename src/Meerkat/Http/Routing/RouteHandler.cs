@@ -7,11 +7,12 @@ namespace Meerkat.Http.Routing;
 /// (<see cref="Route.StreamBody"/>, <see cref="Route.Receive"/>) also gets
 /// <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/> and
 /// <see cref="EventKind.HttpDone"/>. Once the handler has seen an event of a request, it also gets
-/// the connection's <see cref="EventKind.Wakeup"/>, <see cref="EventKind.Write"/> and
-/// <see cref="EventKind.Timer"/> events until that request's <see cref="EventKind.HttpDone"/>
-/// (deferred and streamed responses); after it upgraded the request to a WebSocket, every later
-/// event of the connection (<see cref="EventKind.WsOpen"/>, <see cref="EventKind.WsMessage"/>...
-/// <see cref="EventKind.Close"/>).
+/// the connection's <see cref="EventKind.Wakeup"/> and <see cref="EventKind.Timer"/> events (the ones
+/// the application itself causes: deferred responses) until that request's <see cref="EventKind.HttpDone"/>,
+/// and its <see cref="EventKind.Write"/> events if the route asked for them (<see cref="RouteEvents.Write"/>:
+/// a response written piece by piece with <c>WriteBody</c>); after it upgraded the request to a
+/// WebSocket, every later event of the connection (<see cref="EventKind.WsOpen"/>,
+/// <see cref="EventKind.WsMessage"/>... <see cref="EventKind.Close"/>).
 /// </summary>
 /// <param name="connection">The server connection.</param>
 /// <param name="e">The event; valid only during the call.</param>
@@ -46,4 +47,8 @@ public enum RouteEvents
 
     /// <summary><see cref="EventKind.HttpDone"/>: the transaction ended (completed or aborted).</summary>
     Done = 4,
+
+    /// <summary>The connection's <see cref="EventKind.Write"/> events while the response is pending: the signal
+    /// to continue a body written with <c>WriteBody</c> (a <c>StreamResponse</c> producer needs none).</summary>
+    Write = 8,
 }

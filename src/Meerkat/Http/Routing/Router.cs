@@ -10,8 +10,8 @@
 //   HttpMessage  check a buffered body against the limit; hand to the handler.
 //   HttpDone     hand on if asked; the request's RouteContext.State is disposed; a 101 switches
 //                the connection to the handler for good (WebSocket).
-// Between the handler's first event and HttpDone, the connection's Wakeup, Write and Timer events
-// go to it as well (deferred and streamed responses). The per-connection RouteContext hangs on
+// Between the handler's first event and HttpDone, the connection's Wakeup and Timer events go to
+// it as well (deferred responses), and its Write events when the route asked (RouteEvents.Write). The per-connection RouteContext hangs on
 // the connection (not on Tag, which stays the application's) and is created on its first request.
 // Routes are fixed when the router handles its first request ("sealed"); after that the tables
 // are read-only, so one router may serve several managers on several threads.
@@ -86,7 +86,8 @@ public sealed class Router : RouteGroup
             default:
                 if (connection.RoutingState is RouteContext { Route: { } route } context
                     && (context.Stage == RouteStage.Upgraded
-                        || context.Stage == RouteStage.Handling && e.Kind is EventKind.Wakeup or EventKind.Write or EventKind.Timer))
+                        || context.Stage == RouteStage.Handling
+                            && (e.Kind is EventKind.Wakeup or EventKind.Timer || e.Kind == EventKind.Write && route.Wants(RouteEvents.Write))))
                     route.Handler(connection, e, context);
                 break;
         }

@@ -175,11 +175,34 @@ public class RouterTests
                 c.WriteBody(chunk.AsSpan(0, n));
             }
             if (sent.Bytes == Total) c.EndResponse();
-        });
+        }).Receive(RouteEvents.Write);
         using var server = new RoutedServer(router);
         var bytes = server.Manager.Until(server.Client.GetByteArrayAsync("/stream"));
         Assert.Equal(Total, bytes.Length);
         Assert.True(writeEvents > 0, "the response needed Write events to finish");
+    }
+
+    [Fact]
+    public void A_route_answering_with_a_producer_is_called_once_however_many_writes_the_body_takes()
+    {
+        const long Total = 6 * 1024 * 1024;
+        var router = new Router();
+        int calls = 0;
+        router.MapGet("/bytes", (c, e, route) =>
+        {
+            calls++;
+            long sent = 0;
+            c.StreamResponse(200, Total, "application/octet-stream", destination =>
+            {
+                int n = (int)Math.Min(destination.Length, Total - sent);
+                destination[..n].Fill(7);
+                sent += n;
+                return n;
+            });
+        });
+        using var server = new RoutedServer(router);
+        Assert.Equal(Total, server.Manager.Until(server.Client.GetByteArrayAsync("/bytes")).LongLength);
+        Assert.Equal(1, calls);
     }
 
     [Fact]
