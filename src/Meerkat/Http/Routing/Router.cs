@@ -230,7 +230,8 @@ public sealed class Router : RouteGroup
     private static void Deliver(Connection c, Event e, RouteContext context, Route route)
     {
         context.Stage = RouteStage.Handling;
-        context.Bind(e.Request);
+        // The request's spans are the server's to keep valid while it is being read, not at HttpDone.
+        context.Bind(e.Kind is EventKind.HttpHeaders or EventKind.HttpBody or EventKind.HttpMessage ? e.Request : null);
         try
         {
             route.Handler(c, e, context);
