@@ -2,7 +2,7 @@
 // load generator and report live in Harness/. Run in Release:
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
-//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket [--option value ...]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket|routing [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
 
@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["download"] = ("1 GiB from nginx (child): `meerkat get -o` vs. `curl -o`, MB/s and peak RSS", DownloadBenchmark.Run),
     ["https"] = ("HTTPS GET /plaintext: Meerkat vs. Kestrel (same PEM cert), wrk keep-alive + Connection: close", HttpsBenchmark.Run),
     ["websocket"] = ("WebSocket binary echo round trips: Meerkat vs. Kestrel (children), same closed-loop load", WebSocketBenchmark.Run),
+    ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
 };
 
 // Hidden subcommands: the server children the plaintext/https and websocket benchmarks start (positional PORT first).
@@ -23,6 +24,8 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel"] = PlaintextBenchmark.ServeKestrel,
     ["serve-meerkat-ws"] = WebSocketBenchmark.ServeMeerkat,
     ["serve-kestrel-ws"] = WebSocketBenchmark.ServeKestrel,
+    ["serve-meerkat-routed"] = RoutingBenchmark.ServeMeerkatRouted,
+    ["serve-kestrel-routed"] = RoutingBenchmark.ServeKestrelRouted,
 };
 if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
 {

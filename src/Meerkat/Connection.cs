@@ -60,6 +60,10 @@ public sealed class Connection
     /// <summary>A value for the application's per-connection state.</summary>
     public object? Tag { get; set; }
 
+    /// <summary>The HTTP router's per-connection state (Http/Routing), kept apart from <see cref="Tag"/>,
+    /// which stays the application's.</summary>
+    internal object? RoutingState { get; set; }
+
     /// <summary>True once the peer has closed its sending side (end of stream read).</summary>
     public bool IsPeerClosed { get; internal set; }
 

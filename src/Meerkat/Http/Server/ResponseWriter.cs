@@ -57,8 +57,13 @@ internal sealed class ResponseWriter
     /// <summary>Released when the response is reset or the connection closes (an open file).</summary>
     public IDisposable? Resource { get; set; }
 
+    /// <summary>Headers added for this transaction before its response began (router: CORS, extra
+    /// headers; see <c>HttpResponseHeaders.AddResponseHeader</c>), written after the caller's.</summary>
+    public List<(string Name, string Value)> AddedHeaders { get; } = [];
+
     public void Reset()
     {
+        AddedHeaders.Clear();
         Resource?.Dispose();
         Resource = null;
         Producer = null;
@@ -159,6 +164,7 @@ internal sealed class ResponseWriter
         if (CloseAfter) headWriter.WriteHeader(output, "Connection"u8, "close"u8);
         else if (!isHttp11 && requestKeepAlive) headWriter.WriteHeader(output, "Connection"u8, "keep-alive"u8);
         foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
+        foreach (var (name, value) in AddedHeaders) HeadWriting.WriteField(output, name, value);
         headWriter.WriteEnd(output);
     }
 
