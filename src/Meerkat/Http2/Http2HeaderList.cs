@@ -42,9 +42,8 @@ internal sealed class Http2HeaderList
     /// <exception cref="ArgumentException">The field cannot be sent in HTTP/2 (the message says why).</exception>
     public Http2HeaderList Add(string name, string value, bool isSensitive = false)
     {
-        Span<byte> nameBytes = Reserve(0, name.Length);
-        Span<byte> valueBytes = Reserve(name.Length, value.Length);
-        if (!TryNarrow(name, nameBytes) || !TryNarrow(value, valueBytes))
+        Span<byte> bytes = Reserve(name.Length + value.Length); // one reservation: a second could move the array
+        if (!TryNarrow(name, bytes) || !TryNarrow(value, bytes[name.Length..]))
             throw new ArgumentException($"field '{name}' has characters outside Latin-1", nameof(name));
         return Commit(name.Length, value.Length, isSensitive);
     }
@@ -53,8 +52,9 @@ internal sealed class Http2HeaderList
     /// <exception cref="ArgumentException">The field cannot be sent in HTTP/2 (the message says why).</exception>
     public Http2HeaderList Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool isSensitive = false)
     {
-        name.CopyTo(Reserve(0, name.Length));
-        value.CopyTo(Reserve(name.Length, value.Length));
+        Span<byte> bytes = Reserve(name.Length + value.Length);
+        name.CopyTo(bytes);
+        value.CopyTo(bytes[name.Length..]);
         return Commit(name.Length, value.Length, isSensitive);
     }
 
@@ -129,11 +129,11 @@ internal sealed class Http2HeaderList
         return true;
     }
 
-    private Span<byte> Reserve(int offset, int length)
+    private Span<byte> Reserve(int length)
     {
-        int needed = _byteLength + offset + length;
+        int needed = _byteLength + length;
         if (needed > _bytes.Length) Array.Resize(ref _bytes, Math.Max(needed, 2 * _bytes.Length));
-        return _bytes.AsSpan(_byteLength + offset, length);
+        return _bytes.AsSpan(_byteLength, length);
     }
 
     private Http2HeaderList Commit(int nameLength, int valueLength, bool isSensitive)
