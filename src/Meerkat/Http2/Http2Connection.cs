@@ -60,6 +60,7 @@ internal sealed class Http2Connection
 {
     private const ulong ShutdownPingData = 0x4d65_6572_6b61_7421; // "Meerkat!"
     private const int MaxDebugDataLength = 256;
+    private const uint InitialConcurrencyGuess = 100;
 
     private readonly Http2Options _options;
     private readonly IBufferWriter<byte> _output;
@@ -128,9 +129,14 @@ internal sealed class Http2Connection
     /// <summary>The last stream identifier of the GOAWAY we received, or -1.</summary>
     public int GoAwayReceivedLastStreamId { get; private set; } = -1;
 
-    /// <summary>True when a client may open a stream now: not going away, under the peer's SETTINGS_MAX_CONCURRENT_STREAMS, identifiers left.</summary>
-    public bool CanOpenStream => !IsServer && State <= Http2ConnectionState.Open
-        && Streams.LocallyInitiatedCount < RemoteSettings.MaxConcurrentStreams && Streams.NextLocalStreamId <= Http2FrameHeader.MaxStreamId;
+    /// <summary>
+    /// True when a client may open a stream now: not going away, under the peer's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS, identifiers left. Until the server's SETTINGS arrive its
+    /// limit is unknown (unlimited, says the protocol); this assumes 100, the least §5.1.2
+    /// recommends servers allow, so that a burst of requests at start is not mostly refused.
+    /// </summary>
+    public bool CanOpenStream => !IsServer && State <= Http2ConnectionState.Open && Streams.NextLocalStreamId <= Http2FrameHeader.MaxStreamId
+        && Streams.LocallyInitiatedCount < (State == Http2ConnectionState.AwaitingSettings ? Math.Min(InitialConcurrencyGuess, RemoteSettings.MaxConcurrentStreams) : RemoteSettings.MaxConcurrentStreams);
 
     /// <summary>When <see cref="Tick"/> must next run (Stopwatch ticks), or <see cref="long.MaxValue"/>.</summary>
     public long NextDeadline
@@ -463,6 +469,7 @@ internal sealed class Http2Connection
         foreach (Http2Stream stream in Streams.Streams) stream.ReceiveWindow += delta;
         _localAcknowledged = _local.Clone();
         Flow.StreamWindowTarget = _local.InitialWindowSize;
+        foreach (Http2Stream stream in Streams.Streams) Flow.CreditStream(stream, 0); // what is owed under the new target
         Decoder.SetMaxTableSizeLimit(_local.HeaderTableSize);
         _settingsSentAt = -1;
         return new Http2Event { Kind = Http2EventKind.SettingsAcknowledged };

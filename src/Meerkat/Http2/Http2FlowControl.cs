@@ -66,7 +66,7 @@ internal sealed class Http2FlowControl
     public void CreditConnection(int length)
     {
         _connectionPendingCredit += length;
-        if (_connectionPendingCredit < Math.Max(1, _connectionWindowTarget / 2)) return;
+        if (!IsCreditDue(_connectionPendingCredit, ConnectionReceiveWindow, _connectionWindowTarget)) return;
         Http2FrameWriter.WriteWindowUpdate(_output, 0, _connectionPendingCredit);
         ConnectionReceiveWindow += _connectionPendingCredit;
         _connectionPendingCredit = 0;
@@ -75,13 +75,19 @@ internal sealed class Http2FlowControl
     /// <summary>Gives back stream credit for consumed DATA (and padding); nothing once the peer's side of the stream is closed.</summary>
     public void CreditStream(Http2Stream stream, int length)
     {
-        if (length <= 0 || !Http2StreamStates.CanReceive(stream.State)) return;
-        stream.PendingCredit += length;
-        if (stream.PendingCredit < Math.Max(1, StreamWindowTarget / 2)) return;
+        stream.PendingCredit += Math.Max(0, length);
+        if (!Http2StreamStates.CanReceive(stream.State) || !IsCreditDue(stream.PendingCredit, stream.ReceiveWindow, StreamWindowTarget)) return;
         Http2FrameWriter.WriteWindowUpdate(_output, stream.Id, stream.PendingCredit);
         stream.ReceiveWindow += stream.PendingCredit;
         stream.PendingCredit = 0;
     }
+
+    /// <summary>
+    /// Credit goes back once half a window is owed, or once the peer has less than half a window
+    /// left. The second also covers a window made small or negative by a lowered
+    /// SETTINGS_INITIAL_WINDOW_SIZE, where waiting for more DATA would wait forever.
+    /// </summary>
+    private static bool IsCreditDue(int pending, long window, int target) => pending > 0 && (pending >= target / 2 || window < target / 2);
 
     /// <summary>Octets a stream may send now: the smaller of its window and the connection's, never negative.</summary>
     public int SendBudget(Http2Stream stream) => (int)Math.Clamp(Math.Min(stream.SendWindow, ConnectionSendWindow), 0, int.MaxValue);

@@ -166,5 +166,16 @@ public class Http2ServerTests
         Assert.All(frames, f => Assert.True(f.Payload.Length <= 16_384));
         Assert.Equal(0x20, frames[0].Payload[0]); // dynamic table size update to 0 first
         Assert.Equal(0, server.Connection.Encoder.Table.Count);
+
+    [Fact]
+    public void Credit_owed_when_a_lowered_window_is_acknowledged_is_sent_at_once()
+    {
+        // Regression: credit waited for more DATA that a peer with a negative window could not send.
+        var server = new Endpoint(isServer: true, new Http2Options { InitialWindowSize = 1000 });
+        server.Feed(Concat(ClientPreface, SettingsFrame(), HeadersFrame(1, EndHeaders, Request("POST")), DataFrame(1, 0, new byte[20_000])));
+        server.TakeOutput();
+        server.Feed(SettingsAck); // the client now counts with 1,000: its window is 1,000 - 20,000 + what we owe
+        SentFrame update = server.TakeFrames().Single(f => f.Type == WindowUpdate && f.StreamId == 1);
+        Assert.Equal(20_000, update.Increment);
     }
 }
