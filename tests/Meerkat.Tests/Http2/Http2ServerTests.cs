@@ -166,6 +166,7 @@ public class Http2ServerTests
         Assert.All(frames, f => Assert.True(f.Payload.Length <= 16_384));
         Assert.Equal(0x20, frames[0].Payload[0]); // dynamic table size update to 0 first
         Assert.Equal(0, server.Connection.Encoder.Table.Count);
+    }
 
     [Fact]
     public void Credit_owed_when_a_lowered_window_is_acknowledged_is_sent_at_once()
