@@ -173,7 +173,7 @@ public class Http2ServerTests
     {
         // Regression: credit waited for more DATA that a peer with a negative window could not send.
         var server = new Endpoint(isServer: true, new Http2Options { InitialWindowSize = 1000 });
-        server.Feed(Concat(ClientPreface, SettingsFrame(), HeadersFrame(1, EndHeaders, Request("POST")), DataFrame(1, 0, new byte[20_000])));
+        server.Feed(Concat(ClientPreface, SettingsFrame(), HeadersFrame(1, EndHeaders, Request("POST")), DataFrame(1, 0, new byte[10_000]), DataFrame(1, 0, new byte[10_000])));
         server.TakeOutput();
         server.Feed(SettingsAck); // the client now counts with 1,000: its window is 1,000 - 20,000 + what we owe
         SentFrame update = server.TakeFrames().Single(f => f.Type == WindowUpdate && f.StreamId == 1);
