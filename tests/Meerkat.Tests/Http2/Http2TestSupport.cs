@@ -164,8 +164,16 @@ internal sealed record SentFrame(byte Type, byte Flags, int StreamId, byte[] Pay
 /// <summary>An event copied out of an <see cref="Http2Event"/>, so tests can keep it.</summary>
 internal sealed record Recorded(Http2EventKind Kind, int StreamId, bool IsEndStream, byte[] Data, string? Head, Http2ErrorCode ErrorCode, HttpOutcome Outcome, bool IsRefused, int LastStreamId, ulong PingData, object? UserState)
 {
+    /// <summary>The regular fields of a Headers or Trailers event, in order.</summary>
+    public List<(string Name, string Value)> Fields { get; init; } = [];
+
     public static Recorded From(in Http2Event e) =>
-        new(e.Kind, e.StreamId, e.IsEndStream, e.Data.ToArray(), e.Section is null ? null : Describe(e.Section), e.ErrorCode, e.Outcome, e.IsRefused, e.LastStreamId, e.PingData, e.UserState);
+        new(e.Kind, e.StreamId, e.IsEndStream, e.Data.ToArray(), e.Section is null ? null : Describe(e.Section), e.ErrorCode, e.Outcome, e.IsRefused, e.LastStreamId, e.PingData, e.UserState)
+        {
+            Fields = e.Section is null ? [] : FieldsOf(e.Section.Fields),
+        };
+
+    private static List<(string, string)> FieldsOf(HttpHeaders fields) => Enumerable.Range(0, fields.Count).Select(i => (fields.GetNameString(i), fields.GetValueString(i))).ToList();
 
     public string Text => Encoding.ASCII.GetString(Data);
 
