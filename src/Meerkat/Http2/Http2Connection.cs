@@ -277,6 +277,50 @@ internal sealed class Http2Connection
         CloseAllStreams(outcome, Http2ErrorCode.NoError, reason);
     }
 
+    /// <summary>
+    /// Server, after answering an HTTP/1.1 request with 101 to "Upgrade: h2c" (RFC 7540 §3.2): applies
+    /// the request's HTTP2-Settings (validated by <see cref="Http2Upgrade.TryDecodeSettings"/>) and
+    /// takes the request as stream 1, half-closed (remote): its response is sent on stream 1 with
+    /// <see cref="SendHeaders"/>, and the stream gets its StreamClosed like any other. The client's
+    /// preface still follows.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This is a client, or a stream was already opened.</exception>
+    /// <exception cref="ArgumentException">The settings are not a valid SETTINGS payload.</exception>
+    public void AcceptUpgrade(ReadOnlySpan<byte> http2Settings)
+    {
+        if (!IsServer || Streams.HighestPeerStreamId != 0) throw new InvalidOperationException("only a server that has opened no stream accepts an upgrade");
+        if (http2Settings.Length % Http2Setting.Size != 0) throw new ArgumentException("a SETTINGS payload is a multiple of 6 octets", nameof(http2Settings));
+        var check = new Http2Settings();
+        for (int at = 0; at < http2Settings.Length; at += Http2Setting.Size)
+        {
+            if (check.Apply(Http2Upgrade.Read(http2Settings, at), out string? reason) != Http2ErrorCode.NoError) throw new ArgumentException(reason, nameof(http2Settings));
+        }
+
+        for (int at = 0; at < http2Settings.Length; at += Http2Setting.Size) ApplyRemoteSetting(Http2Upgrade.Read(http2Settings, at));
+        Http2Stream stream = Streams.AddPeerStream(1, RemoteSettings.InitialWindowSize, LocalAcknowledged.InitialWindowSize);
+        stream.Apply(Http2StreamInput.ReceiveHeaders);
+        stream.Apply(Http2StreamInput.ReceiveEndStream);
+        stream.Inbound = Http2MessagePhase.Complete;
+        stream.IsAnnounced = true;
+    }
+
+    /// <summary>
+    /// Client, after a 101 answered its "Upgrade: h2c" request: that request becomes stream 1,
+    /// half-closed (local), whose response arrives as HTTP/2 events (RFC 7540 §3.2).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This is a server, or a stream was already opened.</exception>
+    public int CompleteUpgrade(bool isHeadRequest)
+    {
+        if (IsServer || Streams.HighestLocalStreamId != 0) throw new InvalidOperationException("only a client that has opened no stream completes an upgrade");
+        Http2Stream stream = Streams.AddLocalStream(RemoteSettings.InitialWindowSize, LocalAcknowledged.InitialWindowSize);
+        stream.IsAnnounced = true;
+        stream.IsHeadRequest = isHeadRequest;
+        stream.Apply(Http2StreamInput.SendHeaders);
+        stream.Apply(Http2StreamInput.SendEndStream);
+        stream.Outbound = Http2MessagePhase.Complete;
+        return stream.Id;
+    }
+
     /// <summary>Sends a PING; its acknowledgement comes back as <see cref="Http2EventKind.PingAcknowledged"/>.</summary>
     public void SendPing(ulong opaqueData)
     {
