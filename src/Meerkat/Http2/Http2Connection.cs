@@ -4,7 +4,8 @@
 // application sends) are written to the output given at construction. Time is an argument:
 // Receive and Tick take the caller's clock (Stopwatch ticks), and NextDeadline says when Tick
 // is next needed. Streams are handled in Http2StreamFrames (receiving) and Http2StreamSender
-// (sending); this file holds the connection: preface, SETTINGS, PING, GOAWAY, errors, timers.
+// (sending), SETTINGS and PING in Http2ControlFrames; this file holds the connection: the
+// preface, the dispatch of frames, GOAWAY and shutdown, errors, timers.
 //
 // Connection states (ordered, so checks read "State >= Draining"):
 //   AwaitingPreface   server: the client's 24-octet preface is not complete   -> AwaitingSettings, Closed
@@ -22,7 +23,6 @@
 // code, every stream closed) or a stream error (RST_STREAM with the code, that stream closed).
 // Each application-visible stream gets exactly one StreamClosed event, whatever the path.
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
 using Meerkat.Http;
@@ -64,18 +64,12 @@ internal sealed class Http2Connection
 
     private readonly Http2Options _options;
     private readonly IBufferWriter<byte> _output;
-    private readonly Http2Settings _local;
-    private Http2Settings _localAcknowledged = new();
     private readonly Http2EventQueue _events = new();
     private readonly List<Http2Stream> _scratch = [];
-    private readonly long _settingsTimeoutTicks;
     private readonly long _stallTimeoutTicks;
     private readonly long _shutdownPingTimeoutTicks;
-    private long _settingsSentAt = -1;
     private long _shutdownDeadline;
     private int _prefaceMatched;
-    private Http2RateLimiter _pings;
-    private Http2RateLimiter _settingsFrames;
 
     /// <summary>
     /// Creates an endpoint and writes its connection preface to <paramref name="output"/>: a
@@ -97,17 +91,14 @@ internal sealed class Http2Connection
         Flow = new Http2FlowControl(output, _options.ConnectionWindowSize);
         Resets = new Http2RateLimiter(_options.StreamResets, now);
         Unproductive = new Http2RateLimiter(_options.UnproductiveFrames, now);
-        _pings = new Http2RateLimiter(_options.Pings, now);
-        _settingsFrames = new Http2RateLimiter(_options.Settings, now);
-        _settingsTimeoutTicks = Ticks(_options.SettingsTimeout);
         _stallTimeoutTicks = Ticks(_options.SendStallTimeout);
         _shutdownPingTimeoutTicks = Ticks(_options.ShutdownPingTimeout);
-        _local = LocalSettings(_options, isServer);
+        Control = new Http2ControlFrames(this, _options, now);
         Receiver = new Http2StreamFrames(this);
         Sender = new Http2StreamSender(this);
         State = isServer ? Http2ConnectionState.AwaitingPreface : Http2ConnectionState.AwaitingSettings;
         if (!isServer) Write(Http2Preface.Bytes);
-        SendSettings(now);
+        Control.SendSettings(now);
         Flow.OpenConnectionWindow();
     }
 
@@ -118,7 +109,7 @@ internal sealed class Http2Connection
     public Http2ConnectionState State { get; private set; }
 
     /// <summary>The peer's SETTINGS as applied so far.</summary>
-    public Http2Settings RemoteSettings { get; } = new();
+    public Http2Settings RemoteSettings => Control.Remote;
 
     /// <summary>Streams open or half-closed.</summary>
     public int ActiveStreamCount => Streams.Count;
@@ -143,7 +134,7 @@ internal sealed class Http2Connection
     {
         get
         {
-            long next = _settingsSentAt >= 0 ? _settingsSentAt + _settingsTimeoutTicks : long.MaxValue;
+            long next = Control.SettingsDeadline;
             if (State == Http2ConnectionState.ShuttingDown) next = Math.Min(next, _shutdownDeadline);
             foreach (Http2Stream stream in Streams.Streams)
             {
@@ -163,12 +154,13 @@ internal sealed class Http2Connection
     internal Http2HeaderSection Section { get; } = new();
     internal Http2FieldBlockAssembler Blocks { get; }
     internal Http2FlowControl Flow { get; }
-    internal Http2Settings LocalAcknowledged => _localAcknowledged;
+    internal Http2Settings LocalAcknowledged => Control.LocalAcknowledged;
     internal Http2RateLimiter Resets;
     internal Http2RateLimiter Unproductive;
     internal IBufferWriter<byte> Output => _output;
     internal Http2EventQueue Events => _events;
     internal long Now { get; private set; }
+    private Http2ControlFrames Control { get; }
     private Http2StreamFrames Receiver { get; }
     private Http2StreamSender Sender { get; }
 
@@ -200,7 +192,7 @@ internal sealed class Http2Connection
                 continue;
             }
 
-            switch (Http2Frame.TryRead(input[consumed..], _local.MaxFrameSize, out Http2Frame frame))
+            switch (Http2Frame.TryRead(input[consumed..], Control.Local.MaxFrameSize, out Http2Frame frame))
             {
                 case Http2FrameReadStatus.NeedMoreData:
                     return default;
@@ -227,7 +219,7 @@ internal sealed class Http2Connection
     {
         Now = now;
         if (State == Http2ConnectionState.Closed) return;
-        if (_settingsSentAt >= 0 && now - _settingsSentAt >= _settingsTimeoutTicks)
+        if (now >= Control.SettingsDeadline)
         {
             Fail(Http2ErrorCode.SettingsTimeout, "our SETTINGS were not acknowledged in time", HttpOutcome.Deadline);
             return;
@@ -296,7 +288,7 @@ internal sealed class Http2Connection
             if (check.Apply(Http2Upgrade.Read(http2Settings, at), out string? reason) != Http2ErrorCode.NoError) throw new ArgumentException(reason, nameof(http2Settings));
         }
 
-        for (int at = 0; at < http2Settings.Length; at += Http2Setting.Size) ApplyRemoteSetting(Http2Upgrade.Read(http2Settings, at));
+        for (int at = 0; at < http2Settings.Length; at += Http2Setting.Size) Control.ApplyRemote(Http2Upgrade.Read(http2Settings, at));
         Http2Stream stream = Streams.AddPeerStream(1, RemoteSettings.InitialWindowSize, LocalAcknowledged.InitialWindowSize);
         stream.Apply(Http2StreamInput.ReceiveHeaders);
         stream.Apply(Http2StreamInput.ReceiveEndStream);
@@ -432,9 +424,9 @@ internal sealed class Http2Connection
             Http2FrameType.Headers => Receiver.OnHeaders(frame),
             Http2FrameType.Priority => Receiver.OnPriority(frame),
             Http2FrameType.RstStream => Receiver.OnRstStream(frame),
-            Http2FrameType.Settings => OnSettings(frame),
+            Http2FrameType.Settings => AfterSettings(Control.OnSettings(frame)),
             Http2FrameType.PushPromise => Receiver.OnPushPromise(frame),
-            Http2FrameType.Ping => OnPing(frame),
+            Http2FrameType.Ping => AfterPing(Control.OnPing(frame)),
             Http2FrameType.GoAway => OnGoAway(frame),
             Http2FrameType.WindowUpdate => Receiver.OnWindowUpdate(frame),
             Http2FrameType.Continuation => Receiver.OnContinuation(frame),
@@ -459,80 +451,18 @@ internal sealed class Http2Connection
         return true;
     }
 
-    private Http2Event OnSettings(Http2Frame frame)
+    /// <summary>The peer's first SETTINGS opens the connection (§3.4).</summary>
+    private Http2Event AfterSettings(Http2Event e)
     {
-        if (frame.StreamId != 0) return Fail(Http2ErrorCode.ProtocolError, "SETTINGS on a stream");
-        if (frame.HasFlag(Http2FrameFlags.Ack)) return OnSettingsAcknowledged(frame);
-        if (frame.Payload.Length % Http2Setting.Size != 0) return Fail(Http2ErrorCode.FrameSizeError, "SETTINGS length not a multiple of 6");
-        if (!_settingsFrames.TryTake(Now)) return Fail(Http2ErrorCode.EnhanceYourCalm, "SETTINGS flood");
-        for (int at = 0; at < frame.Payload.Length; at += Http2Setting.Size)
-        {
-            var setting = new Http2Setting((Http2SettingId)BinaryPrimitives.ReadUInt16BigEndian(frame.Payload[at..]), BinaryPrimitives.ReadUInt32BigEndian(frame.Payload[(at + 2)..]));
-            if (!ApplyRemoteSetting(setting)) return default;
-        }
-
-        Http2FrameWriter.WriteSettingsAck(_output);
-        if (State == Http2ConnectionState.AwaitingSettings) State = Http2ConnectionState.Open;
-        Flow.WakeBlockedStreams(Streams, _events);
-        return new Http2Event { Kind = Http2EventKind.Settings };
+        if (e.Kind == Http2EventKind.Settings && State == Http2ConnectionState.AwaitingSettings) State = Http2ConnectionState.Open;
+        return e;
     }
 
-    /// <summary>Applies one of the peer's settings and its effects; false after failing the connection.</summary>
-    private bool ApplyRemoteSetting(Http2Setting setting)
+    /// <summary>The answer to the PING of a graceful shutdown: every stream in flight has arrived, send the final GOAWAY (§6.8).</summary>
+    private Http2Event AfterPing(Http2Event e)
     {
-        int previousWindow = RemoteSettings.InitialWindowSize;
-        Http2ErrorCode code = RemoteSettings.Apply(setting, out string? reason);
-        if (code == Http2ErrorCode.NoError && !IsServer && RemoteSettings.IsPushEnabled && setting.Id == Http2SettingId.EnablePush)
-            (code, reason) = (Http2ErrorCode.ProtocolError, "a server sent SETTINGS_ENABLE_PUSH=1 (§6.5.2)");
-        if (code != Http2ErrorCode.NoError)
-        {
-            Fail(code, reason!);
-            return false;
-        }
-
-        if (setting.Id == Http2SettingId.HeaderTableSize) Encoder.SetPeerMaxTableSize(RemoteSettings.HeaderTableSize);
-        if (setting.Id != Http2SettingId.InitialWindowSize) return true;
-        long delta = (long)RemoteSettings.InitialWindowSize - previousWindow; // §6.9.2: applies to every stream
-        foreach (Http2Stream stream in Streams.Streams)
-        {
-            if (!Http2FlowControl.TryGrowStreamSendWindow(stream, delta))
-            {
-                Fail(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE took a stream window above 2^31-1");
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private Http2Event OnSettingsAcknowledged(Http2Frame frame)
-    {
-        if (frame.Payload.Length != 0) return Fail(Http2ErrorCode.FrameSizeError, "SETTINGS acknowledgement with a payload");
-        if (_settingsSentAt < 0) return Fail(Http2ErrorCode.ProtocolError, "SETTINGS acknowledgement with none outstanding");
-        long delta = (long)_local.InitialWindowSize - _localAcknowledged.InitialWindowSize; // the peer now counts with the new value
-        foreach (Http2Stream stream in Streams.Streams) stream.ReceiveWindow += delta;
-        _localAcknowledged = _local.Clone();
-        Flow.StreamWindowTarget = _local.InitialWindowSize;
-        foreach (Http2Stream stream in Streams.Streams) Flow.CreditStream(stream, 0); // what is owed under the new target
-        Decoder.SetMaxTableSizeLimit(_local.HeaderTableSize);
-        _settingsSentAt = -1;
-        return new Http2Event { Kind = Http2EventKind.SettingsAcknowledged };
-    }
-
-    private Http2Event OnPing(Http2Frame frame)
-    {
-        if (frame.StreamId != 0) return Fail(Http2ErrorCode.ProtocolError, "PING on a stream");
-        if (frame.Payload.Length != 8) return Fail(Http2ErrorCode.FrameSizeError, "PING length other than 8");
-        ulong data = BinaryPrimitives.ReadUInt64BigEndian(frame.Payload);
-        if (frame.HasFlag(Http2FrameFlags.Ack))
-        {
-            if (State == Http2ConnectionState.ShuttingDown && data == ShutdownPingData) SendFinalGoAway();
-            return new Http2Event { Kind = Http2EventKind.PingAcknowledged, PingData = data };
-        }
-
-        if (!_pings.TryTake(Now)) return Fail(Http2ErrorCode.EnhanceYourCalm, "PING flood");
-        Http2FrameWriter.WritePing(_output, data, isAck: true);
-        return new Http2Event { Kind = Http2EventKind.Ping, PingData = data };
+        if (e.Kind == Http2EventKind.PingAcknowledged && State == Http2ConnectionState.ShuttingDown && e.PingData == ShutdownPingData) SendFinalGoAway();
+        return e;
     }
 
     private Http2Event OnGoAway(Http2Frame frame)
@@ -570,31 +500,6 @@ internal sealed class Http2Connection
         _scratch.AddRange(Streams.Streams);
         foreach (Http2Stream stream in _scratch) CloseStream(stream, outcome, code, reason);
     }
-
-    private void SendSettings(long now)
-    {
-        Span<Http2Setting> settings = stackalloc Http2Setting[8];
-        int count = 0;
-        if (_local.HeaderTableSize != HpackEncoder.DefaultTableSize) settings[count++] = new(Http2SettingId.HeaderTableSize, (uint)_local.HeaderTableSize);
-        if (!IsServer) settings[count++] = new(Http2SettingId.EnablePush, 0);
-        if (IsServer) settings[count++] = new(Http2SettingId.MaxConcurrentStreams, _local.MaxConcurrentStreams);
-        if (_local.InitialWindowSize != Http2Settings.DefaultWindowSize) settings[count++] = new(Http2SettingId.InitialWindowSize, (uint)_local.InitialWindowSize);
-        if (_local.MaxFrameSize != Http2Settings.DefaultMaxFrameSize) settings[count++] = new(Http2SettingId.MaxFrameSize, (uint)_local.MaxFrameSize);
-        settings[count++] = new(Http2SettingId.MaxHeaderListSize, _local.MaxHeaderListSize);
-        settings[count++] = new(Http2SettingId.NoRfc7540Priorities, 1);
-        Http2FrameWriter.WriteSettings(_output, settings[..count]);
-        _settingsSentAt = now;
-    }
-
-    private static Http2Settings LocalSettings(Http2Options options, bool isServer) => new()
-    {
-        HeaderTableSize = options.HeaderTableSize,
-        IsPushEnabled = false,
-        MaxConcurrentStreams = isServer ? (uint)options.MaxConcurrentStreams : uint.MaxValue,
-        InitialWindowSize = options.InitialWindowSize,
-        MaxFrameSize = options.MaxFrameSize,
-        MaxHeaderListSize = (uint)options.MaxHeaderListSize,
-    };
 
     private void Write(ReadOnlySpan<byte> bytes)
     {

@@ -1,7 +1,7 @@
 // How this file works: what the application sends on streams, for Http2Connection. Header
 // sections are checked first (a mistake throws before anything is encoded, so the HPACK
 // encoder never gets ahead of the peer's decoder), then encoded and framed as HEADERS plus
-// CONTINUATION within the peer's SETTINGS_MAX_FRAME_SIZE. DATA goes out only within the
+// CONTINUATION within the peer's SETTINGS_MAX_FRAME_SIZE (and 16 KiB). DATA goes out only within the
 // flow-control windows: TrySendData takes what fits and says how much; the rest waits for a
 // StreamWritable event. Outbound message phases (Http2Stream.cs):
 //   Headers   -> a 1xx section (server; stays), the final section (-> Content, or Complete with END_STREAM)
@@ -17,6 +17,13 @@ namespace Meerkat.Http2;
 /// <summary>Sends on the streams of one connection.</summary>
 internal sealed class Http2StreamSender(Http2Connection connection)
 {
+    /// <summary>
+    /// The largest frame we send, whatever larger SETTINGS_MAX_FRAME_SIZE the peer allows: bigger
+    /// frames save nothing worth having and cost contiguous output buffers and coarser interleaving
+    /// of streams.
+    /// </summary>
+    private const int MaxSendFrameSize = 16_384;
+
     private readonly ArrayBufferWriter<byte> _block = new(1024);
     private readonly Http2HeaderList _bare = new();
 
@@ -90,7 +97,7 @@ internal sealed class Http2StreamSender(Http2Connection connection)
         if (stream.Outbound != Http2MessagePhase.Content) throw new InvalidOperationException($"stream {streamId} cannot send DATA {(stream.Outbound == Http2MessagePhase.Headers ? "before its header section" : "after its message completed")}");
         written = Math.Min(data.Length, connection.Flow.SendBudget(stream));
         bool isLast = endStream && written == data.Length;
-        int frameSize = connection.RemoteSettings.MaxFrameSize;
+        int frameSize = SendFrameSize;
         int at = 0;
         do
         {
@@ -110,6 +117,8 @@ internal sealed class Http2StreamSender(Http2Connection connection)
 
         return true;
     }
+
+    private int SendFrameSize => Math.Min(connection.RemoteSettings.MaxFrameSize, MaxSendFrameSize);
 
     /// <summary>A response with no content and no stream object (the 431 for an oversized request).</summary>
     public void SendBareResponse(int streamId, int status)
@@ -141,7 +150,7 @@ internal sealed class Http2StreamSender(Http2Connection connection)
         connection.Encoder.BeginBlock(_block);
         for (int i = 0; i < fields.Count; i++) connection.Encoder.Encode(fields.GetName(i), fields.GetValue(i), fields.IsSensitive(i), _block);
         ReadOnlySpan<byte> block = _block.WrittenSpan;
-        int frameSize = connection.RemoteSettings.MaxFrameSize;
+        int frameSize = SendFrameSize;
         int first = Math.Min(frameSize, block.Length);
         Http2FrameWriter.WriteHeaders(connection.Output, streamId, block[..first], endStream, endHeaders: first == block.Length);
         for (int at = first; at < block.Length; at += frameSize)
