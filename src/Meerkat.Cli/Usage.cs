@@ -14,10 +14,12 @@ internal static class Usage
                       HTTP(S) client; -C resumes, -d @FILE streams the file, --compressed decodes gzip/deflate/br
           meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [--cacert FILE] [--cert FILE --key FILE] [-k]
                       WebSocket client: each stdin line is a message, each message received a line
+          meerkat sntp HOST[:PORT] [--timeout S] [--attempts N]
+                      SNTP client: prints the local clock's offset from the server and the round-trip delay
             demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version
 
-        Exit status: 0 success, 2 bad arguments, 3 network error, 4 HTTP error (>= 400).
+        Exit status: 0 success, 2 bad arguments, 3 network error (sntp: also no answer in time), 4 HTTP error (>= 400).
 
         """;
 }
