@@ -57,6 +57,29 @@ public class Http2CutsAndFuzzTests
     }
 
     [Fact]
+    public void A_field_block_split_between_headers_and_continuation_at_every_point_decodes_the_same()
+    {
+        // A block from a real encoder (Huffman, table insertions), cut at every octet into
+        // HEADERS + CONTINUATION, and into HEADERS + two CONTINUATION around every octet.
+        var encoder = new Meerkat.Http2.Hpack.HpackEncoder();
+        var block = new System.Buffers.ArrayBufferWriter<byte>();
+        (string, string)[] fields = [(":method", "POST"), (":scheme", "https"), (":authority", "example.com"), (":path", "/upload?x=1"), ("content-type", "application/json"), ("x-trace", "abc123def456"), ("cookie", "session=0123456789abcdef0123")];
+        foreach ((string name, string value) in fields) encoder.Encode(System.Text.Encoding.ASCII.GetBytes(name), System.Text.Encoding.ASCII.GetBytes(value), false, block);
+        byte[] bytes = block.WrittenSpan.ToArray();
+        const string expected = "POST https://example.com/upload?x=1 [content-type: application/json, x-trace: abc123def456, cookie: session=0123456789abcdef0123]";
+        for (int cut = 0; cut <= bytes.Length; cut++)
+        {
+            Endpoint server = Handshake.Server();
+            List<Recorded> events = server.Feed(Concat(HeadersFrame(1, EndStream, bytes[..cut]), Frame(Continuation, EndHeaders, 1, bytes[cut..])));
+            Assert.Equal(expected, events.Single().Head);
+            if (cut == bytes.Length) continue;
+            server = Handshake.Server();
+            events = server.Feed(Concat(HeadersFrame(1, EndStream, bytes[..cut]), Frame(Continuation, 0, 1, bytes[cut..(cut + 1)]), Frame(Continuation, EndHeaders, 1, bytes[(cut + 1)..])));
+            Assert.Equal(expected, events.Single().Head);
+        }
+    }
+
+    [Fact]
     public void Mutated_and_spliced_input_never_throws_and_every_announced_stream_closes_once()
     {
         byte[] transcript = ClientTranscript();
