@@ -177,7 +177,9 @@ public class Http2DefenceTests
         server.Connection.SendHeaders(1, new Http2HeaderList().AddStatus(200), endStream: false);
         server.Connection.TrySendData(1, new byte[1000], endStream: true, server.Now, out _);
         server.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, server.Connection.GetSendWindow(1));
         List<Recorded> events = server.Feed(WindowUpdateFrame(1, 600));
+        Assert.Equal(600, server.Connection.GetSendWindow(1));
         Assert.Equal((Http2EventKind.StreamWritable, 1), (events.Single().Kind, events.Single().StreamId));
         Assert.True(server.Connection.TrySendData(1, new byte[1000], endStream: true, server.Now, out int written));
         Assert.Equal(600, written);

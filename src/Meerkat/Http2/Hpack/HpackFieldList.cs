@@ -91,14 +91,6 @@ internal sealed class HpackFieldList
         ByteLength += nameLength + valueLength;
     }
 
-    /// <summary>Appends a field by copying (tests and callers that build lists by hand).</summary>
-    public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool isNeverIndexed = false)
-    {
-        name.CopyTo(GetFreeSpan(0, name.Length));
-        value.CopyTo(GetFreeSpan(name.Length, value.Length));
-        Commit(name.Length, value.Length, isNeverIndexed);
-    }
-
     private Field At(int index)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
