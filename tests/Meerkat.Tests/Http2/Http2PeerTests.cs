@@ -7,12 +7,12 @@ using Meerkat.Tests.WebSockets.Glue;
 namespace Meerkat.Tests.Http2;
 
 /// <summary>
-/// The core against Python's h2 (python-hyper, Debian python3-h2), a peer nobody here wrote, over
+/// The core against peers nobody here wrote: Python's h2 (python-hyper, Debian python3-h2) and nghttp2's nghttp (Debian nghttp2-client), over
 /// loopback TCP through a tiny socket pump: its client against our server core, its server
 /// against our client core (HPACK with Huffman and dynamic tables both ways, flow control under
 /// small windows), and malformed sequences built with its frame and header encoders.
 /// </summary>
-public class Http2PythonPeerTests
+public class Http2PeerTests
 {
     [Fact]
     public void Python_h2_client_gets_every_body_and_header_echoed_by_our_server()
@@ -48,6 +48,38 @@ public class Http2PythonPeerTests
         for (int i = 0; i < bodies.Length; i++) Assert.True(bodies[i].AsSpan().SequenceEqual(app.Responses[i].ToArray()), $"request {i}");
         Assert.All(app.Closes.Values, outcomes => Assert.Equal([Meerkat.Http.HttpOutcome.Completed], outcomes));
         Assert.True(app.WritableEvents > 0, "the Python server's windows should have held our uploads back");
+    }
+
+    [Fact]
+    public void Nghttp_uploads_and_fetches_concurrently_through_our_server_core()
+    {
+        // nghttp2's client (Debian nghttp2-client), h2c with prior knowledge, 20 concurrent POSTs of
+        // 300 KB under its 2^14-octet stream windows (-w 14), so our sends wait on its WINDOW_UPDATEs.
+        string? nghttp = Peers.Find("nghttp");
+        if (nghttp is null) Peers.SkipOrFail("nghttp (nghttp2-client)");
+        string upload = Path.GetTempFileName();
+        try
+        {
+            byte[] body = new byte[300_000];
+            new Random(3).NextBytes(body);
+            File.WriteAllBytes(upload, body);
+            using var listener = Listen();
+            int port = Port(listener);
+            using var peer = new PeerProcess(nghttp!, ["-n", "-s", "-w", "14", "-m", "20", "-d", upload, "-H", "x-from: nghttp", $"http://127.0.0.1:{port}/echo"]);
+            using Socket socket = Accept(listener);
+            var server = new Endpoint(isServer: true, new Http2Options { InitialWindowSize = 65_535 }, Stopwatch.GetTimestamp());
+            var echo = new EchoServer(server);
+            SocketPump.Run(socket, server, echo.Handle, () => peer.Exited.IsCompleted, TimeSpan.FromSeconds(60));
+            Assert.True(peer.Exited.Wait(TimeSpan.FromSeconds(10)), "nghttp did not finish");
+            Assert.True(peer.ExitCode == 0, peer.Output + peer.Errors);
+            Assert.Equal(20, echo.Closes.Count);
+            Assert.All(echo.Closes.Values, outcomes => Assert.Equal([Meerkat.Http.HttpOutcome.Completed], outcomes));
+            Assert.Equal(20, peer.Output.Split('\n').Count(line => line.Contains(" 200 ", StringComparison.Ordinal) && line.Contains("/echo", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(upload);
+        }
     }
 
     private static readonly (string Case, string Expected)[] MalformedCases =
