@@ -7,10 +7,11 @@ using Meerkat.Tests.WebSockets.Glue;
 namespace Meerkat.Tests.Http2;
 
 /// <summary>
-/// The core against peers nobody here wrote: Python's h2 (python-hyper, Debian python3-h2) and nghttp2's nghttp (Debian nghttp2-client), over
-/// loopback TCP through a tiny socket pump: its client against our server core, its server
+/// The core against peers nobody here wrote, over loopback TCP through a tiny socket pump.
+/// Python's h2 (python-hyper, Debian python3-h2): its client against our server core, its server
 /// against our client core (HPACK with Huffman and dynamic tables both ways, flow control under
-/// small windows), and malformed sequences built with its frame and header encoders.
+/// small windows), and malformed sequences built with its frame and header encoders. nghttp2's
+/// nghttp (Debian nghttp2-client): concurrent uploads and downloads against our server core.
 /// </summary>
 public class Http2PeerTests
 {
