@@ -201,6 +201,8 @@ public sealed class Connection
     internal bool InWorkQueue { get; set; }
     internal bool IsOpenRaised { get; set; }
     internal ManagerTimer? DeadlineTimer { get; set; }
+    /// <summary>Why the connection closes, for its protocol's <see cref="Protocol.OnClosing"/>.</summary>
+    internal CloseCause CloseCause { get; set; }
     internal Protocol? Protocol { get; set; }
     /// <summary>TLS, between the socket and the protocol; null for plain connections.</summary>
     internal SecurityLayer? Security { get; set; }

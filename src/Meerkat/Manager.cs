@@ -50,6 +50,7 @@ public sealed class Manager : IDisposable
     private readonly ConcurrentQueue<object> posted = new();
     private readonly ManualResetEventSlim runExited = new(true);
     private readonly byte[] scratch = new byte[64 * 1024];
+    private GracefulShutdown? shutdown;
     private int loopThread = -1;
     private int activeCount;
     private volatile bool stopRequested;
@@ -152,6 +153,35 @@ public sealed class Manager : IDisposable
         if (!disposed) poller.Wake();
     }
 
+    /// <summary>Starts a graceful shutdown and returns at once; safe from any thread, including a
+    /// signal handler. The manager stops accepting (listeners close, new connections are refused),
+    /// lets work in progress finish within <paramref name="deadline"/> (HTTP: in-flight requests,
+    /// deferred ones included, are answered, with <c>Connection: close</c> when their response has not
+    /// started; idle kept-alive connections close at once), then closes what is left (an HTTP
+    /// transaction cut there ends with <see cref="Http.HttpOutcome.Shutdown"/>). Once no connection is
+    /// left, <see cref="Run"/> returns. Calling it again with a shorter deadline brings the end
+    /// forward (<see cref="TimeSpan.Zero"/>: close everything now). Logged as <c>shutdown</c> records.</summary>
+    public void Shutdown(TimeSpan deadline) => _ = ShutdownAsync(deadline);
+
+    /// <summary>As <see cref="Shutdown"/>; the task completes once every connection is closed (or the
+    /// manager is disposed). The loop must be running (<see cref="Run"/>, or calls to <see cref="Poll"/>).</summary>
+    public Task ShutdownAsync(TimeSpan deadline)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(deadline, TimeSpan.Zero);
+        GracefulShutdown current;
+        lock (posted)
+        {
+            current = shutdown ??= new GracefulShutdown();
+        }
+        if (disposed) return Task.CompletedTask;
+        posted.Enqueue(new Action(() => current.Begin(this, deadline)));
+        poller.Wake();
+        return current.Completion;
+    }
+
+    /// <summary>True once <see cref="Shutdown"/> was called.</summary>
+    public bool IsShuttingDown => shutdown is not null;
+
     /// <summary>Delivers <paramref name="payload"/> (copied; any size) as a <see cref="EventKind.Wakeup"/>
     /// event on connection <paramref name="connectionId"/>. Thread-safe; payloads to one connection
     /// arrive in the order they were sent; none is dropped while the connection lives.</summary>
@@ -217,6 +247,7 @@ public sealed class Manager : IDisposable
             RunProtocolWork();
             FlushWrites();
             CloseMarked();
+            shutdown?.CheckDone(this, activeCount);
             return ready.Count;
         }
         finally
@@ -338,30 +369,51 @@ public sealed class Manager : IDisposable
         }
         catch (Exception ex) when (ex is not LifecycleViolationException && e.Kind is not (EventKind.Close or EventKind.Error))
         {
-            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+            HandlerThrew(connection, e.Kind, ex);
         }
     }
 
     /// <summary>Raises a protocol-made event (HTTP, WebSocket) to the user's handler only.</summary>
     internal void RaiseToUser(Connection connection, Event e)
     {
-        if (connection.State == ConnectionState.Closed) return;
+        if (RaiseHttpToUser(connection, e) is { } ex) HandlerThrew(connection, e.Kind, ex);
+    }
+
+    /// <summary>Raises a protocol-made event to the user's handler only and returns what the handler
+    /// threw instead of failing the connection: the protocol answers it (an HTTP server sends 500).</summary>
+    internal Exception? RaiseHttpToUser(Connection connection, Event e)
+    {
+        if (connection.State == ConnectionState.Closed) return null;
         checker?.Observe(connection, e.Kind, loopThread);
         try
         {
             connection.Handler?.Invoke(connection, e);
+            return null;
         }
         catch (Exception ex) when (ex is not LifecycleViolationException)
         {
-            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+            return ex;
         }
     }
 
-    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.</summary>
-    internal void Fail(Connection connection, Exception error)
+    /// <summary>A handler threw on a non-protocol event: log it, then Error and Close.</summary>
+    private void HandlerThrew(Connection connection, EventKind kind, Exception ex)
+    {
+        Log(LogSeverity.Error, "handler-error", $"the handler threw on {kind}: {ex.Message}", ex, connection.Id);
+        Fail(connection, new MeerkatException($"the handler threw on {kind}: {ex.Message}", ex), CloseCause.HandlerError);
+    }
+
+    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.
+    /// The protocol first ends its open work (<see cref="Protocol.OnClosing"/>), since nothing but Close may follow Error.</summary>
+    internal void Fail(Connection connection, Exception error, CloseCause cause = CloseCause.Failed)
     {
         if (connection.State >= ConnectionState.Closing) return;
-        if (connection.IsOpenRaised) Raise(connection, new Event(EventKind.Error, error: error));
+        connection.CloseCause = cause;
+        if (connection.IsOpenRaised)
+        {
+            connection.Protocol?.OnClosing(connection, cause, error);
+            Raise(connection, new Event(EventKind.Error, error: error));
+        }
         connection.Close();
     }
 
@@ -704,6 +756,7 @@ public sealed class Manager : IDisposable
         try
         {
             if (!connection.IsOpenRaised) Raise(connection, new Event(EventKind.Open));
+            else connection.Protocol?.OnClosing(connection, connection.CloseCause, null);
             Raise(connection, new Event(EventKind.Close));
         }
         finally
@@ -741,7 +794,11 @@ public sealed class Manager : IDisposable
             while (connections.Count > 0)
             {
                 var connection = connections[^1];
-                if (connection.State < ConnectionState.Closing) connection.State = ConnectionState.Closing;
+                if (connection.State < ConnectionState.Closing)
+                {
+                    connection.State = ConnectionState.Closing;
+                    connection.CloseCause = CloseCause.Disposed;
+                }
                 try
                 {
                     FinalizeClose(connection);
@@ -760,6 +817,7 @@ public sealed class Manager : IDisposable
         finally
         {
             loopThread = -1;
+            shutdown?.Finish();
             timers.Clear();
             while (wakeups.TryDequeue(out var wakeup))
                 if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
