@@ -433,7 +433,9 @@ public sealed class MqttClientCore
             return;
         }
         inflight.Remove(response.PacketId);
-        bool ok = response.ReasonCode.IsSuccess();
+        // PUBCOMP 0x92 (identifier not found) answers a PUBREL resent after its PUBCOMP was lost: the
+        // broker had completed the message already, so it is delivered (§4.3.3).
+        bool ok = response.ReasonCode.IsSuccess() || response.Type == MqttPacketType.PubComp;
         Complete(delivery, ok ? MqttDeliveryOutcome.Delivered : MqttDeliveryOutcome.Rejected, response.ReasonCode, response.Properties?.ReasonString, observer);
         Pump(now, output, observer);
     }
