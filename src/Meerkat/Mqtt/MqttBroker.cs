@@ -39,7 +39,7 @@ public sealed class MqttBroker : IDisposable
         if (Options.DataDirectory is { } directory)
         {
             store = new MqttBrokerStore(directory);
-            store.Recover(this, Clock());
+            store.Recover(this, Environment.TickCount64);
         }
     }
 
@@ -76,8 +76,8 @@ public sealed class MqttBroker : IDisposable
     /// <summary>Closes the store. Connections are not touched (they belong to the manager).</summary>
     public void Dispose() => store?.Dispose();
 
-    /// <summary>The broker's clock: monotonic milliseconds.</summary>
-    internal static long Clock() => Environment.TickCount64;
+    /// <summary>The broker's clock, monotonic milliseconds; the only place it reads time (tests replace it).</summary>
+    internal Func<long> Clock { get; set; } = static () => Environment.TickCount64;
 
     // ------------------------------------------------------------------ connections (from the listeners)
 
@@ -378,7 +378,14 @@ public sealed class MqttBroker : IDisposable
     private void PublishWill(MqttApplicationMessage will, long now)
     {
         if (Options.Authorize is { } authorize && !authorize(new MqttAuthorizationContext("", null, MqttTopicAction.Publish, will.Topic))) return;
-        var packet = new MqttPublishPacket { Topic = will.Topic, Payload = will.Payload, QualityOfService = will.QualityOfService, Retain = will.Retain, Properties = will.Properties };
+        var properties = will.Properties;
+        if (properties?.WillDelayInterval is not null)
+        {
+            // Will Delay is a property of the will, not of the message (§3.1.3.2): it is not forwarded.
+            properties = properties.Clone();
+            properties.WillDelayInterval = null;
+        }
+        var packet = new MqttPublishPacket { Topic = will.Topic, Payload = will.Payload, QualityOfService = will.QualityOfService, Retain = will.Retain, Properties = properties };
         Route(Store(packet, null, now), null, now);
     }
 

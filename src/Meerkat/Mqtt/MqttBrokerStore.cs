@@ -118,7 +118,7 @@ internal sealed class MqttBrokerStore : IDisposable
             w.Write(message.Payload.Length);
             w.Write(message.Payload);
             w.Write((byte)((int)message.QualityOfService | (message.Retain ? 0x04 : 0)));
-            w.Write(message.ExpiresAt == long.MaxValue ? 0L : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (message.ExpiresAt - MqttBroker.Clock()));
+            w.Write(message.ExpiresAt == long.MaxValue ? 0L : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (message.ExpiresAt - broker!.Clock()));
             w.Write(message.PublisherId ?? string.Empty);
             byte[] properties = EncodeProperties(message.Properties);
             w.Write(properties.Length);

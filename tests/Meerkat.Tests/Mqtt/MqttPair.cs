@@ -46,13 +46,35 @@ internal sealed class MqttPair : IDisposable
             Buffer.ResetWrittenCount();
         }
 
-        public void Close() => IsClosed = true;
+        public void Close()
+        {
+            if (IsClosed) return;
+            IsClosed = true;
+            pair.transit.Add((client, generation, false, []));
+        }
     }
 
     private readonly List<(Client Client, int Generation, bool ToBroker, byte[] Bytes)> transit = [];
     private long now = 1000;
 
-    public MqttPair(MqttBrokerOptions? options = null) => Broker = new MqttBroker(options);
+    public MqttPair(MqttBrokerOptions? options = null)
+    {
+        Broker = new MqttBroker(options) { Clock = () => now };
+    }
+
+    /// <summary>Moves the shared clock on and runs the broker's periodic checks and each client's keep-alive.</summary>
+    public void Advance(long milliseconds)
+    {
+        now += milliseconds;
+        Broker.Tick();
+        foreach (var client in clients.Where(c => c.Link is not null).ToList())
+        {
+            if (!client.Core.Tick(now, client.Out)) Cut(client);
+            else FlushClient(client);
+        }
+    }
+
+    private readonly List<Client> clients = [];
 
     public MqttBroker Broker { get; private set; }
 
@@ -61,6 +83,7 @@ internal sealed class MqttPair : IDisposable
     public Client Add(string name, MqttClientOptions options)
     {
         var client = new Client { Core = new MqttClientCore(options), Name = name };
+        clients.Add(client);
         Connect(client);
         return client;
     }
@@ -81,8 +104,7 @@ internal sealed class MqttPair : IDisposable
         transit.RemoveAll(t => t.Client == client && t.Generation == client.Generation);
         client.Out.ResetWrittenCount();
         client.Core.ConnectionLost();
-        if (client.Link is { Connection: { } connection } link && !link.IsClosed) Broker.Closed(connection);
-        else if (client.Link?.Connection is { } closed) Broker.Closed(closed);
+        if (client.Link?.Connection is { } connection) Broker.Closed(connection);
         client.Link = null;
         Log.Add($"cut {client.Name}");
     }
@@ -92,7 +114,7 @@ internal sealed class MqttPair : IDisposable
     {
         foreach (var client in clients) if (client.Link is not null) Cut(client);
         Broker.Dispose();
-        Broker = new MqttBroker(options);
+        Broker = new MqttBroker(options) { Clock = () => now };
         Log.Add("restart");
     }
 
@@ -102,7 +124,14 @@ internal sealed class MqttPair : IDisposable
     public void Subscribe(Client client, string filter, MqttQualityOfService qos) =>
         Api(client, () => client.Core.Subscribe([new MqttSubscription(filter, qos)], null, now, client.Out));
 
-    private void Api(Client client, Action call)
+    public void Unsubscribe(Client client, string filter) => Api(client, () => client.Core.Unsubscribe([filter], now, client.Out));
+
+    public void Disconnect(Client client, MqttReasonCode reason = MqttReasonCode.Success)
+    {
+        Api(client, () => client.Core.Disconnect(client.Out, reason, now));
+    }
+
+    public void Api(Client client, Action call)
     {
         call();
         FlushClient(client);
@@ -130,7 +159,7 @@ internal sealed class MqttPair : IDisposable
     /// <summary>The next packet in transit, described (type and direction), or null when the network is quiet.</summary>
     public string? Peek() => transit.Count == 0 ? null : Describe(transit[0]);
 
-    private static string Describe((Client Client, int Generation, bool ToBroker, byte[] Bytes) t) =>
+    private static string Describe((Client Client, int Generation, bool ToBroker, byte[] Bytes) t) => t.Bytes.Length == 0 ? $"close {t.Client.Name}" :
         $"{(MqttPacketType)(t.Bytes[0] >> 4)} {(t.ToBroker ? t.Client.Name + "->broker" : "broker->" + t.Client.Name)}";
 
     /// <summary>Delivers the next packet in transit; returns false when there is none.</summary>
@@ -142,10 +171,14 @@ internal sealed class MqttPair : IDisposable
         now += 10;
         if (t.Generation != t.Client.Generation || t.Client.Link is null) return true;
         Log.Add(Describe(t));
-        if (t.ToBroker)
+        if (t.Bytes.Length == 0)
         {
-            Broker.Receive(t.Client.Link.Connection!, t.Bytes);
-            if (t.Client.Link.IsClosed) Cut(t.Client);
+            // The broker closed the connection, after what it wrote before.
+            Cut(t.Client);
+        }
+        else if (t.ToBroker)
+        {
+            if (!t.Client.Link.IsClosed) Broker.Receive(t.Client.Link.Connection!, t.Bytes);
         }
         else
         {
