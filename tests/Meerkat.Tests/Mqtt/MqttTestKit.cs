@@ -38,6 +38,14 @@ internal static class MqttTestKit
     }
 
     public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>Lets other users (mosquitto after it drops root) read a directory and its files.</summary>
+    public static void MakeReadable(string directory)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        foreach (var file in Directory.GetFiles(directory)) File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
+    }
 }
 
 /// <summary>An MQTT client session on the test's loop that records what it hears.</summary>
@@ -96,10 +104,12 @@ internal sealed class Mosquitto : IDisposable
     private readonly Process process;
     private readonly string directory;
 
-    public Mosquitto(string extraConfig = "")
+    public Mosquitto(string extraConfig = "", params int[] extraPorts)
     {
         string program = MqttTestKit.RequireProgram("mosquitto");
         directory = Directory.CreateTempSubdirectory("meerkat-mosquitto-").FullName;
+        // Run as root, mosquitto drops to its own user: it must be able to read what is here.
+        MqttTestKit.MakeReadable(directory);
         Port = MqttTestKit.FreePort();
         string config = Path.Combine(directory, "mosquitto.conf");
         File.WriteAllText(config, $"listener {Port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n{extraConfig}\n");
@@ -107,12 +117,13 @@ internal sealed class Mosquitto : IDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (Log) Log.AppendLine(e.Data); };
         process.BeginErrorReadLine();
         var clock = Stopwatch.StartNew();
+        foreach (int port in extraPorts.Prepend(Port))
         while (true)
         {
             try
             {
                 using var probe = new TcpClient();
-                probe.Connect(IPAddress.Loopback, Port);
+                probe.Connect(IPAddress.Loopback, port);
                 break;
             }
             catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
