@@ -136,18 +136,18 @@ public sealed class MqttClientTests : IDisposable
             await using var client = await MqttClient.ConnectAsync(manager, new MqttClientOptions { Url = $"mqtt://127.0.0.1:{port}", ClientId = "facade" });
             Assert.True(client.IsConnected);
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var seen = new List<string>();
+            var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
             var reading = Task.Run(async () =>
             {
                 await foreach (var message in client.SubscribeStream("f/#", MqttQualityOfService.ExactlyOnce, stop.Token))
                 {
-                    seen.Add($"{message.Topic} {message.PayloadText} {(int)message.QualityOfService}");
-                    if (seen.Count == 3) break;
+                    seen.Enqueue($"{message.Topic} {message.PayloadText} {(int)message.QualityOfService}");
+                    if (message.Topic == "f/2") break;
                 }
             });
             // The stream subscribes first; wait for that by publishing until the first message comes back.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (seen.Count == 0 && DateTime.UtcNow < deadline && !reading.IsCompleted)
+            while (seen.IsEmpty && DateTime.UtcNow < deadline && !reading.IsCompleted)
             {
                 await client.PublishAsync("f/probe", MqttTestKit.Bytes("p"), MqttQualityOfService.AtLeastOnce);
                 await Task.WhenAny(reading, Task.Delay(50));
