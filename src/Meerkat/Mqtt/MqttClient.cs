@@ -96,12 +96,13 @@ public sealed class MqttClient : IAsyncDisposable
     }
 
     /// <summary>Publishes; completes when the message ended (QoS 0: written; 1: PUBACK; 2: PUBCOMP; or rejected, or not delivered).
-    /// Cancelling stops the wait, not the delivery.</summary>
+    /// A token cancelled before the call sends nothing; cancelled later, it stops the wait, not the delivery.</summary>
     /// <exception cref="ArgumentException">The topic is invalid.</exception>
     /// <exception cref="InvalidOperationException">The session ended or too many messages are waiting.</exception>
     public Task<MqttDelivery> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        cancellationToken.ThrowIfCancellationRequested();
         var done = new TaskCompletionSource<MqttDelivery>(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(s =>
         {
@@ -197,6 +198,7 @@ public sealed class MqttClient : IAsyncDisposable
 
     private Task<IReadOnlyList<MqttReasonCode>> Request(Func<MqttClientSession, MqttSubscribeRequest> send, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var done = new TaskCompletionSource<IReadOnlyList<MqttReasonCode>>(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(s =>
         {
