@@ -278,6 +278,8 @@ public sealed class MqttClientCore
     /// <exception cref="MqttProtocolException">The broker broke the protocol; write <see cref="WriteProtocolError"/> and close.</exception>
     public void Receive(MqttPacket packet, long now, IBufferWriter<byte> output, IMqttClientObserver observer)
     {
+        // After DISCONNECT nothing may be sent (§3.14.4), so nothing that would need an answer is taken in.
+        if (State is MqttClientState.Disconnecting or MqttClientState.Disconnected) return;
         if (State == MqttClientState.Connecting && packet.Type != MqttPacketType.ConnAck && packet.Type != MqttPacketType.Disconnect && packet.Type != MqttPacketType.Auth)
             throw MqttProtocolException.Protocol($"the first packet from the broker is {MqttPacketDecoder.Name(packet.Type)}, not CONNACK");
         switch (packet)

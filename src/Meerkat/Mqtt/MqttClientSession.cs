@@ -144,17 +144,18 @@ public sealed class MqttClientSession : IMqttClientObserver
         if (phase != Phase.Running) return;
         phase = Phase.Ending;
         reconnectTimer?.Cancel();
-        var connection = Connection;
-        if (connection is null)
-        {
-            manager.Post(EndSession);
-            return;
-        }
-        Api(() => core.Disconnect(Output, reason, Environment.TickCount64));
+        // From the loop, later: called from a message handler, the acknowledgement of that message
+        // must go out before DISCONNECT, and nothing may follow DISCONNECT.
         manager.Post(() =>
         {
+            var connection = Connection;
+            if (connection is not null && core.State is MqttClientState.Connected or MqttClientState.Connecting)
+            {
+                core.Disconnect(Output, reason, Environment.TickCount64);
+                FlushWebSocket();
+            }
             EndSession();
-            if (connection.State < ConnectionState.Closing) connection.CloseAfterDrain();
+            if (connection is { State: < ConnectionState.Closing }) connection.CloseAfterDrain();
         });
     }
 
