@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["download"] = ("1 GiB from nginx (child): `meerkat get -o` vs. `curl -o`, MB/s and peak RSS", DownloadBenchmark.Run),
     ["https"] = ("HTTPS GET /plaintext: Meerkat vs. Kestrel (same PEM cert), wrk keep-alive + Connection: close", HttpsBenchmark.Run),
     ["websocket"] = ("WebSocket binary echo round trips: Meerkat vs. Kestrel (children), same closed-loop load", WebSocketBenchmark.Run),
+    ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };
 
 // Hidden subcommands: the server children the plaintext/https and websocket benchmarks start (positional PORT first).
@@ -23,6 +24,8 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel"] = PlaintextBenchmark.ServeKestrel,
     ["serve-meerkat-ws"] = WebSocketBenchmark.ServeMeerkat,
     ["serve-kestrel-ws"] = WebSocketBenchmark.ServeKestrel,
+    ["serve-meerkat-mqtt"] = MqttBenchmark.ServeMeerkat,
+    ["serve-mqttnet"] = MqttBenchmark.ServeMqttNet,
 };
 if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
 {

@@ -123,6 +123,11 @@ public static class MqttBrokerListeners
                     int length = received.Length;
                     broker.Receive(client, received);
                     if (c.State < ConnectionState.Closing) c.Consume(length);
+                    // Partial packets live in the frame reader: an idle client holds no 16 KiB buffers.
+                    c.ReleaseIdleBuffers();
+                    break;
+                case EventKind.Write:
+                    c.ReleaseIdleBuffers();
                     break;
                 case EventKind.Close when client is not null:
                     var closing = client;
