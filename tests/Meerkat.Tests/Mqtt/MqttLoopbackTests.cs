@@ -29,4 +29,20 @@ public sealed class MqttLoopbackTests : IDisposable
         Assert.Equal(2, broker.ConnectedCount);
         Assert.Empty(subscriber.Errors);
     }
+
+    [Fact]
+    public void An_idle_broker_connection_holds_no_buffer()
+    {
+        MqttTestKit.StartBroker(manager);
+        var port = manager.Connections.Single(c => c.Role == ConnectionRole.Listener).LocalEndPoint!.Port;
+        var client = new RecordingClient(manager, new MqttClientOptions { Url = $"mqtt://127.0.0.1:{port}", ClientId = "idle" });
+        manager.Until(() => client.IsConnected, what: "CONNACK");
+        client.Session.Subscribe("x/#", MqttQualityOfService.AtLeastOnce);
+        manager.Until(() => client.Acks.Count == 1, what: "SUBACK");
+        var accepted = manager.Connections.Single(c => c.Role == ConnectionRole.Accepted);
+        manager.Until(() => accepted.SendBuffer.IsEmpty, what: "the SUBACK to leave");
+        manager.Poll(10);
+        Assert.Equal(0, accepted.ReceiveBuffer.Capacity);
+        Assert.Equal(0, accepted.SendBuffer.Capacity);
+    }
 }
