@@ -9,6 +9,7 @@ var commands = new Dictionary<string, Func<string[], int>>(StringComparer.Ordina
     ["get"] = GetCommand.Run,
     ["ws"] = WsCommand.Run,
     ["mqtt"] = MqttCommand.Run,
+    ["sntp"] = SntpCommand.Run,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

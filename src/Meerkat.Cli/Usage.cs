@@ -22,11 +22,13 @@ internal static class Usage
           meerkat mqtt broker [--listen URL]... [--users FILE] [--data DIR] [--cert FILE --key FILE | --self-signed]
                       MQTT broker (default mqtt://127.0.0.1:1883; mqtts://, ws://HOST:PORT/PATH, wss://)
             MQTT URLs: mqtt://HOST[:1883], mqtts://HOST[:8883], ws://HOST:PORT/PATH, wss://HOST:PORT/PATH
+          meerkat sntp HOST[:PORT] [--timeout S] [--attempts N]
+                      SNTP client: prints the local clock's offset from the server and the round-trip delay
             demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version
 
-        Exit status: 0 success, 2 bad arguments, 3 network error (mqtt sub: -C not reached within -W),
-        4 HTTP error (>= 400) or MQTT refusal (connection or message refused by the broker).
+        Exit status: 0 success, 2 bad arguments, 3 network error (sntp: also no answer in time; mqtt sub: -C not reached
+        within -W), 4 HTTP error (>= 400) or MQTT refusal (connection or message refused by the broker).
 
         """;
 }

@@ -31,7 +31,6 @@ namespace Meerkat;
 public sealed class Manager : IDisposable
 {
     private const int AcceptBatch = 128;
-    private const int DatagramBatch = 64;
     internal const int MinReadSize = 16 * 1024;
     private const int MaxReadSize = 256 * 1024;
     private static long lastId;
@@ -106,10 +105,12 @@ public sealed class Manager : IDisposable
     }
 
     /// <summary>Opens an outbound connection to <c>tcp://host:port</c> or <c>udp://host:port</c>.
-    /// Host names are resolved off the loop thread. Events: <see cref="EventKind.Open"/>, then
-    /// <see cref="EventKind.Resolve"/> and <see cref="EventKind.Connect"/>, or
-    /// <see cref="EventKind.Error"/> and <see cref="EventKind.Close"/>. Bytes sent before
-    /// <see cref="EventKind.Connect"/> are queued.</summary>
+    /// Host names are resolved off the loop thread (<see cref="ManagerOptions.Resolver"/>, within
+    /// <see cref="ManagerOptions.ResolveTimeout"/>), and every resolved address is tried, IPv6 and
+    /// IPv4 raced as in Happy Eyeballs (RFC 8305): the first to connect wins, the others are closed
+    /// without a trace. Events: <see cref="EventKind.Open"/>, then <see cref="EventKind.Resolve"/>
+    /// (once) and <see cref="EventKind.Connect"/>, or <see cref="EventKind.Error"/> and
+    /// <see cref="EventKind.Close"/>. Bytes sent before <see cref="EventKind.Connect"/> are queued.</summary>
     public Connection Connect(string url, ConnectionHandler? handler)
     {
         var address = NetworkAddress.Parse(url);
@@ -307,6 +308,7 @@ public sealed class Manager : IDisposable
             Protocol = protocol,
         };
         connection.Security = security?.Invoke(connection);
+        connection.Connector = new OutboundConnector(this, connection);
         connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, _ => OnConnectTimeout(connection), null);
         Register(connection);
         activeCount++;
@@ -393,22 +395,6 @@ public sealed class Manager : IDisposable
         closeQueue.Add(connection);
     }
 
-    internal bool SendDatagram(Connection connection, ReadOnlySpan<byte> data)
-    {
-        if (connection.State < ConnectionState.Connected) return false;
-        var peer = connection.Role == ConnectionRole.Listener ? connection.DatagramPeer : null;
-        if (connection.Role == ConnectionRole.Listener && peer is null) return false;
-        if (connection.PendingDatagrams is not { Count: > 0 })
-        {
-            if (Transport.TrySendDatagram(connection, data, peer, out var error)) return true;
-            if (error is not null) { Fail(connection, error); return false; }
-        }
-        // The socket would block: keep the datagram, with its destination, for the write phase.
-        (connection.PendingDatagrams ??= new()).Enqueue((data.ToArray(), peer is null ? null : Transport.Copy(peer)));
-        ScheduleWrite(connection);
-        return true;
-    }
-
     // ------------------------------------------------------------------ phases
 
     private void RaisePendingOpens()
@@ -418,7 +404,7 @@ public sealed class Manager : IDisposable
             var connection = openQueue[i];
             if (connection.IsOpenRaised) continue;
             Raise(connection, new Event(EventKind.Open));
-            if (connection.Role == ConnectionRole.Outbound && connection.State == ConnectionState.Open) StartResolve(connection);
+            if (connection.Role == ConnectionRole.Outbound && connection.State == ConnectionState.Open) connection.Connector?.Start();
         }
         openQueue.Clear();
     }
@@ -473,12 +459,12 @@ public sealed class Manager : IDisposable
             if (connection.State >= ConnectionState.Closing) continue;
             if (connection.IsConnecting)
             {
-                if (connection.WriteReady || connection.ReadReady) FinishConnect(connection);
+                if (connection.WriteReady || connection.ReadReady) connection.Connector?.OnAttemptReady(connection);
                 continue;
             }
             if (connection.ReadReady)
             {
-                if (connection.IsDatagram) ReadDatagrams(connection);
+                if (connection.IsDatagram) Datagrams.Read(this, connection, scratch);
                 else if (connection.Role == ConnectionRole.Listener) AcceptConnections(connection);
                 else ReadStream(connection);
             }
@@ -545,7 +531,7 @@ public sealed class Manager : IDisposable
             var connection = writeQueue[i];
             connection.InWriteQueue = false;
             if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
-            if (connection.IsDatagram) FlushDatagrams(connection);
+            if (connection.IsDatagram) Datagrams.Flush(this, connection);
             else
             {
                 connection.Security?.PrepareWrite(connection, connection.State == ConnectionState.Draining);
@@ -684,95 +670,16 @@ public sealed class Manager : IDisposable
         if (connection.ReadReady) ScheduleRead(connection);
     }
 
-    private void ReadDatagrams(Connection connection)
-    {
-        for (int i = 0; i < DatagramBatch; i++)
-        {
-            connection.DatagramPeer ??= new SocketAddress(connection.Socket!.AddressFamily);
-            int n = Transport.ReceiveDatagram(connection.Socket!, scratch, connection.DatagramPeer, out var error);
-            if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
-            if (error != SocketError.Success)
-            {
-                // A listener ignores errors a datagram peer caused (ICMP unreachable); a connected socket fails.
-                if (connection.Role == ConnectionRole.Listener) continue;
-                Fail(connection, Transport.Error("receive failed", error));
-                return;
-            }
-            if (connection.Role == ConnectionRole.Listener) connection.RemoteEndPoint = Transport.ToEndPoint(connection.DatagramPeer);
-            Raise(connection, new Event(EventKind.Read, scratch.AsSpan(0, n)));
-            if (connection.State >= ConnectionState.Closing) return;
-        }
-        ScheduleRead(connection);
-    }
+    /// <summary>Starts watching a socket the connection owns (an outbound connection's, once it
+    /// connects, or a connection attempt's).</summary>
+    internal void Watch(Connection connection) => poller.Add(connection);
 
-    private void FlushDatagrams(Connection connection)
-    {
-        var queue = connection.PendingDatagrams;
-        while (queue is { Count: > 0 })
-        {
-            var (data, peer) = queue.Peek();
-            if (!Transport.TrySendDatagram(connection, data, peer, out var error))
-            {
-                if (error is not null) Fail(connection, error);
-                else connection.WriteReady = false;
-                return;
-            }
-            queue.Dequeue();
-            Raise(connection, new Event(EventKind.Write, count: data.Length));
-        }
-    }
+    /// <summary>Stops watching the connection's socket; before it is closed or handed over.</summary>
+    internal void Unwatch(Connection connection) => poller.Remove(connection);
 
-    private void StartResolve(Connection connection)
-    {
-        var address = new NetworkAddress("tcp", connection.Host!, connection.Port);
-        if (address.Literal is { } literal)
-        {
-            OnResolved(connection, [literal], null);
-            return;
-        }
-        Dns.GetHostAddressesAsync(connection.Host!).ContinueWith(
-            task => Post(() => OnResolved(connection, task.IsCompletedSuccessfully ? task.Result : null, task.Exception?.InnerException)),
-            TaskScheduler.Default);
-    }
-
-    private void OnResolved(Connection connection, IPAddress[]? addresses, Exception? error)
-    {
-        if (connection.State >= ConnectionState.Closing) return;
-        if (addresses is null || addresses.Length == 0)
-        {
-            Fail(connection, new MeerkatException($"cannot resolve host '{connection.Host}': {error?.Message ?? "no addresses"}", error));
-            return;
-        }
-        var address = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses[0];
-        var endPoint = new IPEndPoint(address, connection.Port);
-        connection.RemoteEndPoint = endPoint;
-        Raise(connection, new Event(EventKind.Resolve));
-        if (connection.State >= ConnectionState.Closing) return;
-        var socket = Transport.BeginConnect(endPoint, connection.IsDatagram, out bool completed, out var failure);
-        if (socket is null)
-        {
-            Fail(connection, failure!);
-            return;
-        }
-        connection.Socket = socket;
-        poller.Add(connection);
-        connection.IsConnecting = !completed;
-        if (completed) OnConnected(connection);
-    }
-
-    private void FinishConnect(Connection connection)
-    {
-        var error = Transport.ConnectResult(connection.Socket!);
-        if (error != SocketError.Success)
-        {
-            Fail(connection, Transport.Error($"connect to {connection.RemoteEndPoint} failed", error));
-            return;
-        }
-        connection.IsConnecting = false;
-        OnConnected(connection);
-    }
-
-    private void OnConnected(Connection connection)
+    /// <summary>An outbound connection has its connected socket (OutboundConnector): raise
+    /// <see cref="EventKind.Connect"/> and start what waited for it.</summary>
+    internal void OnConnected(Connection connection)
     {
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = null;
@@ -809,6 +716,7 @@ public sealed class Manager : IDisposable
     {
         connection.State = ConnectionState.Closed;
         connection.DeadlineTimer?.Cancel();
+        connection.Connector?.Abort();
         if (connection.IsRegistered) poller.Remove(connection);
         connection.Socket?.Dispose();
         connection.ReleaseBuffers();
