@@ -81,6 +81,9 @@ public sealed class MqttBroker : IDisposable
 
     // ------------------------------------------------------------------ connections (from the listeners)
 
+    /// <summary>The listeners serving this broker (their ticker stops with the last).</summary>
+    internal List<Connection> Listeners { get; } = [];
+
     internal MqttBrokerConnection Accept(IMqttLink link)
     {
         var connection = new MqttBrokerConnection(this, link, Clock());

@@ -45,11 +45,17 @@ public static class MqttBrokerListeners
                 "mqtts" => manager.ListenTls(tcp, null, tls!, listenOptions, c => new MqttBrokerStreamProtocol(broker), default),
                 _ => ListenWebSocket(manager, url, address, broker, tls, listenOptions),
             };
-            manager.AddTimer(TickPeriod, TickPeriod, timer =>
+            // One ticker per broker: keep-alive, CONNECT deadlines, expiry; it stops with the last listener.
+            broker.Listeners.Add(listener);
+            if (broker.Listeners.Count == 1)
             {
-                if (listener.State >= ConnectionState.Closing) timer.Cancel();
-                else broker.Tick();
-            });
+                manager.AddTimer(TickPeriod, TickPeriod, timer =>
+                {
+                    broker.Listeners.RemoveAll(l => l.State >= ConnectionState.Closing);
+                    if (broker.Listeners.Count == 0) timer.Cancel();
+                    else broker.Tick();
+                });
+            }
             return listener;
         }
     }
