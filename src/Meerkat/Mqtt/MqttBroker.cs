@@ -81,6 +81,9 @@ public sealed class MqttBroker : IDisposable
 
     // ------------------------------------------------------------------ connections (from the listeners)
 
+    /// <summary>Topic names seen, so a PUBLISH to a known topic allocates no string.</summary>
+    internal MqttTopicCache Topics { get; } = new();
+
     /// <summary>The listeners serving this broker (their ticker stops with the last).</summary>
     internal List<Connection> Listeners { get; } = [];
 
@@ -206,7 +209,7 @@ public sealed class MqttBroker : IDisposable
         var connection = session.Connection!;
         foreach (var outgoing in session.Inflight.Values.OrderBy(o => o.PacketId).ToList())
         {
-            if (outgoing.Step == MqttOutgoing.Stage.AwaitingPubComp) connection.Write(new MqttPublishResponsePacket(MqttPacketType.PubRel, outgoing.PacketId));
+            if (outgoing.Step == MqttOutgoing.Stage.AwaitingPubComp) connection.WriteResponse(MqttPacketType.PubRel, outgoing.PacketId);
             else if (!connection.WritePublish(outgoing.Message, outgoing.QualityOfService, outgoing.Retain, outgoing.SubscriptionIds, outgoing.PacketId, true, now)) Drop(session, outgoing);
         }
         Pump(session, now);
@@ -341,26 +344,26 @@ public sealed class MqttBroker : IDisposable
         }
     }
 
-    internal void Acknowledge(MqttBrokerSession session, MqttPublishResponsePacket response, long now)
+    internal void Acknowledge(MqttBrokerSession session, MqttPacketType type, ushort packetId, MqttReasonCode code, long now)
     {
-        if (!session.Inflight.TryGetValue(response.PacketId, out var outgoing)) return;
+        if (!session.Inflight.TryGetValue(packetId, out var outgoing)) return;
         var expected = outgoing.Step switch
         {
             MqttOutgoing.Stage.AwaitingPubAck => MqttPacketType.PubAck,
             MqttOutgoing.Stage.AwaitingPubRec => MqttPacketType.PubRec,
             _ => MqttPacketType.PubComp,
         };
-        if (response.Type == MqttPacketType.PubRec && outgoing.Step == MqttOutgoing.Stage.AwaitingPubComp) expected = MqttPacketType.PubRec;
-        if (response.Type != expected)
-            throw MqttProtocolException.Protocol($"{MqttPacketDecoder.Name(response.Type)} for packet {response.PacketId}, which awaits {MqttPacketDecoder.Name(expected)}");
-        if (response.Type == MqttPacketType.PubRec && response.ReasonCode.IsSuccess())
+        if (type == MqttPacketType.PubRec && outgoing.Step == MqttOutgoing.Stage.AwaitingPubComp) expected = MqttPacketType.PubRec;
+        if (type != expected)
+            throw MqttProtocolException.Protocol($"{MqttPacketDecoder.Name(type)} for packet {packetId}, which awaits {MqttPacketDecoder.Name(expected)}");
+        if (type == MqttPacketType.PubRec && code.IsSuccess())
         {
             if (outgoing.Step != MqttOutgoing.Stage.AwaitingPubComp && session.IsPersistent) store?.Release(session, outgoing);
             outgoing.Step = MqttOutgoing.Stage.AwaitingPubComp;
-            session.Connection!.Write(new MqttPublishResponsePacket(MqttPacketType.PubRel, outgoing.PacketId));
+            session.Connection!.WriteResponse(MqttPacketType.PubRel, outgoing.PacketId);
             return;
         }
-        session.Inflight.Remove(response.PacketId);
+        session.Inflight.Remove(packetId);
         if (session.IsPersistent) store?.Acknowledge(session, outgoing);
         Pump(session, now);
     }

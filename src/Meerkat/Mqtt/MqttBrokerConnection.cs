@@ -44,11 +44,13 @@ internal sealed class MqttBrokerConnection : IDisposable
     private readonly MqttBroker broker;
     private readonly MqttFrameReader reader = new();
     private readonly Dictionary<ushort, string> incomingAliases = [];
+    private readonly MqttTopicCache topics;
     private bool isDirty;
 
     public MqttBrokerConnection(MqttBroker broker, IMqttLink link, long now)
     {
         this.broker = broker;
+        topics = broker.Topics;
         Link = link;
         OpenedAt = LastReceivedAt = now;
         reader.MaximumPacketSize = broker.Options.MaximumPacketSize;
@@ -96,7 +98,8 @@ internal sealed class MqttBrokerConnection : IDisposable
                 data = data[consumed..];
                 if (State == ConnectionState.AwaitingConnect && frame.Type != MqttPacketType.Connect)
                     throw MqttProtocolException.Protocol($"the first packet is {MqttPacketDecoder.Name(frame.Type)}, not CONNECT");
-                var packet = MqttPacketDecoder.Decode(frame, frame.Type == MqttPacketType.Connect ? MqttProtocolVersion.V500 : Version);
+                if (TryHandleShortResponse(frame, now)) continue;
+                var packet = MqttPacketDecoder.Decode(frame, frame.Type == MqttPacketType.Connect ? MqttProtocolVersion.V500 : Version, topics);
                 Handle(packet, now);
             }
         }
@@ -104,6 +107,29 @@ internal sealed class MqttBrokerConnection : IDisposable
         {
             Fail(error, now);
         }
+    }
+
+    /// <summary>The common acknowledgement (type, flags and a two byte packet identifier, success) handled
+    /// without decoding it into an object; anything else goes through the decoder and its checks.</summary>
+    private bool TryHandleShortResponse(MqttFrame frame, long now)
+    {
+        if (State != ConnectionState.Connected || frame.Body.Length != 2) return false;
+        var type = frame.Type;
+        if (type is not (MqttPacketType.PubAck or MqttPacketType.PubRec or MqttPacketType.PubRel or MqttPacketType.PubComp)) return false;
+        if (frame.Flags != (type == MqttPacketType.PubRel ? 0x02 : 0)) return false;
+        var body = frame.Body.Span;
+        ushort id = (ushort)(body[0] << 8 | body[1]);
+        if (id == 0) return false;
+        if (type == MqttPacketType.PubRel)
+        {
+            bool known = broker.ReleaseReceivedQos2(Session!, id);
+            WriteResponse(MqttPacketType.PubComp, id, known || Version != MqttProtocolVersion.V500 ? MqttReasonCode.Success : MqttReasonCode.PacketIdentifierNotFound);
+        }
+        else
+        {
+            broker.Acknowledge(Session!, type, id, MqttReasonCode.Success, now);
+        }
+        return true;
     }
 
     private void Handle(MqttPacket packet, long now)
@@ -189,7 +215,7 @@ internal sealed class MqttBrokerConnection : IDisposable
             if (session.ReceivedQos2.Contains(publish.PacketId))
             {
                 // A resend (DUP) of a message already accepted: acknowledge again, never route twice.
-                Write(new MqttPublishResponsePacket(MqttPacketType.PubRec, publish.PacketId));
+                WriteResponse(MqttPacketType.PubRec, publish.PacketId);
                 return;
             }
             if (session.ReceivedQos2.Count >= broker.Options.MaxInflightMessages)
@@ -200,11 +226,11 @@ internal sealed class MqttBrokerConnection : IDisposable
             : MqttReasonCode.Success;
         if (code == MqttReasonCode.Success) broker.Publish(this, publish, now);
         var answer = Version == MqttProtocolVersion.V500 ? code : MqttReasonCode.Success;
-        if (qos == MqttQualityOfService.AtLeastOnce) Write(new MqttPublishResponsePacket(MqttPacketType.PubAck, publish.PacketId, answer));
+        if (qos == MqttQualityOfService.AtLeastOnce) WriteResponse(MqttPacketType.PubAck, publish.PacketId, answer);
         else if (qos == MqttQualityOfService.ExactlyOnce)
         {
             if (code == MqttReasonCode.Success) broker.MarkReceivedQos2(session, publish.PacketId);
-            Write(new MqttPublishResponsePacket(MqttPacketType.PubRec, publish.PacketId, answer));
+            WriteResponse(MqttPacketType.PubRec, publish.PacketId, answer);
         }
     }
 
@@ -224,10 +250,10 @@ internal sealed class MqttBrokerConnection : IDisposable
         {
             bool known = broker.ReleaseReceivedQos2(session, response.PacketId);
             var code = known || Version != MqttProtocolVersion.V500 ? MqttReasonCode.Success : MqttReasonCode.PacketIdentifierNotFound;
-            Write(new MqttPublishResponsePacket(MqttPacketType.PubComp, response.PacketId, code));
+            WriteResponse(MqttPacketType.PubComp, response.PacketId, code);
             return;
         }
-        broker.Acknowledge(session, response, now);
+        broker.Acknowledge(session, response.Type, response.PacketId, response.ReasonCode, now);
     }
 
     private void OnDisconnect(MqttDisconnectPacket disconnect, long now)
@@ -281,6 +307,13 @@ internal sealed class MqttBrokerConnection : IDisposable
     public void Write(MqttPacket packet)
     {
         MqttPacketEncoder.Write(packet, Version == MqttProtocolVersion.Unknown ? MqttProtocolVersion.V311 : Version, Link.Output);
+        MarkDirty();
+    }
+
+    /// <summary>Writes PUBACK, PUBREC, PUBREL or PUBCOMP (no packet object on this path).</summary>
+    public void WriteResponse(MqttPacketType type, ushort packetId, MqttReasonCode code = MqttReasonCode.Success)
+    {
+        MqttPacketEncoder.WritePublishResponse(Link.Output, Version, type, packetId, code);
         MarkDirty();
     }
 

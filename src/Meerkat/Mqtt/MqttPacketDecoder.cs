@@ -12,7 +12,10 @@ public static class MqttPacketDecoder
 {
     /// <summary>Decodes a packet of the given protocol version (CONNECT carries its own).</summary>
     /// <exception cref="MqttProtocolException">The packet is malformed or breaks the protocol; the code says which.</exception>
-    public static MqttPacket Decode(MqttFrame frame, MqttProtocolVersion version)
+    public static MqttPacket Decode(MqttFrame frame, MqttProtocolVersion version) => Decode(frame, version, null);
+
+    /// <summary>As <see cref="Decode(MqttFrame, MqttProtocolVersion)"/>, taking PUBLISH topic strings from a cache.</summary>
+    internal static MqttPacket Decode(MqttFrame frame, MqttProtocolVersion version, MqttTopicCache? topics)
     {
         bool v5 = version == MqttProtocolVersion.V500;
         var reader = new MqttReader(frame.Body);
@@ -20,7 +23,7 @@ public static class MqttPacketDecoder
         {
             MqttPacketType.Connect => DecodeConnect(ref reader, frame.Flags),
             MqttPacketType.ConnAck => DecodeConnAck(ref reader, frame.Flags, v5),
-            MqttPacketType.Publish => DecodePublish(ref reader, frame.Flags, v5),
+            MqttPacketType.Publish => DecodePublish(ref reader, frame.Flags, v5, topics),
             MqttPacketType.PubAck or MqttPacketType.PubRec or MqttPacketType.PubRel or MqttPacketType.PubComp => DecodePublishResponse(ref reader, frame, v5),
             MqttPacketType.Subscribe => DecodeSubscribe(ref reader, frame.Flags, v5),
             MqttPacketType.SubAck or MqttPacketType.UnsubAck => DecodeSubscribeAck(ref reader, frame, v5),
@@ -102,13 +105,13 @@ public static class MqttPacketDecoder
         return packet;
     }
 
-    private static MqttPublishPacket DecodePublish(ref MqttReader r, byte flags, bool v5)
+    private static MqttPublishPacket DecodePublish(ref MqttReader r, byte flags, bool v5, MqttTopicCache? topics)
     {
         var qos = (MqttQualityOfService)((flags >> 1) & 0x03);
         if ((int)qos == 3) throw MqttProtocolException.Malformed("PUBLISH with QoS 3");
         bool dup = (flags & 0x08) != 0;
         if (dup && qos == MqttQualityOfService.AtMostOnce) throw MqttProtocolException.Malformed("PUBLISH with DUP set at QoS 0");
-        string topic = r.ReadString("the topic name");
+        string topic = topics is null ? r.ReadString("the topic name") : topics.Get(r.ReadStringBytes("the topic name").Span);
         if (topic.Length == 0 ? !v5 : !MqttTopic.IsValidName(topic))
             throw new MqttProtocolException(MqttReasonCode.TopicNameInvalid, $"'{topic}' is not a valid topic name");
         var packet = new MqttPublishPacket { Topic = topic, QualityOfService = qos, Duplicate = dup, Retain = (flags & 0x01) != 0 };

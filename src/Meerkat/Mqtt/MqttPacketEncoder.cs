@@ -47,6 +47,19 @@ public static class MqttPacketEncoder
         return size;
     }
 
+    /// <summary>Writes PUBACK, PUBREC, PUBREL or PUBCOMP without properties, without building a packet object (the broker's hot path).</summary>
+    internal static void WritePublishResponse(IBufferWriter<byte> output, MqttProtocolVersion version, MqttPacketType type, ushort packetId, MqttReasonCode code)
+    {
+        bool withCode = version == MqttProtocolVersion.V500 && code != MqttReasonCode.Success;
+        var span = output.GetSpan(5);
+        span[0] = (byte)((int)type << 4 | (type == MqttPacketType.PubRel ? 0x02 : 0));
+        span[1] = withCode ? (byte)3 : (byte)2;
+        span[2] = (byte)(packetId >> 8);
+        span[3] = (byte)packetId;
+        if (withCode) span[4] = (byte)code;
+        output.Advance(withCode ? 5 : 4);
+    }
+
     /// <summary>Size of a PUBLISH built from parts, as <see cref="WritePublish"/> would write it.</summary>
     internal static int MeasurePublish(MqttProtocolVersion version, string topic, int payloadLength, MqttQualityOfService qos, MqttProperties? properties)
     {
