@@ -15,6 +15,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["https"] = ("HTTPS GET /plaintext: Meerkat vs. Kestrel (same PEM cert), wrk keep-alive + Connection: close", HttpsBenchmark.Run),
     ["websocket"] = ("WebSocket binary echo round trips: Meerkat vs. Kestrel (children), same closed-loop load", WebSocketBenchmark.Run),
     ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
+    ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };
 
 // Hidden subcommands: the server children the plaintext/https and websocket benchmarks start (positional PORT first).
@@ -26,6 +27,8 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel-ws"] = WebSocketBenchmark.ServeKestrel,
     ["serve-meerkat-routed"] = RoutingBenchmark.ServeMeerkatRouted,
     ["serve-kestrel-routed"] = RoutingBenchmark.ServeKestrelRouted,
+    ["serve-meerkat-mqtt"] = MqttBenchmark.ServeMeerkat,
+    ["serve-mqttnet"] = MqttBenchmark.ServeMqttNet,
 };
 if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
 {

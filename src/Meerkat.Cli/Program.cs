@@ -8,6 +8,7 @@ var commands = new Dictionary<string, Func<string[], int>>(StringComparer.Ordina
     ["serve"] = ServeCommand.Run,
     ["get"] = GetCommand.Run,
     ["ws"] = WsCommand.Run,
+    ["mqtt"] = MqttCommand.Run,
     ["sntp"] = SntpCommand.Run,
 };
 

@@ -64,16 +64,19 @@ internal sealed class TlsArguments
     }
 
     /// <summary>The server options; a self-signed certificate is made now and its fingerprint printed.</summary>
-    public TlsServerOptions CreateOptions()
+    public TlsServerOptions CreateOptions() => CreateOptions(Console.Out, "an https:// --listen URL");
+
+    /// <summary>As <see cref="CreateOptions()"/>, printing to <paramref name="output"/>; <paramref name="what"/> names the listener in messages.</summary>
+    public TlsServerOptions CreateOptions(TextWriter output, string what)
     {
         if (selfSigned)
         {
             if (cert is not null || key is not null) throw new UsageException("use either --self-signed or --cert/--key, not both");
             var certificate = TlsCertificates.CreateSelfSigned();
-            Console.Out.WriteLine($"self-signed certificate for localhost, 127.0.0.1, ::1; SHA-256 fingerprint {TlsCertificates.Fingerprint(certificate)}");
+            output.WriteLine($"self-signed certificate for localhost, 127.0.0.1, ::1; SHA-256 fingerprint {TlsCertificates.Fingerprint(certificate)}");
             return new TlsServerOptions { Certificate = certificate };
         }
-        if (cert is null) throw new UsageException("an https:// --listen URL needs --cert FILE [--key FILE] or --self-signed");
+        if (cert is null) throw new UsageException($"{what} needs --cert FILE [--key FILE] or --self-signed");
         try
         {
             return TlsServerOptions.FromPemFiles(cert, key);

@@ -14,12 +14,21 @@ internal static class Usage
                       HTTP(S) client; -C resumes, -d @FILE streams the file, --compressed decodes gzip/deflate/br
           meerkat ws URL [--binary] [--subprotocol P]... [-H 'Name: value']... [--cacert FILE] [--cert FILE --key FILE] [-k]
                       WebSocket client: each stdin line is a message, each message received a line
+          meerkat mqtt pub URL -t TOPIC (-m MSG | -f FILE | -l | -n) [-q 0|1|2] [-r] [-i ID] [-u USER -P PASS] [-V 311|5]
+                      [--will-topic T --will-payload P [--will-qos N] [--will-retain]] [--cacert FILE] [-k]
+                      MQTT publish; -l sends each stdin line as a message
+          meerkat mqtt sub URL -t FILTER... [-q N] [-C COUNT] [-W SECONDS] [-v] [-V 311|5] [-i ID [-c]] [-u USER -P PASS]
+                      MQTT subscribe: each payload on a line of stdout (-v: topic payload); -c keeps the session
+          meerkat mqtt broker [--listen URL]... [--users FILE] [--data DIR] [--cert FILE --key FILE | --self-signed]
+                      MQTT broker (default mqtt://127.0.0.1:1883; mqtts://, ws://HOST:PORT/PATH, wss://)
+            MQTT URLs: mqtt://HOST[:1883], mqtts://HOST[:8883], ws://HOST:PORT/PATH, wss://HOST:PORT/PATH
           meerkat sntp HOST[:PORT] [--timeout S] [--attempts N]
                       SNTP client: prints the local clock's offset from the server and the round-trip delay
             demo and serve: an https:// URL needs --cert FILE --key FILE (PEM) or --self-signed
           meerkat --help | --version
 
-        Exit status: 0 success, 2 bad arguments, 3 network error (sntp: also no answer in time), 4 HTTP error (>= 400).
+        Exit status: 0 success, 2 bad arguments, 3 network error (sntp: also no answer in time; mqtt sub: -C not reached
+        within -W), 4 HTTP error (>= 400) or MQTT refusal (connection or message refused by the broker).
 
         """;
 }
