@@ -45,7 +45,7 @@ internal sealed class MeerkatMetrics
         WebSocketMessages = meter.CreateCounter<long>("meerkat.websocket.messages", "{message}", "WebSocket messages received and sent.");
         Errors = meter.CreateCounter<long>("meerkat.errors", "{error}", "Failures by kind: connections that failed, handlers that threw, requests refused, limits hit.");
         LoopLag = meter.CreateHistogram("meerkat.loop.lag", "s",
-            "Per loop iteration with work, the longest wait between readiness (or a timer's due time) and its handling.",
+            "Per loop iteration with ready sockets, the longest time one waited between the readiness report and its handling.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
     }
 
