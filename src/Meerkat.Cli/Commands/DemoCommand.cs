@@ -29,6 +29,7 @@ internal static class DemoCommand
         }
         if (listen.Count == 0) listen.Add("http://127.0.0.1:8000");
         if (!Directory.Exists(root)) throw new UsageException($"--root '{root}' is not a directory");
-        return Server.Run(listen, tls, manager => new DemoServer(manager, Path.GetFullPath(root)).Handle);
+        using var telemetry = new DemoTelemetry();
+        return Server.Run(listen, tls, manager => new DemoServer(manager, Path.GetFullPath(root), telemetry).Handle);
     }
 }
