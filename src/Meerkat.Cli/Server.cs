@@ -45,23 +45,9 @@ internal static class Server
 }
 
 /// <summary>The TLS options of <c>demo</c> and <c>serve</c>: <c>--cert FILE --key FILE</c> or <c>--self-signed</c>.</summary>
-internal sealed class TlsArguments
+internal sealed class TlsArguments(string? cert, string? key, bool selfSigned)
 {
-    private string? cert;
-    private string? key;
-    private bool selfSigned;
-
     public bool IsGiven => cert is not null || key is not null || selfSigned;
-
-    public void Take(string option, Arguments arguments)
-    {
-        switch (option)
-        {
-            case "--cert": cert = arguments.Value(option); break;
-            case "--key": key = arguments.Value(option); break;
-            default: selfSigned = true; break;
-        }
-    }
 
     /// <summary>The server options; a self-signed certificate is made now and its fingerprint printed.</summary>
     public TlsServerOptions CreateOptions()

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
+using Meerkat.Cli.CommandLine;
 using Meerkat.Http.Client;
 using Meerkat.Tls;
 
@@ -39,13 +41,26 @@ internal static class GetCommand
         public TextWriter Stderr = Console.Error;
     }
 
-    public static int Run(string[] args) => Run(args, stdout: null, Console.Error);
+    /// <summary>The <c>get</c> command, run against the process's stdout and the invocation's stderr.</summary>
+    public static Command Create()
+    {
+        var symbols = new Symbols();
+        var command = symbols.Create();
+        command.SetAction(result => Execute(symbols.Bind(result), stdout: null, result.InvocationConfiguration.Error));
+        return command;
+    }
 
     /// <summary>The command with its output streams given (tests run it in-process); a null
     /// <paramref name="stdout"/> is the process's standard output.</summary>
+    /// <exception cref="UsageException">The arguments are wrong; the message says how.</exception>
     internal static int Run(string[] args, Stream? stdout, TextWriter stderr)
     {
-        var settings = Parse(args);
+        var symbols = new Symbols();
+        return Execute(symbols.Bind(MeerkatCommand.ParseAlone(symbols.Create(), args)), stdout, stderr);
+    }
+
+    private static int Execute(Settings settings, Stream? stdout, TextWriter stderr)
+    {
         settings.Stdout = stdout;
         settings.Stderr = stderr;
         var options = new MeerkatHttpClientOptions
@@ -132,50 +147,76 @@ internal static class GetCommand
         return ExitCodes.Ok;
     }
 
-    private static Settings Parse(string[] args)
+    /// <summary>The command's options and argument, and how they become <see cref="Settings"/>.</summary>
+    private sealed class Symbols
     {
-        var settings = new Settings();
-        var arguments = new Arguments(args);
-        while (arguments.TryNext(out var argument))
+        private readonly Argument<string?> url = CliSymbols.Positional("URL", "the http:// or https:// URL to fetch");
+        private readonly Option<string?> output = CliSymbols.Value("--output", "FILE", "write the body to FILE instead of stdout (a plain GET downloads through FILE.part)", "-o");
+        private readonly Option<bool> resume = CliSymbols.Flag("--continue", "resume FILE.part of an earlier -o download with a Range request", "-C");
+        private readonly Option<bool> include = CliSymbols.Flag("--include", "write the response head before the body", "-i");
+        private readonly Option<string?> method = CliSymbols.Value("--request", "METHOD", "the request method (default GET, or POST with -d)", "-X");
+        private readonly Option<string[]> headers = CliSymbols.Repeated("--header", "'Name: value'", "add a request header (repeatable)", "-H");
+        private readonly Option<string?> data = CliSymbols.Value("--data", "DATA|@FILE", "send DATA as the body, or stream the file FILE", "-d");
+        private readonly Option<string?> retries = CliSymbols.Value("--retries", "N", "retry a failed idempotent request up to N times (default 0)");
+        private readonly Option<string?> timeout = CliSymbols.Value("--timeout", "S", "give up after S seconds in all");
+        private readonly Option<string?> maxRedirects = CliSymbols.Value("--max-redirects", "N", "follow at most N redirects (default 10)");
+        private readonly Option<string?> caCert = CliSymbols.Value("--cacert", "FILE", "trust the CA certificates of FILE (PEM) instead of the system store");
+        private readonly Option<string?> clientCert = CliSymbols.Value("--cert", "FILE", "present this client certificate (PEM), with --key");
+        private readonly Option<string?> clientKey = CliSymbols.Value("--key", "FILE", "the private key of --cert (PEM)");
+        private readonly Option<bool> insecure = CliSymbols.Flag("--insecure", "accept any server certificate", "-k");
+        private readonly Option<bool> compressed = CliSymbols.Flag("--compressed", "ask for gzip, deflate or br and write the decoded body");
+
+        public Command Create() => new("get", "HTTP(S) client: fetch a URL, the body to stdout or a file")
         {
-            switch (argument)
+            url, output, resume, include, method, headers, data, retries, timeout, maxRedirects, caCert, clientCert, clientKey, insecure, compressed,
+        };
+
+        public Settings Bind(ParseResult result)
+        {
+            var settings = new Settings
             {
-                case "-o" or "--output": settings.Output = arguments.Value(argument); break;
-                case "-C" or "--continue": settings.Resume = true; break;
-                case "-i" or "--include": settings.IncludeHead = true; break;
-                case "-X" or "--request": settings.Method = arguments.Value(argument); settings.MethodGiven = true; break;
-                case "-H" or "--header": settings.Headers.Add(Header(arguments.Value(argument))); break;
-                case "-d" or "--data":
-                    string data = arguments.Value(argument);
-                    if (data.StartsWith('@'))
-                    {
-                        settings.DataFile = data[1..];
-                        OpenData(settings.DataFile).Dispose(); // a missing or unreadable file is a usage error, now
-                    }
-                    else
-                    {
-                        settings.Data = Encoding.UTF8.GetBytes(data);
-                    }
-                    break;
-                case "--retries": settings.Retries = Number(argument, arguments.Value(argument)); break;
-                case "--max-redirects": settings.MaxRedirects = Number(argument, arguments.Value(argument)); break;
-                case "--cacert": settings.CaCert = arguments.Value(argument); break;
-                case "--cert": settings.ClientCert = arguments.Value(argument); break;
-                case "--key": settings.ClientKey = arguments.Value(argument); break;
-                case "-k" or "--insecure": settings.Insecure = true; break;
-                case "--compressed": settings.Compressed = true; break;
-                case "--timeout":
-                    if (!double.TryParse(arguments.Value(argument), System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
-                        throw new UsageException("--timeout needs a positive number of seconds");
-                    settings.Timeout = TimeSpan.FromSeconds(seconds);
-                    break;
-                default:
-                    if (argument.StartsWith('-') && argument.Length > 1) throw new UsageException($"unknown option '{argument}'");
-                    if (settings.Url is not null) throw new UsageException($"one URL only ('{settings.Url}' and '{argument}')");
-                    settings.Url = argument;
-                    break;
+                Url = result.GetValue(url),
+                Output = result.GetValue(output),
+                Resume = result.GetValue(resume),
+                IncludeHead = result.GetValue(include),
+                CaCert = result.GetValue(caCert),
+                ClientCert = result.GetValue(clientCert),
+                ClientKey = result.GetValue(clientKey),
+                Insecure = result.GetValue(insecure),
+                Compressed = result.GetValue(compressed),
+            };
+            if (result.GetValue(method) is { } m)
+            {
+                settings.Method = m;
+                settings.MethodGiven = true;
             }
+            foreach (var header in result.GetValue(headers) ?? []) settings.Headers.Add(Header(header));
+            if (result.GetValue(data) is { } text)
+            {
+                if (text.StartsWith('@'))
+                {
+                    settings.DataFile = text[1..];
+                    OpenData(settings.DataFile).Dispose(); // a missing or unreadable file is a usage error, now
+                }
+                else
+                {
+                    settings.Data = Encoding.UTF8.GetBytes(text);
+                }
+            }
+            if (result.GetValue(retries) is { } r) settings.Retries = Number("--retries", r);
+            if (result.GetValue(maxRedirects) is { } max) settings.MaxRedirects = Number("--max-redirects", max);
+            if (result.GetValue(timeout) is { } t)
+            {
+                if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
+                    throw new UsageException("--timeout needs a positive number of seconds");
+                settings.Timeout = TimeSpan.FromSeconds(seconds);
+            }
+            return Validate(settings);
         }
+    }
+
+    private static Settings Validate(Settings settings)
+    {
         if (settings.Url is null) throw new UsageException("a URL is needed: meerkat get URL [-o FILE]");
         if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"'{settings.Url}' is not an http:// or https:// URL");

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Meerkat.Cli.CommandLine;
+
+namespace Meerkat.Cli;
+
+/// <summary>The options every server command shares (<c>demo</c>, <c>serve</c>): where to listen and the TLS identity.</summary>
+internal sealed class ServerSymbols
+{
+    public const string DefaultUrl = "http://127.0.0.1:8000";
+
+    private readonly Option<string[]> listen = CliSymbols.Repeated("--listen", "URL", $"listen on URL (repeatable; default {DefaultUrl}; https:// needs --cert or --self-signed)");
+    private readonly Option<string?> cert = CliSymbols.Value("--cert", "FILE", "the server certificate (PEM) for https:// URLs");
+    private readonly Option<string?> key = CliSymbols.Value("--key", "FILE", "the private key of --cert (PEM), when not in the same file");
+    private readonly Option<bool> selfSigned = CliSymbols.Flag("--self-signed", "make a throwaway certificate for localhost and print its fingerprint");
+
+    public void AddTo(Command command)
+    {
+        command.Add(listen);
+        command.Add(cert);
+        command.Add(key);
+        command.Add(selfSigned);
+    }
+
+    /// <summary>The --listen URLs, or the default one.</summary>
+    public IReadOnlyList<string> Urls(ParseResult result) => result.GetValue(listen) is { Length: > 0 } urls ? urls : [DefaultUrl];
+
+    public TlsArguments Tls(ParseResult result) => new(result.GetValue(cert), result.GetValue(key), result.GetValue(selfSigned));
+}
