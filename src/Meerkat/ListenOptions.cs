@@ -9,7 +9,9 @@ public sealed class ListenOptions
     public int Backlog { get; set; } = 1024;
 
     /// <summary>Share the port with other listeners that set it too (SO_REUSEPORT, Linux): run one
-    /// manager per core on the same port. Default false.</summary>
+    /// manager per core on the same port. Default false: binding a port that another listener
+    /// holds then fails with "address already in use" (a port whose old connections wait in
+    /// TIME_WAIT can still be bound).</summary>
     public bool ReusePort { get; set; }
 
     /// <summary>For an IPv6 wildcard address, accept IPv4 too. Default false.</summary>
