@@ -16,4 +16,21 @@ public sealed class ListenOptions
 
     /// <summary>For an IPv6 wildcard address, accept IPv4 too. Default false.</summary>
     public bool DualMode { get; set; }
+
+    /// <summary>Set by a <see cref="ManagerGroup"/>: the port its first listener bound, for the others
+    /// (the URL may say port 0).</summary>
+    internal int? BoundPort { get; init; }
+
+    /// <summary>Set by a <see cref="ManagerGroup"/> without SO_REUSEPORT: the one socket that accepts
+    /// for every loop; the listener made with these options gets no socket of its own.</summary>
+    internal SharedAcceptor? SharedAcceptor { get; init; }
+
+    internal ListenOptions With(bool reusePort, int? boundPort, SharedAcceptor? sharedAcceptor) => new()
+    {
+        Backlog = Backlog,
+        ReusePort = reusePort,
+        DualMode = DualMode,
+        BoundPort = boundPort,
+        SharedAcceptor = sharedAcceptor,
+    };
 }

@@ -169,7 +169,7 @@ internal static class Transport
         _ => error.ToString(),
     };
 
-    private static Socket Prepare(Socket socket)
+    public static Socket Prepare(Socket socket)
     {
         socket.Blocking = false;
         socket.NoDelay = true;
