@@ -25,12 +25,18 @@ public sealed class ListenOptions
     /// for every loop; the listener made with these options gets no socket of its own.</summary>
     internal SharedAcceptor? SharedAcceptor { get; init; }
 
-    internal ListenOptions With(bool reusePort, int? boundPort, SharedAcceptor? sharedAcceptor) => new()
+    /// <summary>Set by a <see cref="ManagerGroup"/> for its first SO_REUSEPORT listener: bind the port
+    /// without SO_REUSEPORT first, so a port another listener holds fails as it would for one
+    /// manager, instead of being shared.</summary>
+    internal bool ClaimPort { get; init; }
+
+    internal ListenOptions With(bool reusePort, int? boundPort = null, SharedAcceptor? sharedAcceptor = null, bool claimPort = false) => new()
     {
         Backlog = Backlog,
         ReusePort = reusePort,
         DualMode = DualMode,
         BoundPort = boundPort,
         SharedAcceptor = sharedAcceptor,
+        ClaimPort = claimPort,
     };
 }

@@ -275,7 +275,9 @@ public sealed class Manager : IDisposable
         try
         {
             Transport.ConfigureListener(socket, options ?? ListenOptions.Default, datagram);
-            socket.Bind(new IPEndPoint(ip, options?.BoundPort ?? address.Port));
+            int port = options?.BoundPort ?? address.Port;
+            if (options?.ClaimPort == true) port = Transport.ClaimPort(new IPEndPoint(ip, port));
+            socket.Bind(new IPEndPoint(ip, port));
             if (!datagram) socket.Listen((options ?? ListenOptions.Default).Backlog);
             socket.Blocking = false;
         }

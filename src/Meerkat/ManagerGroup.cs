@@ -6,7 +6,9 @@ public enum ListenerSharing
     /// <summary><see cref="ReusePort"/> on Linux, <see cref="SharedAcceptor"/> elsewhere.</summary>
     Auto,
     /// <summary>Each loop has its own listening socket on the port (SO_REUSEPORT, Linux): the kernel
-    /// spreads new connections over them.</summary>
+    /// spreads new connections over them. The group first checks that no other listener holds the
+    /// port (it fails with "address already in use" as one manager would); Linux lets only
+    /// processes of the same user join a SO_REUSEPORT port afterwards.</summary>
     ReusePort,
     /// <summary>One listening socket whose accepted connections are handed to the loops in turn
     /// (any platform).</summary>
@@ -93,17 +95,23 @@ public sealed class ManagerGroup : IDisposable
         if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("listen before the group starts");
         options ??= new ListenOptions();
         var listeners = new Connection[managers.Length];
-        if (Sharing == ListenerSharing.SharedAcceptor)
+        if (managers.Length == 1)
+        {
+            listeners[0] = listen(managers[0], options);
+        }
+        else if (Sharing == ListenerSharing.SharedAcceptor)
         {
             var acceptor = new SharedAcceptor();
             acceptors.Add(acceptor);
-            var shared = options.With(reusePort: false, boundPort: null, acceptor);
+            var shared = options.With(reusePort: false, sharedAcceptor: acceptor);
             for (int i = 0; i < managers.Length; i++) listeners[i] = listen(managers[i], shared);
-            return listeners;
         }
-        listeners[0] = listen(managers[0], options.With(reusePort: true, boundPort: null, sharedAcceptor: null));
-        var rest = options.With(reusePort: true, listeners[0].LocalEndPoint?.Port, sharedAcceptor: null);
-        for (int i = 1; i < managers.Length; i++) listeners[i] = listen(managers[i], rest);
+        else
+        {
+            listeners[0] = listen(managers[0], options.With(reusePort: true, claimPort: true));
+            var rest = options.With(reusePort: true, boundPort: listeners[0].LocalEndPoint?.Port);
+            for (int i = 1; i < managers.Length; i++) listeners[i] = listen(managers[i], rest);
+        }
         return listeners;
     }
 

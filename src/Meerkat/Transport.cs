@@ -34,6 +34,17 @@ internal static class Transport
         if (!datagram) socket.NoDelay = true;
     }
 
+    /// <summary>Binds <paramref name="endPoint"/> without SO_REUSEPORT and lets it go again: throws
+    /// "address already in use" when another listener holds the port, and returns the port (the
+    /// one picked for port 0) for listeners that share it through SO_REUSEPORT to bind next.</summary>
+    public static int ClaimPort(IPEndPoint endPoint)
+    {
+        using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        AllowRebindOverTimeWait(probe);
+        probe.Bind(endPoint);
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
     private static void AllowRebindOverTimeWait(Socket socket)
     {
         if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocketLinux, SoReuseAddrLinux, BitConverter.GetBytes(1));

@@ -11,14 +11,16 @@ internal static class DemoCommand
     public static Command Create()
     {
         var server = new ServerSymbols();
-        var root = CliSymbols.Value("--root", "DIR", "the directory /files/ serves (default: the current one)");
-        var command = new Command("demo", "feature demo server: every endpoint listed at / (default http://127.0.0.1:8000)") { root };
+        var rootOption = CliSymbols.Value("--root", "DIR", "the directory /files/ serves (default: the current one)");
+        var command = new Command("demo", "feature demo server: every endpoint listed at / (default http://127.0.0.1:8000)") { rootOption };
         server.AddTo(command);
         command.SetAction(result =>
         {
-            string directory = result.GetValue(root) ?? Directory.GetCurrentDirectory();
+            string directory = result.GetValue(rootOption) ?? Directory.GetCurrentDirectory();
             if (!Directory.Exists(directory)) throw new UsageException($"--root '{directory}' is not a directory");
-            return Server.Run(server.Urls(result), server.Tls(result), manager => new DemoServer(manager, Path.GetFullPath(directory)).Handle);
+            string root = Path.GetFullPath(directory);
+            return Server.Run(server.Urls(result), server.Tls(result), server.Threads(result),
+                manager => new AccessLog(Console.Out).Wrap(new DemoServer(manager, root).Handle));
         });
         return command;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Meerkat.Cli.CommandLine;
 using Meerkat.Http;
 using Meerkat.Http.StaticFiles;
@@ -16,28 +15,25 @@ internal static class ServeCommand
         var listing = CliSymbols.Flag("--listing", "list the files of a directory that has no index.html");
         var command = new Command("serve", "static file server with an access log") { directory, listing };
         server.AddTo(command);
-        command.SetAction(result => Run(Path.GetFullPath(result.GetValue(directory) ?? Directory.GetCurrentDirectory()), result.GetValue(listing), server.Urls(result), server.Tls(result)));
+        command.SetAction(result => Run(Path.GetFullPath(result.GetValue(directory) ?? Directory.GetCurrentDirectory()), result.GetValue(listing),
+            server.Urls(result), server.Tls(result), server.Threads(result)));
         return command;
     }
 
-    private static int Run(string root, bool listing, IReadOnlyList<string> listen, TlsArguments tls)
+    private static int Run(string root, bool listing, IReadOnlyList<string> listen, TlsArguments tls, int threads)
     {
         if (!Directory.Exists(root)) throw new UsageException($"'{root}' is not a directory");
         var files = new StaticFileOptions { Root = root, EnableDirectoryListing = listing };
         Console.Out.WriteLine($"serving {root}");
-        return Server.Run(listen, tls, _ => (c, e) =>
+        bool hintAtRoot = !listing && !File.Exists(Path.Combine(root, "index.html"));
+        if (hintAtRoot) Console.Out.WriteLine(NoIndexHint);
+        return Server.Run(listen, tls, threads, _ => new AccessLog(Console.Out).Wrap((c, e) =>
         {
-            if (e.Kind == EventKind.HttpMessage)
-            {
-                c.Tag = (Stopwatch.GetTimestamp(), e.Request!.ToString());
-                c.ServeStatic(files);
-            }
-            else if (e.Kind == EventKind.HttpDone && c.Tag is (long started, string line))
-            {
-                var elapsed = Stopwatch.GetElapsedTime(started);
-                Console.Out.WriteLine($"{DateTimeOffset.Now:yyyy-MM-ddTHH:mm:ss} {c.RemoteEndPoint} \"{line}\" {e.Request!.ResponseStatus} {elapsed.TotalMilliseconds:0.0} ms");
-                c.Tag = null;
-            }
-        });
+            if (e.Kind != EventKind.HttpMessage) return;
+            if (hintAtRoot && e.Request!.PathIs("/"u8)) c.Reply(404, NoIndexHint + "\n");
+            else c.ServeStatic(files);
+        }));
     }
+
+    private const string NoIndexHint = "no index.html at /: add --listing to list the directory's files";
 }

@@ -143,4 +143,20 @@ public class ManagerGroupTests
         using var again = new Manager();
         Assert.Equal(port, again.Listen($"tcp://127.0.0.1:{port}", null).LocalEndPoint!.Port);
     }
+
+    [Theory, MemberData(nameof(Sharings))]
+    public void A_group_does_not_share_a_port_another_listener_holds_nor_its_own(ListenerSharing sharing)
+    {
+        using var single = new Manager();
+        int held = single.Listen("tcp://127.0.0.1:0", null).LocalEndPoint!.Port;
+        using var group = Create(sharing);
+        var refused = Assert.Throws<SocketException>(() => group.Listen((m, o) => m.Listen($"tcp://127.0.0.1:{held}", null, o)));
+        Assert.Equal(SocketError.AddressAlreadyInUse, refused.SocketErrorCode);
+
+        int port = group.Listen((m, o) => m.Listen("tcp://127.0.0.1:0", null, o))[0].LocalEndPoint!.Port;
+        using var second = Create(sharing);
+        Assert.Equal(SocketError.AddressAlreadyInUse,
+            Assert.Throws<SocketException>(() => second.Listen((m, o) => m.Listen($"tcp://127.0.0.1:{port}", null, o))).SocketErrorCode);
+        Assert.Throws<SocketException>(() => single.Listen($"tcp://127.0.0.1:{port}", null));
+    }
 }
