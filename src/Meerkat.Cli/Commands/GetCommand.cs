@@ -91,7 +91,9 @@ internal static class GetCommand
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or UnauthorizedAccessException)
         {
-            return Fail(settings, ExitCodes.NetworkError, $"{settings.Method} {settings.Url} failed: {OneLine(ex.Message)}");
+            // The client's own messages often name the request already ("GET URL did not complete ..."): say it once.
+            string request = $"{settings.Method} {settings.Url}", message = OneLine(ex.Message);
+            return Fail(settings, ExitCodes.NetworkError, message.StartsWith(request, StringComparison.Ordinal) ? message : $"{request} failed: {message}");
         }
         finally
         {
@@ -108,8 +110,9 @@ internal static class GetCommand
         if (!settings.Resume) File.Delete(settings.Output! + ".part");
         var bar = ShowsProgress(settings) ? new ProgressBar() : null;
         IProgress<DownloadProgress>? progress = bar is null ? null : new SyncProgress(p => bar.Show(p.BytesReceived, p.TotalBytes));
-        await client.DownloadAsync(settings.Url!, settings.Output!, options, progress, token).ConfigureAwait(false);
-        bar?.Finish();
+        var result = await client.DownloadAsync(settings.Url!, settings.Output!, options, progress, token).ConfigureAwait(false);
+        bar?.Show(result.Length, result.Length); // the last report may have been throttled: end at 100%
+        bar?.Finish(settings.Output!);
         return ExitCodes.Ok;
     }
 
@@ -142,7 +145,7 @@ internal static class GetCommand
             received += n;
             bar?.Show(received, response.ContentLength >= 0 ? response.ContentLength : null);
         }
-        bar?.Finish();
+        bar?.Finish(settings.Output!);
         if (response.StatusCode >= 400) return Fail(settings, ExitCodes.HttpError, $"{settings.Method} {response.RequestUri}: HTTP {response.StatusCode} {response.ReasonPhrase}");
         return ExitCodes.Ok;
     }
@@ -278,29 +281,47 @@ internal static class GetCommand
         public void Report(DownloadProgress value) => report(value);
     }
 
-    /// <summary>One line on stderr, redrawn at most ten times a second.</summary>
+    /// <summary>One line on stderr, redrawn at most ten times a second, then a closing summary.</summary>
     private sealed class ProgressBar
     {
         private readonly Stopwatch clock = Stopwatch.StartNew();
         private long lastDraw = -1000;
+        private long bytes;
+        private long? total;
 
         public void Show(long bytes, long? total)
         {
+            (this.bytes, this.total) = (bytes, total);
             long now = clock.ElapsedMilliseconds;
             if (now - lastDraw < 100) return;
             lastDraw = now;
+            Draw();
+        }
+
+        /// <summary>Draws the last state (100% for a complete download), then the summary line.</summary>
+        public void Finish(string savedTo)
+        {
+            Draw();
+            Console.Error.WriteLine();
+            Console.Error.WriteLine(Summary(bytes, clock.Elapsed, savedTo));
+        }
+
+        private void Draw()
+        {
             double rate = bytes / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
             string percent = total is > 0 ? $"{100.0 * bytes / total.Value,5:0.0}% " : "";
             string size = total is > 0 ? $"{Mib(bytes)} / {Mib(total.Value)}" : Mib(bytes);
             Console.Error.Write($"\r{percent}{size}  {Mib((long)rate)}/s   ");
         }
-
-        public void Finish()
-        {
-            lastDraw = -1000;
-            Console.Error.WriteLine();
-        }
-
-        private static string Mib(long bytes) => $"{bytes / 1048576.0:0.0} MiB";
     }
+
+    /// <summary>"saved 3.0 MiB to FILE in 0.41 s (7.3 MiB/s)": what the user got, where, how fast.</summary>
+    internal static string Summary(long bytes, TimeSpan elapsed, string savedTo)
+    {
+        double seconds = Math.Max(elapsed.TotalSeconds, 0.001);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"saved {Mib(bytes)} to {savedTo} in {seconds:0.00} s ({Mib((long)(bytes / seconds))}/s)");
+    }
+
+    private static string Mib(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
 }
