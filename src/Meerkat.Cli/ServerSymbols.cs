@@ -12,6 +12,7 @@ internal sealed class ServerSymbols
     private readonly Option<string?> cert = CliSymbols.Value("--cert", "FILE", "the server certificate (PEM) for https:// URLs");
     private readonly Option<string?> key = CliSymbols.Value("--key", "FILE", "the private key of --cert (PEM), when not in the same file");
     private readonly Option<bool> selfSigned = CliSymbols.Flag("--self-signed", "make a throwaway certificate for localhost and print its fingerprint");
+    private readonly Option<bool> quiet = CliSymbols.Flag("--quiet", "no access log: one line per request is a cost under load", "-q");
     private readonly Option<string?> threads = CliSymbols.Value("--threads", "N", $"run N event loops, one thread each, on the same port (default: one per core, {Environment.ProcessorCount} here)");
 
     public void AddTo(Command command)
@@ -21,7 +22,12 @@ internal sealed class ServerSymbols
         command.Add(key);
         command.Add(selfSigned);
         command.Add(threads);
+        command.Add(quiet);
     }
+
+    /// <summary>Wraps the handler in the access log unless --quiet.</summary>
+    public ConnectionHandler Logged(ParseResult result, ConnectionHandler handler) =>
+        result.GetValue(quiet) ? handler : new AccessLog(Console.Out).Wrap(handler);
 
     /// <summary>The --listen URLs, or the default one.</summary>
     public IReadOnlyList<string> Urls(ParseResult result) => result.GetValue(listen) is { Length: > 0 } urls ? urls : [DefaultUrl];

@@ -552,6 +552,7 @@ public sealed class Manager : IDisposable
             connection.InWorkQueue = false;
             if (connection.State < ConnectionState.Closing) connection.Security?.OnWork(connection);
             if (connection.State < ConnectionState.Closing) connection.Protocol?.OnWork(connection);
+            connection.ReceiveBuffer.ReleaseIfEmpty();
         }
         workQueue.Clear();
     }
@@ -655,6 +656,7 @@ public sealed class Manager : IDisposable
         buffer.Advance(n);
         if (connection.Security is { } security) security.OnReceived(connection);
         else Raise(connection, new Event(EventKind.Read, buffer.Span[^n..]));
+        connection.ReceiveBuffer.ReleaseIfEmpty(); // the handlers are done with it: an idle connection holds no buffer
     }
 
     private void DiscardInput(Connection connection)
@@ -692,6 +694,7 @@ public sealed class Manager : IDisposable
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
         bool wasPaused = connection.IsReadPaused;
         buffer.Consume(n);
+        buffer.ReleaseIfEmpty();
         if (!buffer.IsEmpty) connection.WriteReady = false;
         if (wasPaused && !connection.IsReadPaused && connection.ReadReady) ScheduleRead(connection);
         Raise(connection, new Event(EventKind.Write, count: n));

@@ -20,7 +20,7 @@ internal static class DemoCommand
             if (!Directory.Exists(directory)) throw new UsageException($"--root '{directory}' is not a directory");
             string root = Path.GetFullPath(directory);
             return Server.Run(server.Urls(result), server.Tls(result), server.Threads(result),
-                manager => new AccessLog(Console.Out).Wrap(new DemoServer(manager, root).Handle));
+                manager => server.Logged(result, new DemoServer(manager, root).Handle));
         });
         return command;
     }

@@ -16,18 +16,18 @@ internal static class ServeCommand
         var command = new Command("serve", "static file server with an access log") { directory, listing };
         server.AddTo(command);
         command.SetAction(result => Run(Path.GetFullPath(result.GetValue(directory) ?? Directory.GetCurrentDirectory()), result.GetValue(listing),
-            server.Urls(result), server.Tls(result), server.Threads(result)));
+            server.Urls(result), server.Tls(result), server.Threads(result), handler => server.Logged(result, handler)));
         return command;
     }
 
-    private static int Run(string root, bool listing, IReadOnlyList<string> listen, TlsArguments tls, int threads)
+    private static int Run(string root, bool listing, IReadOnlyList<string> listen, TlsArguments tls, int threads, Func<ConnectionHandler, ConnectionHandler> log)
     {
         if (!Directory.Exists(root)) throw new UsageException($"'{root}' is not a directory");
         var files = new StaticFileOptions { Root = root, EnableDirectoryListing = listing };
         Console.Out.WriteLine($"serving {root}");
         bool hintAtRoot = !listing && !File.Exists(Path.Combine(root, "index.html"));
         if (hintAtRoot) Console.Out.WriteLine(NoIndexHint);
-        return Server.Run(listen, tls, threads, _ => new AccessLog(Console.Out).Wrap((c, e) =>
+        return Server.Run(listen, tls, threads, _ => log((c, e) =>
         {
             if (e.Kind != EventKind.HttpMessage) return;
             if (hintAtRoot && e.Request!.PathIs("/"u8)) c.Reply(404, NoIndexHint + "\n");
