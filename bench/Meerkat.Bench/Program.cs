@@ -2,7 +2,7 @@
 // load generator and report live in Harness/. Run in Release:
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
-//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket [--option value ...]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket|routing [--option value ...]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- idle|native|scaling [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
@@ -18,6 +18,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["idle"] = ("memory per idle keep-alive connection (10,000 of them): Meerkat vs. Kestrel vs. nginx", IdleBenchmark.Run),
     ["native"] = ("native meerkat vs. meerkat on the JIT vs. Kestrel: size, start to first answer, RSS idle and after load", NativeBenchmark.Run),
     ["scaling"] = ("keep-alive req/s: Meerkat 1 and 2 loops vs. nginx 1 and 2 workers vs. Kestrel, scaling ratios", ScalingBenchmark.Run),
+    ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
 };
 
 // Hidden subcommands: the server children the plaintext/https and websocket benchmarks start (positional PORT first).
@@ -27,6 +28,8 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel"] = PlaintextBenchmark.ServeKestrel,
     ["serve-meerkat-ws"] = WebSocketBenchmark.ServeMeerkat,
     ["serve-kestrel-ws"] = WebSocketBenchmark.ServeKestrel,
+    ["serve-meerkat-routed"] = RoutingBenchmark.ServeMeerkatRouted,
+    ["serve-kestrel-routed"] = RoutingBenchmark.ServeKestrelRouted,
 };
 if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
 {

@@ -39,16 +39,25 @@ internal static class Server
             Console.Out.WriteLine($"listening on {scheme}://{host}:{endPoint.Port}/");
         }
         Console.Out.WriteLine($"{group.Managers.Count} {(group.Managers.Count == 1 ? "thread" : "threads")}; Ctrl-C or SIGTERM stops");
-        using var signals = new StopSignals(graceful: () => Stop(group), immediate: group.Stop);
+        using var signals = new StopSignals(graceful: () => Stop(group), immediate: () => StopNow(group));
         group.Run();
         Console.Out.WriteLine("stopped");
         return ExitCodes.Ok;
     }
 
-    /// <summary>The graceful stop of the first signal. For now the loops stop and
-    /// <see cref="ManagerGroup.Dispose"/> closes every connection; when the managers can finish their
-    /// transactions in flight, this is the one place that asks them to.</summary>
-    private static void Stop(ManagerGroup group) => group.Stop();
+    /// <summary>How long the first signal lets requests in flight finish before what is left is closed.</summary>
+    public static readonly TimeSpan GracefulDeadline = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first signal: stop accepting, let requests in flight finish (with
+    /// <c>Connection: close</c>) within <see cref="GracefulDeadline"/>, then close the rest.</summary>
+    private static void Stop(ManagerGroup group) => group.Shutdown(GracefulDeadline);
+
+    /// <summary>The second signal: close everything now.</summary>
+    private static void StopNow(ManagerGroup group)
+    {
+        group.Shutdown(TimeSpan.Zero);
+        group.Stop();
+    }
 
     private static string Describe(SocketException ex) => ex.SocketErrorCode switch
     {

@@ -66,6 +66,10 @@ public sealed class Connection
     /// <summary>A value for the application's per-connection state.</summary>
     public object? Tag { get; set; }
 
+    /// <summary>The HTTP router's per-connection state (Http/Routing), kept apart from <see cref="Tag"/>,
+    /// which stays the application's.</summary>
+    internal object? RoutingState { get; set; }
+
     /// <summary>True once the peer has closed its sending side (end of stream read).</summary>
     public bool IsPeerClosed { get; internal set; }
 
@@ -86,11 +90,58 @@ public sealed class Connection
     public bool Send(ReadOnlySpan<byte> data)
     {
         if (State >= ConnectionState.Draining || Role == ConnectionRole.Listener && !IsDatagram) return false;
-        if (IsDatagram) return Manager.SendDatagram(this, data);
+        if (IsDatagram) return Datagrams.Send(Manager, this, data, null);
         if (!sendBuffer.Append(data)) return false;
         Manager.ScheduleWrite(this);
         return true;
     }
+
+    /// <summary>Sends one datagram from a UDP listener to <paramref name="remote"/>, any address
+    /// (a peer that never wrote, a multicast group), beside <see cref="Send"/>'s reply to the last sender.</summary>
+    /// <returns>True when the datagram was sent, or kept to be sent in the write phase (the socket
+    /// would block: a <see cref="EventKind.Write"/> follows). False, with nothing sent, when the
+    /// connection is closed or the system refused the destination (unreachable, say): a listener
+    /// serves other peers, so it stays open and the reason goes to <see cref="ManagerOptions.Log"/>.</returns>
+    /// <exception cref="InvalidOperationException">The connection is not a UDP listener (an outbound
+    /// UDP connection is connected to its one peer: use <see cref="Send"/>).</exception>
+    /// <exception cref="ArgumentException">The address family of <paramref name="remote"/> cannot be
+    /// reached from this socket (an IPv4 address from an IPv6 socket without
+    /// <see cref="ListenOptions.DualMode"/>).</exception>
+    public bool SendTo(IPEndPoint remote, ReadOnlySpan<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        if (!IsDatagram || Role != ConnectionRole.Listener)
+            throw new InvalidOperationException("SendTo needs a UDP listener (Manager.Listen(\"udp://...\")); a connected socket sends to its peer with Send");
+        if (State >= ConnectionState.Draining) return false;
+        return Datagrams.Send(Manager, this, data, Datagrams.Destination(this, remote));
+    }
+
+    /// <summary>Receives the datagrams sent to multicast <paramref name="group"/> (IPv4 224.0.0.0/4
+    /// or IPv6 ff00::/8) on this UDP listener, as <see cref="EventKind.Read"/> events like any other.
+    /// Bind the listener to the wildcard address (<c>udp://0.0.0.0:PORT</c>, <c>udp://[::]:PORT</c>)
+    /// and the group's port.</summary>
+    /// <param name="group">The group address, of the listener's address family.</param>
+    /// <param name="interfaceIndex">The network interface to join on (see
+    /// <c>NetworkInterface.GetIPProperties().GetIPv4Properties().Index</c>); 0 lets the system choose.</param>
+    /// <exception cref="InvalidOperationException">Not an open UDP listener.</exception>
+    /// <exception cref="ArgumentException">Not a multicast address, or the wrong address family.</exception>
+    /// <exception cref="MeerkatException">The system refused (joined already, no such interface...).</exception>
+    public void JoinMulticastGroup(IPAddress group, int interfaceIndex = 0) => Datagrams.ChangeMembership(this, group, interfaceIndex, join: true);
+
+    /// <summary>Stops receiving the datagrams of a group joined with <see cref="JoinMulticastGroup"/>.</summary>
+    /// <exception cref="InvalidOperationException">Not an open UDP listener.</exception>
+    /// <exception cref="ArgumentException">Not a multicast address, or the wrong address family.</exception>
+    /// <exception cref="MeerkatException">The system refused (the group was not joined on that interface...).</exception>
+    public void LeaveMulticastGroup(IPAddress group, int interfaceIndex = 0) => Datagrams.ChangeMembership(this, group, interfaceIndex, join: false);
+
+    /// <summary>Sets how multicast datagrams sent from this UDP socket leave: through which
+    /// interface (0: the routing table's choice), with which TTL or hop limit (1: the local network
+    /// only; 0: this host only), and whether this host's own members receive them too.</summary>
+    /// <exception cref="InvalidOperationException">Not an open UDP socket (an outbound one before its
+    /// <see cref="EventKind.Connect"/>).</exception>
+    /// <exception cref="MeerkatException">The system refused (no such interface...).</exception>
+    public void SetMulticastSendOptions(int interfaceIndex = 0, int hopLimit = 1, bool loopback = true) =>
+        Datagrams.SetMulticastSendOptions(this, interfaceIndex, hopLimit, loopback);
 
     /// <summary>Removes <paramref name="count"/> bytes from the front of <see cref="Received"/>.</summary>
     public void Consume(int count)
@@ -148,7 +199,11 @@ public sealed class Connection
     internal string? Host { get; set; }
     internal int Port { get; set; }
     internal Func<Connection, Protocol?>? AcceptedProtocol { get; set; }
+    /// <summary>A connect is in progress on this socket (a connection attempt of an outbound connection).</summary>
     internal bool IsConnecting { get; set; }
+    /// <summary>Resolves and connects an outbound connection until it connects or fails; null after.
+    /// On a connection attempt, the connector it belongs to.</summary>
+    internal OutboundConnector? Connector { get; set; }
     internal long ReadyStamp { get; set; } = -1;
     internal bool InWriteQueue { get; set; }
     internal bool InReadQueue { get; set; }
@@ -156,6 +211,8 @@ public sealed class Connection
     internal bool InWorkQueue { get; set; }
     internal bool IsOpenRaised { get; set; }
     internal ManagerTimer? DeadlineTimer { get; set; }
+    /// <summary>Why the connection closes, for its protocol's <see cref="Protocol.OnClosing"/>.</summary>
+    internal CloseCause CloseCause { get; set; }
     internal Protocol? Protocol { get; set; }
     /// <summary>TLS, between the socket and the protocol; null for plain connections.</summary>
     internal SecurityLayer? Security { get; set; }

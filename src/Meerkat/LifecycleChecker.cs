@@ -11,7 +11,8 @@ namespace Meerkat;
 /// another (a server may finish its response, <c>HttpDone</c>, before the request's
 /// <c>HttpMessage</c> when it rejects a request early); <c>WsOpen</c> at most once, outside an
 /// HTTP transaction (after the upgrade request's <c>HttpDone</c>), <c>WsMessage</c>/<c>WsControl</c>
-/// only after it and no HTTP event after it; and every event on the loop thread.
+/// only after it and no HTTP event after it; on server and client connections, an open transaction
+/// gets its <c>HttpDone</c> before <c>Error</c> or <c>Close</c>; and every event on the loop thread.
 /// </remarks>
 internal sealed class LifecycleChecker
 {
@@ -48,6 +49,7 @@ internal sealed class LifecycleChecker
                 return;
             case EventKind.Close:
                 Require(track.Phase is Phase.Opened or Phase.Errored, connection, kind, track.Phase == Phase.None ? "Close before Open" : "Close raised twice");
+                RequireTransactionEnded(connection, kind, track);
                 track.Phase = Phase.Closed;
                 tracks.Remove(connection.Id);
                 CloseCount++;
@@ -59,6 +61,7 @@ internal sealed class LifecycleChecker
         switch (kind)
         {
             case EventKind.Error:
+                RequireTransactionEnded(connection, kind, track);
                 track.Phase = Phase.Errored;
                 break;
             case EventKind.Resolve:
@@ -107,6 +110,14 @@ internal sealed class LifecycleChecker
                 track.Transaction = Transaction.Idle;
                 break;
         }
+    }
+
+    /// <summary>DESIGN.md §3.4: every HttpHeaders gets exactly one HttpDone before Close (and before Error,
+    /// which only Close may follow). Checked for accepted (server) and outbound (client) connections.</summary>
+    private static void RequireTransactionEnded(Connection connection, EventKind kind, Track track)
+    {
+        if (connection.Role is ConnectionRole.Accepted or ConnectionRole.Outbound)
+            Require(track.Transaction == Transaction.Idle, connection, kind, "an HTTP transaction is still open (HttpHeaders without its HttpDone)");
     }
 
     private static void Require(bool condition, Connection connection, EventKind kind, string rule)

@@ -31,7 +31,6 @@ namespace Meerkat;
 public sealed class Manager : IDisposable
 {
     private const int AcceptBatch = 128;
-    private const int DatagramBatch = 64;
     internal const int MinReadSize = 16 * 1024;
     private const int MaxReadSize = 256 * 1024;
     private static long lastId;
@@ -51,6 +50,7 @@ public sealed class Manager : IDisposable
     private readonly ConcurrentQueue<object> posted = new();
     private readonly ManualResetEventSlim runExited = new(true);
     private readonly byte[] scratch = new byte[64 * 1024];
+    private GracefulShutdown? shutdown;
     private int loopThread = -1;
     private int activeCount;
     private volatile bool stopRequested;
@@ -85,6 +85,11 @@ public sealed class Manager : IDisposable
     /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
     internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
 
+    /// <summary>Raised on the loop thread when <see cref="Dispose"/> begins, before any connection is
+    /// closed (and after posting became impossible): owners of work waiting on this loop (the HTTP
+    /// client's pending requests) complete it here instead of leaving it hanging.</summary>
+    internal event Action? Disposing;
+
     // ------------------------------------------------------------------ public API
 
     /// <summary>Listens on <c>tcp://host:port</c> or binds <c>udp://host:port</c>. Port 0 picks a
@@ -106,10 +111,12 @@ public sealed class Manager : IDisposable
     }
 
     /// <summary>Opens an outbound connection to <c>tcp://host:port</c> or <c>udp://host:port</c>.
-    /// Host names are resolved off the loop thread. Events: <see cref="EventKind.Open"/>, then
-    /// <see cref="EventKind.Resolve"/> and <see cref="EventKind.Connect"/>, or
-    /// <see cref="EventKind.Error"/> and <see cref="EventKind.Close"/>. Bytes sent before
-    /// <see cref="EventKind.Connect"/> are queued.</summary>
+    /// Host names are resolved off the loop thread (<see cref="ManagerOptions.Resolver"/>, within
+    /// <see cref="ManagerOptions.ResolveTimeout"/>), and every resolved address is tried, IPv6 and
+    /// IPv4 raced as in Happy Eyeballs (RFC 8305): the first to connect wins, the others are closed
+    /// without a trace. Events: <see cref="EventKind.Open"/>, then <see cref="EventKind.Resolve"/>
+    /// (once) and <see cref="EventKind.Connect"/>, or <see cref="EventKind.Error"/> and
+    /// <see cref="EventKind.Close"/>. Bytes sent before <see cref="EventKind.Connect"/> are queued.</summary>
     public Connection Connect(string url, ConnectionHandler? handler)
     {
         var address = NetworkAddress.Parse(url);
@@ -150,6 +157,35 @@ public sealed class Manager : IDisposable
         stopRequested = true;
         if (!disposed) poller.Wake();
     }
+
+    /// <summary>Starts a graceful shutdown and returns at once; safe from any thread, including a
+    /// signal handler. The manager stops accepting (listeners close, new connections are refused),
+    /// lets work in progress finish within <paramref name="deadline"/> (HTTP: in-flight requests,
+    /// deferred ones included, are answered, with <c>Connection: close</c> when their response has not
+    /// started; idle kept-alive connections close at once), then closes what is left (an HTTP
+    /// transaction cut there ends with <see cref="Http.HttpOutcome.Shutdown"/>). Once no connection is
+    /// left, <see cref="Run"/> returns. Calling it again with a shorter deadline brings the end
+    /// forward (<see cref="TimeSpan.Zero"/>: close everything now). Logged as <c>shutdown</c> records.</summary>
+    public void Shutdown(TimeSpan deadline) => _ = ShutdownAsync(deadline);
+
+    /// <summary>As <see cref="Shutdown"/>; the task completes once every connection is closed (or the
+    /// manager is disposed). The loop must be running (<see cref="Run"/>, or calls to <see cref="Poll"/>).</summary>
+    public Task ShutdownAsync(TimeSpan deadline)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(deadline, TimeSpan.Zero);
+        GracefulShutdown current;
+        lock (posted)
+        {
+            current = shutdown ??= new GracefulShutdown();
+        }
+        if (disposed) return Task.CompletedTask;
+        posted.Enqueue(new Action(() => current.Begin(this, deadline)));
+        poller.Wake();
+        return current.Completion;
+    }
+
+    /// <summary>True once <see cref="Shutdown"/> was called.</summary>
+    public bool IsShuttingDown => shutdown is not null;
 
     /// <summary>Delivers <paramref name="payload"/> (copied; any size) as a <see cref="EventKind.Wakeup"/>
     /// event on connection <paramref name="connectionId"/>. Thread-safe; payloads to one connection
@@ -216,6 +252,7 @@ public sealed class Manager : IDisposable
             RunProtocolWork();
             FlushWrites();
             CloseMarked();
+            shutdown?.CheckDone(this, activeCount);
             return ready.Count;
         }
         finally
@@ -328,6 +365,7 @@ public sealed class Manager : IDisposable
             Protocol = protocol,
         };
         connection.Security = security?.Invoke(connection);
+        connection.Connector = new OutboundConnector(this, connection);
         connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, _ => OnConnectTimeout(connection), null);
         Register(connection);
         activeCount++;
@@ -357,30 +395,51 @@ public sealed class Manager : IDisposable
         }
         catch (Exception ex) when (ex is not LifecycleViolationException && e.Kind is not (EventKind.Close or EventKind.Error))
         {
-            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+            HandlerThrew(connection, e.Kind, ex);
         }
     }
 
     /// <summary>Raises a protocol-made event (HTTP, WebSocket) to the user's handler only.</summary>
     internal void RaiseToUser(Connection connection, Event e)
     {
-        if (connection.State == ConnectionState.Closed) return;
+        if (RaiseHttpToUser(connection, e) is { } ex) HandlerThrew(connection, e.Kind, ex);
+    }
+
+    /// <summary>Raises a protocol-made event to the user's handler only and returns what the handler
+    /// threw instead of failing the connection: the protocol answers it (an HTTP server sends 500).</summary>
+    internal Exception? RaiseHttpToUser(Connection connection, Event e)
+    {
+        if (connection.State == ConnectionState.Closed) return null;
         checker?.Observe(connection, e.Kind, loopThread);
         try
         {
             connection.Handler?.Invoke(connection, e);
+            return null;
         }
         catch (Exception ex) when (ex is not LifecycleViolationException)
         {
-            Fail(connection, new MeerkatException($"the handler threw on {e.Kind}: {ex.Message}", ex));
+            return ex;
         }
     }
 
-    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.</summary>
-    internal void Fail(Connection connection, Exception error)
+    /// <summary>A handler threw on a non-protocol event: log it, then Error and Close.</summary>
+    private void HandlerThrew(Connection connection, EventKind kind, Exception ex)
+    {
+        Log(LogSeverity.Error, "handler-error", $"the handler threw on {kind}: {ex.Message}", ex, connection.Id);
+        Fail(connection, new MeerkatException($"the handler threw on {kind}: {ex.Message}", ex), CloseCause.HandlerError);
+    }
+
+    /// <summary>Raises <see cref="EventKind.Error"/> (unless the connection is already closing), then closes.
+    /// The protocol first ends its open work (<see cref="Protocol.OnClosing"/>), since nothing but Close may follow Error.</summary>
+    internal void Fail(Connection connection, Exception error, CloseCause cause = CloseCause.Failed)
     {
         if (connection.State >= ConnectionState.Closing) return;
-        if (connection.IsOpenRaised) Raise(connection, new Event(EventKind.Error, error: error));
+        connection.CloseCause = cause;
+        if (connection.IsOpenRaised)
+        {
+            connection.Protocol?.OnClosing(connection, cause, error);
+            Raise(connection, new Event(EventKind.Error, error: error));
+        }
         connection.Close();
     }
 
@@ -414,22 +473,6 @@ public sealed class Manager : IDisposable
         closeQueue.Add(connection);
     }
 
-    internal bool SendDatagram(Connection connection, ReadOnlySpan<byte> data)
-    {
-        if (connection.State < ConnectionState.Connected) return false;
-        var peer = connection.Role == ConnectionRole.Listener ? connection.DatagramPeer : null;
-        if (connection.Role == ConnectionRole.Listener && peer is null) return false;
-        if (connection.PendingDatagrams is not { Count: > 0 })
-        {
-            if (Transport.TrySendDatagram(connection, data, peer, out var error)) return true;
-            if (error is not null) { Fail(connection, error); return false; }
-        }
-        // The socket would block: keep the datagram, with its destination, for the write phase.
-        (connection.PendingDatagrams ??= new()).Enqueue((data.ToArray(), peer is null ? null : Transport.Copy(peer)));
-        ScheduleWrite(connection);
-        return true;
-    }
-
     // ------------------------------------------------------------------ phases
 
     private void RaisePendingOpens()
@@ -439,7 +482,7 @@ public sealed class Manager : IDisposable
             var connection = openQueue[i];
             if (connection.IsOpenRaised) continue;
             Raise(connection, new Event(EventKind.Open));
-            if (connection.Role == ConnectionRole.Outbound && connection.State == ConnectionState.Open) StartResolve(connection);
+            if (connection.Role == ConnectionRole.Outbound && connection.State == ConnectionState.Open) connection.Connector?.Start();
         }
         openQueue.Clear();
     }
@@ -494,12 +537,12 @@ public sealed class Manager : IDisposable
             if (connection.State >= ConnectionState.Closing) continue;
             if (connection.IsConnecting)
             {
-                if (connection.WriteReady || connection.ReadReady) FinishConnect(connection);
+                if (connection.WriteReady || connection.ReadReady) connection.Connector?.OnAttemptReady(connection);
                 continue;
             }
             if (connection.ReadReady)
             {
-                if (connection.IsDatagram) ReadDatagrams(connection);
+                if (connection.IsDatagram) Datagrams.Read(this, connection, scratch);
                 else if (connection.Role == ConnectionRole.Listener) AcceptConnections(connection);
                 else ReadStream(connection);
             }
@@ -567,7 +610,7 @@ public sealed class Manager : IDisposable
             var connection = writeQueue[i];
             connection.InWriteQueue = false;
             if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
-            if (connection.IsDatagram) FlushDatagrams(connection);
+            if (connection.IsDatagram) Datagrams.Flush(this, connection);
             else
             {
                 connection.Security?.PrepareWrite(connection, connection.State == ConnectionState.Draining);
@@ -716,95 +759,16 @@ public sealed class Manager : IDisposable
         if (connection.ReadReady) ScheduleRead(connection);
     }
 
-    private void ReadDatagrams(Connection connection)
-    {
-        for (int i = 0; i < DatagramBatch; i++)
-        {
-            connection.DatagramPeer ??= new SocketAddress(connection.Socket!.AddressFamily);
-            int n = Transport.ReceiveDatagram(connection.Socket!, scratch, connection.DatagramPeer, out var error);
-            if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
-            if (error != SocketError.Success)
-            {
-                // A listener ignores errors a datagram peer caused (ICMP unreachable); a connected socket fails.
-                if (connection.Role == ConnectionRole.Listener) continue;
-                Fail(connection, Transport.Error("receive failed", error));
-                return;
-            }
-            if (connection.Role == ConnectionRole.Listener) connection.RemoteEndPoint = Transport.ToEndPoint(connection.DatagramPeer);
-            Raise(connection, new Event(EventKind.Read, scratch.AsSpan(0, n)));
-            if (connection.State >= ConnectionState.Closing) return;
-        }
-        ScheduleRead(connection);
-    }
+    /// <summary>Starts watching a socket the connection owns (an outbound connection's, once it
+    /// connects, or a connection attempt's).</summary>
+    internal void Watch(Connection connection) => poller.Add(connection);
 
-    private void FlushDatagrams(Connection connection)
-    {
-        var queue = connection.PendingDatagrams;
-        while (queue is { Count: > 0 })
-        {
-            var (data, peer) = queue.Peek();
-            if (!Transport.TrySendDatagram(connection, data, peer, out var error))
-            {
-                if (error is not null) Fail(connection, error);
-                else connection.WriteReady = false;
-                return;
-            }
-            queue.Dequeue();
-            Raise(connection, new Event(EventKind.Write, count: data.Length));
-        }
-    }
+    /// <summary>Stops watching the connection's socket; before it is closed or handed over.</summary>
+    internal void Unwatch(Connection connection) => poller.Remove(connection);
 
-    private void StartResolve(Connection connection)
-    {
-        var address = new NetworkAddress("tcp", connection.Host!, connection.Port);
-        if (address.Literal is { } literal)
-        {
-            OnResolved(connection, [literal], null);
-            return;
-        }
-        Dns.GetHostAddressesAsync(connection.Host!).ContinueWith(
-            task => Post(() => OnResolved(connection, task.IsCompletedSuccessfully ? task.Result : null, task.Exception?.InnerException)),
-            TaskScheduler.Default);
-    }
-
-    private void OnResolved(Connection connection, IPAddress[]? addresses, Exception? error)
-    {
-        if (connection.State >= ConnectionState.Closing) return;
-        if (addresses is null || addresses.Length == 0)
-        {
-            Fail(connection, new MeerkatException($"cannot resolve host '{connection.Host}': {error?.Message ?? "no addresses"}", error));
-            return;
-        }
-        var address = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses[0];
-        var endPoint = new IPEndPoint(address, connection.Port);
-        connection.RemoteEndPoint = endPoint;
-        Raise(connection, new Event(EventKind.Resolve));
-        if (connection.State >= ConnectionState.Closing) return;
-        var socket = Transport.BeginConnect(endPoint, connection.IsDatagram, out bool completed, out var failure);
-        if (socket is null)
-        {
-            Fail(connection, failure!);
-            return;
-        }
-        connection.Socket = socket;
-        poller.Add(connection);
-        connection.IsConnecting = !completed;
-        if (completed) OnConnected(connection);
-    }
-
-    private void FinishConnect(Connection connection)
-    {
-        var error = Transport.ConnectResult(connection.Socket!);
-        if (error != SocketError.Success)
-        {
-            Fail(connection, Transport.Error($"connect to {connection.RemoteEndPoint} failed", error));
-            return;
-        }
-        connection.IsConnecting = false;
-        OnConnected(connection);
-    }
-
-    private void OnConnected(Connection connection)
+    /// <summary>An outbound connection has its connected socket (OutboundConnector): raise
+    /// <see cref="EventKind.Connect"/> and start what waited for it.</summary>
+    internal void OnConnected(Connection connection)
     {
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = null;
@@ -829,6 +793,7 @@ public sealed class Manager : IDisposable
         try
         {
             if (!connection.IsOpenRaised) Raise(connection, new Event(EventKind.Open));
+            else connection.Protocol?.OnClosing(connection, connection.CloseCause, null);
             Raise(connection, new Event(EventKind.Close));
         }
         finally
@@ -841,6 +806,7 @@ public sealed class Manager : IDisposable
     {
         connection.State = ConnectionState.Closed;
         connection.DeadlineTimer?.Cancel();
+        connection.Connector?.Abort();
         if (connection.IsRegistered) poller.Remove(connection);
         connection.Socket?.Dispose();
         connection.ReleaseBuffers();
@@ -862,10 +828,22 @@ public sealed class Manager : IDisposable
         Exception? firstError = null;
         try
         {
+            try
+            {
+                Disposing?.Invoke();
+            }
+            catch (Exception ex) when (ex is not LifecycleViolationException)
+            {
+                firstError = ex;
+            }
             while (connections.Count > 0)
             {
                 var connection = connections[^1];
-                if (connection.State < ConnectionState.Closing) connection.State = ConnectionState.Closing;
+                if (connection.State < ConnectionState.Closing)
+                {
+                    connection.State = ConnectionState.Closing;
+                    connection.CloseCause = CloseCause.Disposed;
+                }
                 try
                 {
                     FinalizeClose(connection);
@@ -884,6 +862,7 @@ public sealed class Manager : IDisposable
         finally
         {
             loopThread = -1;
+            shutdown?.Finish();
             timers.Clear();
             while (posted.TryDequeue(out var work))
                 if (work is IDisposable unrun) unrun.Dispose(); // e.g. a socket handed over by a shared acceptor

@@ -46,6 +46,8 @@ public sealed class ManagerGroup : IDisposable
     private readonly List<Thread> threads = [];
     private readonly ManualResetEventSlim stopped = new(false);
     private int started;
+    private int shuttingDown;
+    private int loopsEnded;
     private bool disposed;
     private Exception? failure;
 
@@ -148,6 +150,23 @@ public sealed class ManagerGroup : IDisposable
         stopped.Set();
     }
 
+    /// <summary>A graceful shutdown of every loop (see <see cref="Manager.Shutdown"/>): no new
+    /// connection is accepted, work in progress finishes within <paramref name="deadline"/>, then what
+    /// is left is closed; <see cref="Run"/> returns once every loop is done. Calling it again with a
+    /// shorter deadline brings the end forward (<see cref="TimeSpan.Zero"/>: now). Thread-safe, also
+    /// from a signal handler.</summary>
+    /// <returns>Completes when every loop has closed its last connection.</returns>
+    public Task ShutdownAsync(TimeSpan deadline)
+    {
+        Volatile.Write(ref shuttingDown, 1);
+        foreach (var acceptor in acceptors) acceptor.Dispose();
+        if (Volatile.Read(ref started) == 0) Stop();
+        return Task.WhenAll(managers.Select(m => m.ShutdownAsync(deadline)));
+    }
+
+    /// <summary>As <see cref="ShutdownAsync"/>, without waiting.</summary>
+    public void Shutdown(TimeSpan deadline) => _ = ShutdownAsync(deadline);
+
     /// <summary>Delivers a <see cref="EventKind.Wakeup"/> to the connection, on whichever loop owns it. Thread-safe.</summary>
     /// <returns>False when no loop has that connection.</returns>
     public bool Wakeup(long connectionId, ReadOnlySpan<byte> payload)
@@ -194,7 +213,9 @@ public sealed class ManagerGroup : IDisposable
         }
         finally
         {
-            Stop(); // one loop ending ends them all, and the group's Run
+            // One loop ending ends them all, and the group's Run; during a shutdown each loop ends
+            // when its own work is done, and the group when the last one is.
+            if (Volatile.Read(ref shuttingDown) == 0 || Interlocked.Increment(ref loopsEnded) == managers.Length || Volatile.Read(ref failure) is not null) Stop();
         }
     }
 }

@@ -40,6 +40,19 @@ public sealed class ManagerOptions
     /// <summary>How long an outbound connection may take to resolve and connect. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long resolving a host name may take before the connection fails with a
+    /// <see cref="TimeoutException"/> naming the host. Default 10 s (within <see cref="ConnectTimeout"/>).</summary>
+    public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Happy Eyeballs' connection attempt delay (RFC 8305 §5): while an attempt has not
+    /// connected, the next resolved address is tried after this long (at once when an attempt
+    /// fails). Between 10 ms and 2 s. Default 250 ms.</summary>
+    public TimeSpan ConnectionAttemptDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Resolves host names of outbound connections. Default null: the system resolver
+    /// (<see cref="System.Net.Dns"/>). IP literals and <c>localhost</c> are never passed to it.</summary>
+    public HostResolver? Resolver { get; set; }
+
     /// <summary>How long a draining connection reads and discards after half-closing, waiting for
     /// the peer to close, before it closes anyway. Default 2 s.</summary>
     public TimeSpan LingerTimeout { get; set; } = TimeSpan.FromSeconds(2);
@@ -63,6 +76,9 @@ public sealed class ManagerOptions
         Require(SendHighWaterMark > 0 && SendHighWaterMark <= MaxSendBufferSize, "SendHighWaterMark must be positive and at most MaxSendBufferSize");
         Require(MaxConnections > 0, "MaxConnections must be positive");
         Require(ConnectTimeout > TimeSpan.Zero, "ConnectTimeout must be positive");
+        Require(ResolveTimeout > TimeSpan.Zero, "ResolveTimeout must be positive");
+        Require(ConnectionAttemptDelay >= TimeSpan.FromMilliseconds(10) && ConnectionAttemptDelay <= TimeSpan.FromSeconds(2),
+            "ConnectionAttemptDelay must be between 10 ms and 2 s (RFC 8305 §5)");
         Require(LingerTimeout >= TimeSpan.Zero, "LingerTimeout must not be negative");
     }
 

@@ -1,5 +1,20 @@
 namespace Meerkat;
 
+/// <summary>Why a connection is closing, for protocols that must end their units of work with a reason.</summary>
+internal enum CloseCause
+{
+    /// <summary>The application or the protocol closed it (or the loop did, after the peer's end of stream).</summary>
+    Closed,
+    /// <summary>A transport or TLS failure; <see cref="EventKind.Error"/> follows.</summary>
+    Failed,
+    /// <summary>A user handler threw; <see cref="EventKind.Error"/> follows.</summary>
+    HandlerError,
+    /// <summary>A graceful shutdown's deadline passed (<see cref="Manager.Shutdown"/>).</summary>
+    Shutdown,
+    /// <summary><see cref="Manager.Dispose"/>.</summary>
+    Disposed,
+}
+
 /// <summary>
 /// A protocol layer bound to a connection (HTTP, WebSocket, TLS). It sees every event before the
 /// user's handler, and raises its own events (HTTP transactions, WebSocket messages) to the user.
@@ -17,4 +32,15 @@ internal abstract class Protocol
 
     /// <summary>Called in the loop's work phase after <see cref="Manager.ScheduleWork"/>.</summary>
     public virtual void OnWork(Connection connection) { }
+
+    /// <summary>The connection is about to raise <see cref="EventKind.Error"/> (a failure) or
+    /// <see cref="EventKind.Close"/>: the last moment to end open units of work with an event of their
+    /// own (an HTTP transaction's <c>HttpDone</c>). May be called twice (before Error, then before
+    /// Close); act once.</summary>
+    public virtual void OnClosing(Connection connection, CloseCause cause, Exception? error) { }
+
+    /// <summary>A graceful shutdown began (<see cref="Manager.Shutdown"/>): finish the work in
+    /// progress and close; connections still open at the deadline are closed with
+    /// <see cref="CloseCause.Shutdown"/>. The default does nothing (the deadline closes the connection).</summary>
+    public virtual void OnShutdown(Connection connection) { }
 }

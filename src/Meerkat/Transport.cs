@@ -169,7 +169,8 @@ internal static class Transport
     public static MeerkatException Error(string what, SocketError error) =>
         new($"{what}: {Describe(error)}", new SocketException((int)error));
 
-    private static string Describe(SocketError error) => error switch
+    /// <summary>A socket error in words, for messages ("connection refused").</summary>
+    public static string Describe(SocketError error) => error switch
     {
         SocketError.ConnectionRefused => "connection refused",
         SocketError.ConnectionReset => "connection reset by peer",

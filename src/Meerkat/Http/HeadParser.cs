@@ -4,6 +4,8 @@
 // the offset of the first line it has not checked yet. The unfinished last line is checked as a
 // prefix, so garbage is rejected as soon as it arrives instead of after the blank line. Limits
 // are checked before waiting for more bytes, so a head without an end cannot grow unbounded.
+// Faults are reported in byte order (the first bad byte, the first byte past a limit, the first
+// bad line ending), so the error is the same however the input is cut.
 // Rules: CRLF only (a bare CR or LF is an error); leading blank lines before a request line are
 // ignored (§2.2); a field line starting with whitespace is obs-fold and rejected (§5.2).
 using System.Text;
@@ -52,13 +54,13 @@ internal sealed class HeadParser
         {
             ReadOnlySpan<byte> rest = input[_nextLine..];
             int lf = rest.IndexOf(LF);
-            if (lf < 0) return CheckPartialLine(rest, _nextLine + rest.Length, head, limits);
-            if (lf == 0 || rest[lf - 1] != CR) return Fail(HttpError.InvalidLineEnding);
-            ReadOnlySpan<byte> line = rest[..(lf - 1)];
+            ReadOnlySpan<byte> raw = lf < 0 ? rest : rest[..lf];
+            HttpError early = FirstError(raw, hasLf: lf >= 0, limits);
+            if (early != HttpError.None) return Fail(early);
+            if (lf < 0) return HeadStatus.Incomplete;
+            ReadOnlySpan<byte> line = raw[..^1]; // FirstError made sure the line ends with CRLF
             int lineStart = _nextLine;
             _nextLine += lf + 1;
-            if (line.Contains(CR)) return Fail(HttpError.InvalidLineEnding);
-            if (_nextLine > _maxBytes) return Fail(TooLarge());
 
             HttpError error;
             if (!_hasStartLine)
@@ -80,24 +82,38 @@ internal sealed class HeadParser
         }
     }
 
-    private HeadStatus CheckPartialLine(ReadOnlySpan<byte> line, int total, HttpHead? head, HttpLimits limits)
+    /// <summary>The first fault in the bytes of the current line received so far (<paramref name="raw"/>, up to
+    /// but not including its LF), in byte order: a bad byte of content, the byte past a limit, or a bad line
+    /// ending, whichever comes first. So the error does not depend on how the input was cut.</summary>
+    private HttpError FirstError(ReadOnlySpan<byte> raw, bool hasLf, HttpLimits limits)
     {
-        if (!_hasStartLine && line.Length > limits.MaxRequestLineLength + 1) // + 1: the CR
-            return Fail(_isRequest ? HttpError.RequestLineTooLong : HttpError.HeadersTooLarge);
-        if (total > _maxBytes) return Fail(TooLarge());
-        if (!line.IsEmpty && line[^1] == CR) line = line[..^1]; // the LF may be in the next read
-        if (line.Contains(CR)) return Fail(HttpError.InvalidLineEnding);
-        HttpError error = HttpError.None;
+        int cr = raw.IndexOf(CR);
+        int contentEnd = cr < 0 ? raw.Length : cr;
+        int present = raw.Length + (hasLf ? 1 : 0);
+        int headLimitAt = _maxBytes - _nextLine;                   // index of the first byte past the head limit
+        int lineLimitAt = _hasStartLine ? int.MaxValue : limits.MaxRequestLineLength; // first content byte too many
+        HttpError content = CheckPrefix(raw[..Math.Min(contentEnd, Math.Min(headLimitAt, lineLimitAt))]);
+        if (content != HttpError.None) return content;
+        int limitAt = int.MaxValue;
+        HttpError limitError = HttpError.None;
+        if (lineLimitAt < contentEnd) (limitAt, limitError) = (lineLimitAt, _isRequest ? HttpError.RequestLineTooLong : HttpError.HeadersTooLarge);
+        if (headLimitAt < present && headLimitAt < limitAt) (limitAt, limitError) = (headLimitAt, TooLarge());
+        int badEndAt = cr >= 0 && cr < raw.Length - 1 ? cr + 1              // CR followed by something other than LF
+                     : hasLf && (raw.IsEmpty || raw[^1] != CR) ? raw.Length // a bare LF
+                     : int.MaxValue;
+        if (limitAt <= badEndAt) return limitError;
+        return HttpError.InvalidLineEnding;
+    }
+
+    /// <summary>Checks the content of a line as a prefix: only what can no longer become valid fails.</summary>
+    private HttpError CheckPrefix(ReadOnlySpan<byte> content)
+    {
         if (!_hasStartLine)
         {
-            error = _isRequest ? StartLineSyntax.CheckRequestLine(line, complete: false, out _, out _, out _)
-                               : StartLineSyntax.CheckStatusLine(line, complete: false, out _, out _, out _);
+            return _isRequest ? StartLineSyntax.CheckRequestLine(content, complete: false, out _, out _, out _)
+                              : StartLineSyntax.CheckStatusLine(content, complete: false, out _, out _, out _);
         }
-        else if (!line.IsEmpty)
-        {
-            error = CheckFieldLine(line, complete: false, out _, out _, out _);
-        }
-        return error == HttpError.None ? HeadStatus.Incomplete : Fail(error);
+        return content.IsEmpty ? HttpError.None : CheckFieldLine(content, complete: false, out _, out _, out _);
     }
 
     private HttpError ParseStartLine(ReadOnlySpan<byte> line, int offset, HttpHead head, HttpLimits limits)

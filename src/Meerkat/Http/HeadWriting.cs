@@ -41,7 +41,8 @@ internal static class HeadWriting
     /// for fields up to 512 bytes; the same rules apply.</summary>
     public static void WriteField(IBufferWriter<byte> output, string name, string value)
     {
-        if (value.AsSpan().ContainsAnyExceptInRange((char)0, (char)255))
+        // As ushort: .NET 10's range search over char allocates 96 bytes per call; over ushort it does not.
+        if (System.Runtime.InteropServices.MemoryMarshal.Cast<char, ushort>(value.AsSpan()).ContainsAnyExceptInRange((ushort)0, (ushort)255))
             throw new ArgumentException($"The value of header '{name}' has a character outside Latin-1.", nameof(value));
         int length = name.Length + value.Length;
         byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;

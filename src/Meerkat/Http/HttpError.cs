@@ -16,7 +16,8 @@ public enum HttpError
     InvalidTarget,
     /// <summary>The version is not <c>HTTP/DIGIT.DIGIT</c> (RFC 9112 §2.3).</summary>
     InvalidVersion,
-    /// <summary>The version is well formed but not HTTP/1.0 or HTTP/1.1 (505).</summary>
+    /// <summary>The version is well formed but its major version is not 1 (505). A higher 1.x minor
+    /// version is read as HTTP/1.1 (RFC 9110 §2.5, §6.2).</summary>
     UnsupportedVersion,
     /// <summary>The status line is not <c>HTTP-version SP 3DIGIT SP reason</c> (RFC 9112 §4).</summary>
     InvalidStatusLine,
@@ -58,6 +59,12 @@ public enum HttpError
     BodyTooLarge,
     /// <summary>The stream ended in the middle of a message.</summary>
     IncompleteMessage,
+    /// <summary>An HTTP/1.1 request without a Host field (RFC 9112 §3.2): 400.</summary>
+    MissingHost,
+    /// <summary>A request with more than one Host field line (RFC 9112 §3.2): 400.</summary>
+    DuplicateHost,
+    /// <summary>A Host field whose value is not <c>uri-host [ ":" port ]</c> (RFC 9110 §7.2, RFC 9112 §3.2): 400.</summary>
+    InvalidHost,
 }
 
 /// <summary>Status codes and human-readable messages for <see cref="HttpError"/>.</summary>
@@ -83,7 +90,7 @@ public static class HttpErrors
         HttpError.InvalidMethod => "The method is not a valid token.",
         HttpError.InvalidTarget => "Invalid request target.",
         HttpError.InvalidVersion => "Malformed HTTP version.",
-        HttpError.UnsupportedVersion => "Only HTTP/1.0 and HTTP/1.1 are supported.",
+        HttpError.UnsupportedVersion => "Only HTTP/1.x is supported.",
         HttpError.InvalidStatusLine => "Malformed status line.",
         HttpError.InvalidLineEnding => "Lines must end with CRLF.",
         HttpError.InvalidHeaderName => "Invalid header field name.",
@@ -104,6 +111,9 @@ public static class HttpErrors
         HttpError.TrailersTooLarge => "The trailer section is too large.",
         HttpError.BodyTooLarge => "The body is too large.",
         HttpError.IncompleteMessage => "The connection ended in the middle of a message.",
+        HttpError.MissingHost => "An HTTP/1.1 request needs a Host header field.",
+        HttpError.DuplicateHost => "More than one Host header field.",
+        HttpError.InvalidHost => "Invalid Host header field value.",
         _ => "Unknown error.",
     };
 }

@@ -67,7 +67,7 @@ public sealed class HttpHead
         }
     }
 
-    /// <summary>Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.</summary>
+    /// <summary>Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1 (and for HTTP/1.2 and above, read as 1.1, RFC 9110 §6.2).</summary>
     public int VersionMinor { get; internal set; }
 
     /// <summary>Response status code (100–999). 0 for requests.</summary>

@@ -63,20 +63,23 @@ internal static class StartLineSyntax
         return HttpError.None;
     }
 
-    /// <summary>HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3); only 1.0 and 1.1 are supported.</summary>
+    /// <summary>HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3). Major version 1 only; HTTP/1.2 and
+    /// above read as 1.1 (RFC 9110 §2.5, §6.2).</summary>
     private static HttpError CheckVersion(ReadOnlySpan<byte> version, bool complete, out int minor)
     {
         minor = 0;
         ReadOnlySpan<byte> prefix = "HTTP/"u8;
-        if (version.Length > VersionLength) return HttpError.InvalidVersion;
-        for (int i = 0; i < version.Length; i++)
+        // Byte by byte, so the verdict is the same however the line was cut: the major digit decides
+        // "unsupported" (505) as soon as it arrives, whatever follows it.
+        for (int i = 0; i < version.Length && i < VersionLength; i++)
         {
             bool ok = i < prefix.Length ? version[i] == prefix[i] : i == 6 ? version[i] == Dot : IsDigit(version[i]);
             if (!ok) return HttpError.InvalidVersion;
+            if (i == 5 && version[i] != '1') return HttpError.UnsupportedVersion;
         }
+        if (version.Length > VersionLength) return HttpError.InvalidVersion;
         if (version.Length < VersionLength) return complete ? HttpError.InvalidVersion : HttpError.None;
-        if (version[5] != '1' || version[7] > '1') return HttpError.UnsupportedVersion;
-        minor = version[7] - '0';
+        minor = Math.Min(version[7] - '0', 1); // RFC 9110 §6.2: a higher minor is processed as the highest we implement
         return HttpError.None;
     }
 

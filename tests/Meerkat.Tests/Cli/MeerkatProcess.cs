@@ -20,6 +20,7 @@ internal sealed partial class MeerkatProcess : IDisposable
     private readonly BlockingCollection<string> lines = [];
     private readonly StringBuilder output = new();
     private readonly StringBuilder errors = new();
+    private readonly SemaphoreSlim errorLines = new(0);
     private readonly Task outputDone;
     private readonly Task errorsDone;
 
@@ -45,7 +46,10 @@ internal sealed partial class MeerkatProcess : IDisposable
         errorsDone = Task.Run(async () =>
         {
             while (await process.StandardError.ReadLineAsync() is { } line)
+            {
                 lock (errors) errors.AppendLine(line);
+                errorLines.Release();
+            }
         });
     }
 
@@ -79,6 +83,19 @@ internal sealed partial class MeerkatProcess : IDisposable
         return null!;
     }
 
+    /// <summary>Waits until stderr holds <paramref name="text"/>.</summary>
+    public void WaitForError(string text, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        while (!Errors.Contains(text, StringComparison.Ordinal))
+        {
+            var left = limit - clock.Elapsed;
+            if (left <= TimeSpan.Zero || !errorLines.Wait(left) && !Errors.Contains(text, StringComparison.Ordinal))
+                Assert.Fail($"meerkat never wrote '{text}' to stderr; stderr:\n{Errors}");
+        }
+    }
+
     /// <summary>Waits for "listening on URL" and returns the URL.</summary>
     public string WaitForListening() => WaitForLine(l => l.StartsWith("listening on ", StringComparison.Ordinal))["listening on ".Length..].TrimEnd('/');
 
@@ -98,6 +115,7 @@ internal sealed partial class MeerkatProcess : IDisposable
         process.WaitForExit();
         process.Dispose();
         lines.Dispose();
+        errorLines.Dispose();
     }
 
     [LibraryImport("libc", SetLastError = true)]

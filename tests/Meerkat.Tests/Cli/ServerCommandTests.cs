@@ -102,4 +102,69 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Equal(ExitCodes.Ok, demo.WaitForExit());
         await Task.CompletedTask;
     }
+
+    [Theory, MemberData(nameof(Builds))]
+    public void SIGTERM_lets_a_request_in_flight_finish_and_a_second_signal_stops_at_once(bool native)
+    {
+        SkipUnlessSignals();
+        Assert.SkipUnless(File.Exists("/proc/net/tcp"), "reads /proc/net/tcp to see the server take the request");
+        using (var demo = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "2", "--quiet"))
+        {
+            int port = new Uri(demo.WaitForListening()).Port;
+            using var request = SendRaw(port, "GET /delay/1500 HTTP/1.1\r\nHost: x\r\n\r\n");
+            demo.Signal(MeerkatProcess.SIGTERM);
+            string response = ReadToEnd(request);
+            Assert.StartsWith("HTTP/1.1 200 ", response, StringComparison.Ordinal);
+            Assert.Contains("Connection: close", response, StringComparison.OrdinalIgnoreCase);
+            Assert.EndsWith("""{"delayed_ms":1500}""", response, StringComparison.Ordinal);
+            Assert.Equal(ExitCodes.Ok, demo.WaitForExit());
+        }
+        using (var demo = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "1", "--quiet"))
+        {
+            int port = new Uri(demo.WaitForListening()).Port;
+            using var request = SendRaw(port, "GET /delay/60000 HTTP/1.1\r\nHost: x\r\n\r\n");
+            demo.Signal(MeerkatProcess.SIGTERM);
+            demo.WaitForError("SIGTERM: stopping (again to stop at once)"); // two signals at once would merge into one
+            demo.Signal(MeerkatProcess.SIGTERM);
+            Assert.Equal(ExitCodes.Ok, demo.WaitForExit(TimeSpan.FromSeconds(8))); // well before the 10 s graceful deadline
+            Assert.Contains("stopping now", demo.Errors, StringComparison.Ordinal);
+            Assert.DoesNotContain("delayed_ms", ReadToEnd(request), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Sends a request on a new connection and returns once the server has read it
+    /// (its socket's receive queue in /proc/net/tcp is empty), so a signal sent next finds it in flight.</summary>
+    private static System.Net.Sockets.Socket SendRaw(int port, string request)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveTimeout = 60_000 };
+        socket.Connect(IPAddress.Loopback, port);
+        socket.Send(System.Text.Encoding.ASCII.GetBytes(request));
+        int clientPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        string local = $":{port:X4} ", remote = $":{clientPort:X4} ";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            // sl local_address rem_address st tx_queue:rx_queue ...: the server side of this connection, read dry
+            bool read = File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Any(f => (f[1] + " ").EndsWith(local, StringComparison.Ordinal) && (f[2] + " ").EndsWith(remote, StringComparison.Ordinal) && f[4].EndsWith(":00000000", StringComparison.Ordinal));
+            if (read) return socket;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the server did not read the request");
+            Thread.Yield();
+        }
+    }
+
+    private static string ReadToEnd(System.Net.Sockets.Socket socket)
+    {
+        var all = new MemoryStream();
+        var buffer = new byte[4096];
+        try
+        {
+            for (int n; (n = socket.Receive(buffer)) > 0;) all.Write(buffer, 0, n);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // reset: what arrived before it is the answer
+        }
+        return System.Text.Encoding.ASCII.GetString(all.ToArray());
+    }
 }

@@ -159,4 +159,51 @@ public class ManagerGroupTests
             Assert.Throws<SocketException>(() => second.Listen((m, o) => m.Listen($"tcp://127.0.0.1:{port}", null, o))).SocketErrorCode);
         Assert.Throws<SocketException>(() => single.Listen($"tcp://127.0.0.1:{port}", null));
     }
+
+    [Theory, MemberData(nameof(Sharings))]
+    public async Task Shutdown_answers_the_deferred_requests_of_every_loop_then_refuses_new_connections(ListenerSharing sharing)
+    {
+        const int Requests = 10;
+        var group = Create(sharing);
+        var pending = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        var listeners = group.Listen((manager, options) => manager.ListenHttp("http://127.0.0.1:0", (c, e) =>
+        {
+            if (e.Kind == EventKind.HttpMessage) pending.Enqueue(c.Id); // answered later, from the test thread
+            else if (e.Kind == EventKind.Wakeup) c.Reply(200, "late but answered"u8, "text/plain");
+        }, listenOptions: options));
+        int port = listeners[0].LocalEndPoint!.Port;
+        var run = Task.Run(() => group.Run());
+        using var client = new HttpClient();
+        var responses = Enumerable.Range(0, Requests).Select(_ =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/");
+            request.Headers.ConnectionClose = false;
+            return client.SendAsync(request, TestContext.Current.CancellationToken);
+        }).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (pending.Count < Requests)
+        {
+            Assert.True(clock.Elapsed < Loop.Deadline, $"{pending.Count} of {Requests} requests arrived");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+        var shutdown = group.ShutdownAsync(TimeSpan.FromSeconds(30));
+        Assert.False(shutdown.IsCompleted);
+        foreach (long id in pending) Assert.True(group.Wakeup(id, []));
+        foreach (var response in responses)
+        {
+            using var answered = await response;
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+            Assert.Equal("late but answered", await answered.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        await shutdown.WaitAsync(Loop.Deadline, TestContext.Current.CancellationToken);
+        await run.WaitAsync(Loop.Deadline, TestContext.Current.CancellationToken);
+        using var refused = new TcpClient();
+        await Assert.ThrowsAsync<SocketException>(() => refused.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken).AsTask());
+        group.Dispose();
+        foreach (var manager in group.Managers)
+        {
+            var (opens, closes) = manager.CheckedCounts!.Value;
+            Assert.Equal(opens, closes);
+        }
+    }
 }

@@ -38,6 +38,7 @@ internal static class ConformanceCorpus
         ["llhttp:test/request/sample.md:314"] = "HTTP/0.9 request line (no version) is rejected with 400.",
         ["http-parser:test.c:requests[19]"] = "HTTP/0.9 request line (no version) is rejected with 400.",
         ["llhttp:test/response/sample.md:645"] = "HTTP/0.9 status line is rejected (only HTTP/1.0 and 1.1).",
+        ["llhttp:test/request/invalid.md:490"] = "'HTTP/5.6' with nothing after it: a major version other than 1 is judged when the version ends (505), so that 'HTTP/2.0x' is malformed (400) however the input is cut; llhttp fails at once.",
         ["http-parser:test.c:responses[11]"] = "HTTP/0.9 status line is rejected (only HTTP/1.0 and 1.1).",
         ["http-parser:test.c:requests[43]"] = "ICE/1.0 (SHOUTcast) is not HTTP; rejected as an invalid version.",
         // Request-target forms (RFC 9112 §3.2.4): asterisk-form only with OPTIONS.
@@ -71,6 +72,9 @@ internal static class ConformanceCorpus
     /// <summary>The corpus beside the test assembly (the project copies it there), or in the source tree.</summary>
     public static string? FindFile()
     {
+        // A worktree outside the usual layout can point at the corpus directory.
+        if (Environment.GetEnvironmentVariable("MEERKAT_CONFORMANCE_DIR") is { Length: > 0 } corpusDir && File.Exists(Path.Combine(corpusDir, FileName)))
+            return Path.Combine(corpusDir, FileName);
         string beside = Path.Combine(AppContext.BaseDirectory, "Http", "Conformance", FileName);
         if (File.Exists(beside)) return beside;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -11,8 +11,20 @@
 // behind it takes its place.
 namespace Meerkat.Http.Client;
 
-internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions options)
+internal sealed class ConnectionPool
 {
+    private readonly Manager manager;
+    private readonly MeerkatHttpClientOptions options;
+
+    public ConnectionPool(Manager manager, MeerkatHttpClientOptions options)
+    {
+        this.manager = manager;
+        this.options = options;
+        // A manager disposed under the client (one the caller runs) fails every request still pending,
+        // including those whose posted work the manager will never run.
+        manager.Disposing += OnManagerDisposing;
+    }
+
     private sealed class Origin(Uri uri, HttpClientConnectionOptions connectionOptions)
     {
         public Uri Uri { get; } = uri;
@@ -83,6 +95,8 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
 
     private readonly Dictionary<string, Origin> origins = new(StringComparer.OrdinalIgnoreCase);
     private volatile bool isClosed;
+    // Why requests are refused once closed: the client was disposed, or the manager under it.
+    private volatile bool isManagerGone;
 
     // Every exchange not yet finished, linked through the exchanges themselves (no allocation per
     // request), so that Dispose can fail them from its own thread when the loop cannot.
@@ -94,7 +108,8 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     /// <summary>Connections opened so far (for tests and diagnostics).</summary>
     public int ConnectionsOpened { get; private set; }
 
-    /// <summary>Runs <see cref="Acquire"/> for the exchange on the loop thread, without a closure. Thread-safe.</summary>
+    /// <summary>Runs <see cref="Acquire"/> for the exchange on the loop thread, without a closure; fails it at
+    /// once when the manager is gone. Thread-safe.</summary>
     public void PostAcquire(Exchange exchange)
     {
         try
@@ -103,6 +118,8 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         }
         catch (ObjectDisposedException)
         {
+            Untrack(exchange);
+            exchange.Abandon(ManagerGone());
         }
     }
 
@@ -122,7 +139,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     {
         if (isClosed)
         {
-            exchange.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));
+            exchange.Abort(Closed());
             return;
         }
         var origin = OriginOf(exchange.Request.Uri);
@@ -134,7 +151,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             var slot = (Slot)idle.Tag!;
             slot.IdleDeadline = 0;
             slot.Current = exchange;
-            exchange.OnAssigned(idle, connected: true, reused: true);
+            exchange.OnAssigned(idle, Assignment.Reused);
             return;
         }
         if (origin.Count >= options.MaxConnectionsPerOrigin && origin.Idle.Count > 0)
@@ -153,7 +170,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
             connection.Tag = slot;
             slot.Connection = connection;
             if (connection.Protocol is HttpClientProtocol protocol) protocol.PumpEnded = onPumpEnded;
-            exchange.OnAssigned(connection, connected: false, reused: false);
+            exchange.OnAssigned(connection, Assignment.New);
             return;
         }
         if (options.MaxPipelineDepth > 1 && exchange.IsPipelinable && PipelineSlot(origin) is { } busy)
@@ -185,7 +202,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     {
         RequestsPipelined++;
         (slot.Behind ??= new()).Enqueue(exchange);
-        exchange.OnAssigned(slot.Connection!, connected: true, reused: true, behind: true);
+        exchange.OnAssigned(slot.Connection!, Assignment.Pipelined);
     }
 
     /// <summary>The exchange on this connection is over; keep the connection for the next one if it can be.</summary>
@@ -210,7 +227,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         {
             if (next.IsFinished) continue;
             slot.Current = next;
-            next.OnAssigned(connection, connected: true, reused: true);
+            next.OnAssigned(connection, Assignment.Reused);
             if (options.MaxPipelineDepth > 1 && next.IsPipelinable) TopUp(slot);
             return;
         }
@@ -247,7 +264,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         isClosed = true;
         foreach (var origin in origins.Values)
         {
-            while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));
+            while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(Closed());
             foreach (var idle in origin.Idle) idle.Close();
             origin.Idle.Clear();
         }
@@ -261,7 +278,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     {
         lock (trackGate)
         {
-            ObjectDisposedException.ThrowIf(isClosed, typeof(MeerkatHttpClient));
+            if (isClosed) throw Closed();
             exchange.NextTracked = tracked;
             if (tracked is not null) tracked.PreviousTracked = exchange;
             tracked = exchange;
@@ -286,17 +303,28 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
     /// <summary>Refuses new exchanges and fails every unfinished one with <see cref="ObjectDisposedException"/>,
     /// from the calling thread: it needs nothing from the loop, so Dispose completes even when the loop
     /// is blocked. The loop still closes the connections (in CloseAll or the manager's teardown).</summary>
-    public void AbandonAll()
+    public void AbandonAll() => AbandonAll(managerGone: false);
+
+    private void OnManagerDisposing() => AbandonAll(managerGone: true);
+
+    private static ObjectDisposedException ManagerGone() => new(nameof(Manager), "the manager running this client was disposed");
+
+    private ObjectDisposedException Closed() => isManagerGone ? ManagerGone() : new(nameof(MeerkatHttpClient));
+
+    private void AbandonAll(bool managerGone)
     {
+        manager.Disposing -= OnManagerDisposing;
         Exchange? list;
+        ObjectDisposedException reason;
         lock (trackGate)
         {
+            if (!isClosed) isManagerGone = managerGone;
             isClosed = true;
+            reason = Closed();
             list = tracked;
             tracked = null;
             for (var e = list; e is not null; e = e.NextTracked) e.IsTracked = false;
         }
-        var reason = new ObjectDisposedException(nameof(MeerkatHttpClient));
         while (list is not null)
         {
             var next = list.NextTracked;
@@ -324,7 +352,9 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
                 slot.Current?.OnBody(e.Data);
                 break;
             case EventKind.HttpDone:
-                slot.Current?.OnDone(e.Response!);
+                // An aborted transaction: the Error (if any) and Close that follow fail the exchange.
+                if (e.IsAborted) slot.LastError ??= e.Error;
+                else slot.Current?.OnDone(e.Response!);
                 break;
             case EventKind.Write:
                 slot.Current?.OnWritable();
@@ -351,7 +381,7 @@ internal sealed class ConnectionPool(Manager manager, MeerkatHttpClientOptions o
         while (slot.Behind?.TryDequeue(out var behind) == true) behind.OnConnectionLost(slot.LastError);
         if (isClosed)
         {
-            while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(new ObjectDisposedException(nameof(MeerkatHttpClient)));
+            while (origin.Waiting.TryDequeue(out var waiting)) waiting.Abort(Closed());
             return;
         }
         while (origin.Count < options.MaxConnectionsPerOrigin && origin.Waiting.TryDequeue(out var next))

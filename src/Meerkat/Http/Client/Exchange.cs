@@ -1,43 +1,67 @@
-// How this file works: one attempt at one request by MeerkatHttpClient, on the loop thread. The
-// pool assigns it a connection; it sends the request, turns the connection's HTTP events into
-// the awaited HttpClientResponse and the body pipe, and watches one deadline at a time
-// (connect, then response head, then body idle). A reused keep-alive connection that the server
-// had already closed is retried once on a fresh one, transparently, when nothing of the response
-// arrived and the method is idempotent. Only the Task and the body pipe cross threads.
+// How this file works: one request by MeerkatHttpClient, on the loop thread, through as many
+// attempts as it takes. The pool assigns it a connection; it sends the request, turns the
+// connection's HTTP events into the awaited HttpClientResponse and the body pipe, and watches the
+// one deadline its state calls for (connect, response head, body idle). Its state is ordered:
+// Waiting < Connecting < Pipelined < Sent < SentOnReused < Receiving < ReaderBehind < Finished, so
+// "the response has started" reads State >= Receiving, and the decisions to send it again are read
+// off the state the connection was lost in: Pipelined (never answered: resent, a few times at most),
+// SentOnReused with nothing received (the server had closed the kept-alive connection: retried once,
+// on a new connection, for idempotent methods). Only the Task and the body pipe cross threads.
+//
+// States and their legal successors:
+//   Waiting       not on a connection (new, queued at its origin, or between attempts)
+//                                         -> Connecting, Pipelined, SentOnReused, Finished
+//   Connecting    on a connection being opened; the connect deadline runs -> Sent, Finished
+//   Pipelined     sent behind other requests on a busy connection; no deadline until its turn
+//                                         -> SentOnReused (its turn), Waiting (the connection closed first), Finished
+//   Sent          sent on a new connection; the response-head deadline runs -> Receiving, Finished
+//   SentOnReused  sent on a kept-alive connection, which may turn out to have been closed by the server;
+//                 the response-head deadline runs -> Receiving, Waiting (stale: sent again), Finished
+//   Receiving     the head arrived; the body flows into the pipe; the body-idle deadline runs -> ReaderBehind, Finished
+//   ReaderBehind  the pipe is full: the connection is paused until the reader drains it; no deadline -> Receiving, Finished
+//   Finished      completed, failed or aborted. Terminal.
 using System.Buffers;
 using System.Diagnostics;
 
 namespace Meerkat.Http.Client;
+
+/// <summary>Where an <see cref="Exchange"/> is; ordered (see the file header).</summary>
+internal enum ExchangeState { Waiting, Connecting, Pipelined, Sent, SentOnReused, Receiving, ReaderBehind, Finished }
+
+/// <summary>How the pool gave an exchange its connection.</summary>
+internal enum Assignment
+{
+    /// <summary>A connection opened for it, not yet connected.</summary>
+    New,
+    /// <summary>A connected, kept-alive connection with nothing in flight.</summary>
+    Reused,
+    /// <summary>A kept-alive connection still answering earlier requests (pipelining).</summary>
+    Pipelined,
+}
 
 internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, RequestUpload.IOwner
 {
     /// <summary>Which deadline is armed; its message is built only if it fires.</summary>
     private enum Deadline { None, Connect, ResponseHead, BodyIdle }
 
+    private const int MaxPipelineResends = 3;
+    private const int MaxStaleRetries = 1;
+
     private readonly ConnectionPool pool;
     private readonly MeerkatHttpClientOptions options;
     private readonly Func<Exception>? cancelReason;
     private readonly TaskCompletionSource<HttpClientResponse> headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenRegistration cancellation;
+    private readonly long bodyStart;
     // Volatile: Abandon reads it from Dispose's thread (see there).
     private volatile ResponseBodyStream? body;
     private Connection? connection;
     private long deadline;
-    private Deadline armed;
-    private bool isReused;
-    private bool retriedStale;
-    // Pipelined: sent on a connection whose earlier responses are still coming (no deadline of
-    // its own until its turn); resent transparently, a few times at most, if that connection dies.
-    private bool isBehind;
-    private int resentFromPipeline;
-    // A body streamed from Request.ContentStream: the current attempt's reader, whether the body
-    // was ended, and whether the reader waits for the connection to have room.
+    private int staleRetries;
+    private int pipelineResends;
+    // A body streamed from Request.ContentStream: the current attempt's reader, and the last one (to rewind after it).
     private volatile RequestUpload? upload;
     private RequestUpload? lastUpload;
-    private bool uploadEnded;
-    private bool waitingForRoom;
-    private readonly long bodyStart;
-    private bool isPaused;
     // The head arrived but is not yet handed to the caller: it is, once the bytes at hand were
     // parsed (OnPumpEnded) or the response ended (OnDone), whichever is first, so a small body
     // that came with the head is complete when the caller sees the response.
@@ -56,16 +80,18 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
 
     public HttpClientRequest Request { get; }
 
+    public ExchangeState State { get; private set; }
+
     // Apart from the constructor, so that the closure is allocated only for a cancellable token.
     private CancellationTokenRegistration Register(CancellationToken token) =>
         token.Register(() => pool.Post(() => Abort(cancelReason?.Invoke() ?? new OperationCanceledException(token))));
 
     public Task<HttpClientResponse> Task => headers.Task;
 
-    /// <summary>Skip idle pooled connections: the last one turned out stale.</summary>
-    public bool WantsFreshConnection { get; private set; }
+    /// <summary>Skip idle pooled connections: one already turned out stale.</summary>
+    public bool WantsFreshConnection => staleRetries > 0;
 
-    public bool IsFinished { get; private set; }
+    public bool IsFinished => State == ExchangeState.Finished;
 
     // The pool's list of unfinished exchanges (ConnectionPool.Track), under its lock.
     internal Exchange? PreviousTracked { get; set; }
@@ -78,32 +104,39 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     public bool IsPipelinable => Request.Content is null && Request.ContentStream is null && Request.Method is "GET" or "HEAD" or "OPTIONS" or "TRACE"
         && Request.GetHeader("Connection")?.Contains("close", StringComparison.OrdinalIgnoreCase) != true;
 
-    public void OnAssigned(Connection assigned, bool connected, bool reused, bool behind = false)
+    public void OnAssigned(Connection assigned, Assignment how)
     {
         connection = assigned;
-        isReused = reused;
-        isBehind = behind;
-        if (behind) Send();
-        else if (connected) Start();
-        else Arm(Deadline.Connect);
+        switch (how)
+        {
+            case Assignment.New:
+                Enter(ExchangeState.Connecting);
+                break;
+            case Assignment.Reused:
+                Enter(ExchangeState.SentOnReused);
+                Send();
+                break;
+            default:
+                Enter(ExchangeState.Pipelined);
+                Send();
+                break;
+        }
     }
 
-    public void OnConnected() => Start();
+    public void OnConnected()
+    {
+        if (State != ExchangeState.Connecting) return;
+        Enter(ExchangeState.Sent);
+        Send();
+    }
 
     /// <summary>The responses ahead of this pipelined request are done: its own is next. False when it
     /// was cancelled meanwhile (the pool then closes the connection rather than read its response).</summary>
     public bool OnBecameHead()
     {
-        isBehind = false;
         if (IsFinished) return false;
-        Arm(Deadline.ResponseHead);
+        Enter(ExchangeState.SentOnReused);
         return true;
-    }
-
-    private void Start()
-    {
-        Arm(Deadline.ResponseHead);
-        Send();
     }
 
     private void Send()
@@ -113,7 +146,6 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
             if (Request.ContentStream is { } stream)
             {
                 connection!.SendRequestHead(Request, Request.ContentStreamLength ?? -1);
-                uploadEnded = waitingForRoom = false;
                 upload = lastUpload = new RequestUpload(stream, pool, this);
             }
             else
@@ -130,7 +162,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     public void OnHeaders(HttpResponse response)
     {
         body = new ResponseBodyStream(options.ResponseBufferSize, this);
-        Arm(Deadline.BodyIdle);
+        Enter(ExchangeState.Receiving);
         unpublished = response;
     }
 
@@ -149,8 +181,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         deadline = Manager.Now + Ticks(options.BodyIdleTimeout);
         if (!body!.Enqueue(piece)) return;
         // The reader is the slow side: stop reading (TCP pushes back on the server) and stop the idle clock.
-        isPaused = true;
-        armed = Deadline.None;
+        Enter(ExchangeState.ReaderBehind);
         connection!.PauseResponseBody();
     }
 
@@ -158,7 +189,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     {
         // Answered before its body was all sent (a 413, say): the server and we disagree about
         // where the next request would start, so the connection goes.
-        bool uploading = upload is not null && !uploadEnded;
+        bool uploading = upload is { Progress: not UploadProgress.Ended };
         Finish();
         body?.Complete();
         Publish();
@@ -167,27 +198,24 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         connection = null;
     }
 
+    /// <summary>The connection closed while this exchange was on it. Whether it is sent again depends on
+    /// the state it was in: nothing of the response may have arrived.</summary>
     public void OnConnectionLost(Exception? error)
     {
         if (IsFinished) return;
         connection = null;
-        if (isBehind && resentFromPipeline < MaxPipelineResends)
+        if (State == ExchangeState.Pipelined && pipelineResends < MaxPipelineResends)
         {
             // Sent behind others and never answered: whatever ended the connection was not this request's doing.
-            isBehind = false;
-            resentFromPipeline++;
+            pipelineResends++;
+            Enter(ExchangeState.Waiting);
             pool.Acquire(this);
             return;
         }
-        bool stale = isReused && body is null && !retriedStale && Request.IsIdempotent
-            && error is not TimeoutException && error is not HttpClientException { IsResponseStarted: true };
-        // A streamed body already being read can be sent again only from where it started.
-        if (upload is not null && bodyStart < 0) stale = false;
-        if (stale)
+        if (IsStale(error))
         {
-            retriedStale = true;
-            WantsFreshConnection = true;
-            armed = Deadline.None;
+            staleRetries++;
+            Enter(ExchangeState.Waiting);
             if (upload is { } started)
             {
                 upload = null;
@@ -200,24 +228,33 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
             }
             return;
         }
+        bool responseStarted = State >= ExchangeState.Receiving;
         Finish();
-        var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", body is not null);
-        if (body is null) headers.TrySetException(failure);
+        var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", responseStarted);
+        if (!responseStarted) headers.TrySetException(failure);
         else
         {
-            body.Fail(failure);
+            body!.Fail(failure);
             Publish();
         }
     }
+
+    /// <summary>A kept-alive connection the server had already closed: the request went nowhere, so an
+    /// idempotent one is sent once more, on a new connection (RFC 9112 §9.3.1). Not after a response
+    /// deadline (the server may be working on it), nor for a streamed body that cannot be rewound.</summary>
+    private bool IsStale(Exception? error) =>
+        State == ExchangeState.SentOnReused && staleRetries < MaxStaleRetries && Request.IsIdempotent
+        && error is not TimeoutException && (upload is null || bodyStart >= 0);
 
     /// <summary>Cancelled, timed out overall, abandoned by the reader, or the client is closing.</summary>
     public void Abort(Exception reason)
     {
         if (IsFinished) return;
-        Finish();
         // Queued behind other responses: those go on; the pool closes the connection at this one's turn.
-        if (!isBehind && connection is { } c) pool.Discard(c);
-        if (!isBehind) connection = null;
+        bool behind = State == ExchangeState.Pipelined;
+        Finish();
+        if (!behind && connection is { } c) pool.Discard(c);
+        if (!behind) connection = null;
         body?.Fail(reason);
         Publish();
         headers.TrySetException(reason);
@@ -227,11 +264,26 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     {
         upload?.Stop();
         upload = null;
-        IsFinished = true;
+        State = ExchangeState.Finished;
         pool.Untrack(this);
-        armed = Deadline.None;
         cancellation.Dispose();
     }
+
+    /// <summary>Moves to <paramref name="next"/> and arms the deadline it calls for.</summary>
+    private void Enter(ExchangeState next)
+    {
+        State = next;
+        if (DeadlineOf(next) is not Deadline.None and var which) Arm(which);
+    }
+
+    /// <summary>The one deadline each state watches.</summary>
+    private static Deadline DeadlineOf(ExchangeState state) => state switch
+    {
+        ExchangeState.Connecting => Deadline.Connect,
+        ExchangeState.Sent or ExchangeState.SentOnReused => Deadline.ResponseHead,
+        ExchangeState.Receiving => Deadline.BodyIdle,
+        _ => Deadline.None,
+    };
 
     // ------------------------------------------------------------------ from Dispose's thread
 
@@ -249,9 +301,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
 
     void ResponseBodyStream.IOwner.OnDrained() => pool.Post(() =>
     {
-        if (!isPaused || IsFinished || connection is null) return;
-        isPaused = false;
-        Arm(Deadline.BodyIdle);
+        if (State != ExchangeState.ReaderBehind || connection is null) return;
+        Enter(ExchangeState.Receiving);
         connection.ResumeResponseBody();
     });
 
@@ -262,7 +313,6 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     private void Arm(Deadline which)
     {
         deadline = Manager.Now + Ticks(Span(which));
-        armed = which;
         ConnectionPool.ArmDeadline(connection!, deadline);
     }
 
@@ -283,13 +333,14 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     /// <summary>The connection's timer fired while this exchange holds it (it may fire early).</summary>
     public void OnTimer()
     {
-        if (armed == Deadline.None || IsFinished || connection is null) return;
+        var which = DeadlineOf(State);
+        if (which == Deadline.None || connection is null) return;
         if (deadline - Manager.Now > 0)
         {
             ConnectionPool.ArmDeadline(connection, deadline);
             return;
         }
-        pool.Manager.Fail(connection, new TimeoutException(Reason(armed)));
+        pool.Manager.Fail(connection, new TimeoutException(Reason(which)));
     }
 
     void ILoopWorkItem.Run()
@@ -338,7 +389,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
                 return;
             }
             if (connection.IsWritable) from.Room();
-            else waitingForRoom = true;
+            else from.Progress = UploadProgress.WaitingForRoom;
         }
         finally
         {
@@ -352,7 +403,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         try
         {
             connection.EndRequestBody();
-            uploadEnded = true;
+            from.Progress = UploadProgress.Ended;
         }
         catch (InvalidOperationException ex)
         {
@@ -369,12 +420,10 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     /// <summary>The connection wrote some of its send buffer: a reader waiting for room may go on.</summary>
     public void OnWritable()
     {
-        if (!waitingForRoom || connection is not { IsWritable: true }) return;
-        waitingForRoom = false;
-        upload?.Room();
+        if (upload is not { Progress: UploadProgress.WaitingForRoom } waiting || connection is not { IsWritable: true }) return;
+        waiting.Progress = UploadProgress.Reading;
+        waiting.Room();
     }
-
-    private const int MaxPipelineResends = 3;
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 

@@ -53,7 +53,12 @@ public static class HttpClientConnections
         /// <c>Expect: 100-continue</c> the body waits for <c>100 Continue</c> (or
         /// <see cref="HttpClientConnectionOptions.ExpectContinueTimeout"/>). Requests may be pipelined;
         /// responses are raised in order.</summary>
-        /// <returns>False when the connection is closing or its send buffer is full.</returns>
+        /// <returns>False when the connection is closing, its send buffer is full, or it takes no more requests
+        /// (an earlier request asked <c>Connection: close</c>, or a response said the connection ends: RFC 9112 §9.6).</returns>
+        /// <exception cref="ArgumentException">The request carries a field the client writes (Host, Content-Length,
+        /// Transfer-Encoding) or one with CR, LF or NUL; or it is CONNECT, TRACE with content, or
+        /// <c>Expect: 100-continue</c> without content.</exception>
+        /// <exception cref="InvalidOperationException">A request body is still being sent (or held for 100 Continue).</exception>
         public bool SendRequest(HttpClientRequest request)
         {
             ArgumentNullException.ThrowIfNull(request);
@@ -62,7 +67,10 @@ public static class HttpClientConnections
         }
 
         /// <summary>Sends a request head whose body follows with <c>SendRequestBody</c> and ends with
-        /// <c>EndRequestBody</c>: <paramref name="contentLength"/> bytes exactly, or chunked when it is -1.</summary>
+        /// <c>EndRequestBody</c>: <paramref name="contentLength"/> bytes exactly, or chunked when it is -1.
+        /// Returns false as <c>SendRequest</c> does.</summary>
+        /// <exception cref="InvalidOperationException">A body is still being sent, or chunked was asked of a server
+        /// that answered HTTP/1.0 on this connection (RFC 9112 §6.1).</exception>
         public bool SendRequestHead(HttpClientRequest request, long contentLength)
         {
             ArgumentNullException.ThrowIfNull(request);

@@ -1,63 +1,27 @@
-// How this file works: the client side of HTTP/1.1 on one outbound connection, on the loop
-// thread. Requests go out through the Send* methods (head, then a whole or streamed body);
-// responses come in through the sans-I/O HttpMessageReader, which this class drives over the
-// connection's receive buffer and turns into events for the user's handler:
-//   HttpHeaders (final head) -> HttpBody* (de-chunked pieces) -> HttpMessage -> HttpDone.
-// Interim 1xx responses are not raised: 100 Continue releases a held body, others are skipped.
-// Memory stays bounded: body bytes are raised as views of the receive buffer and consumed at once,
-// and nothing is parsed while the application has paused the body (backpressure), so the receive
-// buffer fills, the loop stops reading, and TCP flow control slows the server.
-// A connection that ends while a response is incomplete raises Error (then Close), never a short body.
-// Over TLS (https://), a read-until-close body is complete only when the server's close_notify
-// ended it: a bare TCP close there may be a truncation (DESIGN.md §4.3).
-using System.Buffers;
+// How this file works: the glue between one outbound Connection and its sans-I/O HttpClientCore,
+// on the loop thread. Requests given by the API go to the core and its output to the connection's
+// send buffer; the receive buffer goes to the core and each event it returns becomes the user's
+// event (HttpHeaders, HttpBody, HttpMessage, HttpDone) or an action (fail, close). The rest is I/O:
+// the 100-continue timer, backpressure (nothing is fed to the core while the application has paused
+// the body, so the receive buffer fills, the loop stops reading and TCP slows the server), and TLS's
+// word on whether the end of stream can be trusted. A transaction the core still holds open when
+// the connection fails or closes from outside gets its HttpDone here, with the reason, before
+// Error or Close: every HttpHeaders is followed by exactly one HttpDone.
 using Meerkat.Tls;
-using System.Text;
 
 namespace Meerkat.Http.Client;
 
 internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : Protocol
 {
-    /// <summary>A request on the wire whose response has not ended yet.</summary>
-    private sealed class Pending
-    {
-        public string Method { get; set; } = "";
-        public bool BufferResponse { get; set; }
-        public bool CloseAfterResponse { get; set; }
-        public bool HoldsBody { get; set; }
-    }
-
-    /// <summary>Where the request body being sent is. Idle -> Streaming -> Idle; Holding -> Idle.</summary>
-    private enum Upload { Idle, Holding, Streaming }
-
-    private readonly HttpMessageReader reader = new(isRequest: false, options.Limits);
-    private readonly Queue<Pending> pending = new();
-    // The last answered entry, reused by the next request (a keep-alive connection needs one).
-    private Pending? spare;
-    private readonly ArrayBufferWriter<byte> scratch = new(1024);
-    private readonly RequestHeadWriter headWriter = new();
-    private readonly FieldStrings strings = new();
-    private HttpResponse? response;
-    private ArrayBufferWriter<byte>? message;
-    private Upload upload;
-    private bool uploadChunked;
-    private long uploadRemaining;
-    private ReadOnlyMemory<byte> heldBody;
+    private readonly HttpClientCore core = new(options.Limits, options.MaxBufferedBodySize, Ticks(options.ExpectContinueTimeout));
     private ManagerTimer? continueTimer;
-    private bool endOfStream;
     private bool pumping;
 
     /// <summary>The application paused the response body: nothing more is parsed until resumed.</summary>
     public bool IsPaused { get; private set; }
 
     /// <summary>Requests sent whose responses have not ended.</summary>
-    public int PendingCount => pending.Count;
-
-    /// <summary>True while a streamed request body is being sent.</summary>
-    public bool IsUploading => upload != Upload.Idle;
-
-    /// <summary>The response being received, if its head arrived.</summary>
-    public HttpResponse? CurrentResponse => response;
+    public int PendingCount => core.OutstandingCount;
 
     /// <summary>Called (loop thread) after each pass over the receive buffer, once the events of
     /// the bytes at hand were raised: MeerkatHttpClient publishes a head there, so a small body that
@@ -68,141 +32,45 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public bool SendRequest(Connection connection, HttpClientRequest request)
     {
-        var content = request.Content ?? ReadOnlyMemory<byte>.Empty;
-        bool hasBody = request.Content is not null || request.Method is "POST" or "PUT" or "PATCH";
-        var entry = WriteHead(request, hasBody ? content.Length : -2);
-        bool expectContinue = content.Length > 0 && string.Equals(request.GetHeader("Expect"), "100-continue", StringComparison.OrdinalIgnoreCase);
-        if (expectContinue)
-        {
-            upload = Upload.Holding;
-            heldBody = content;
-            entry.HoldsBody = true;
-            continueTimer = connection.Manager.AddTimer(options.ExpectContinueTimeout, TimeSpan.Zero, _ => ReleaseHeldBody(connection));
-        }
-        else
-        {
-            scratch.Write(content.Span);
-        }
-        return Flush(connection);
+        bool accepted = core.SendRequest(request, Manager.Now);
+        ArmContinueTimer(connection);
+        return Flush(connection) && accepted;
     }
 
-    public bool SendRequestHead(Connection connection, HttpClientRequest request, long contentLength)
-    {
-        _ = WriteHead(request, contentLength);
-        upload = Upload.Streaming;
-        uploadChunked = contentLength < 0;
-        uploadRemaining = contentLength;
-        return Flush(connection);
-    }
+    public bool SendRequestHead(Connection connection, HttpClientRequest request, long contentLength) =>
+        core.SendRequestHead(request, contentLength) & Flush(connection);
 
     public bool SendRequestBody(Connection connection, ReadOnlySpan<byte> data)
     {
-        if (upload != Upload.Streaming) throw new InvalidOperationException("SendRequestBody needs a request started with SendRequestHead and not yet ended");
-        if (data.IsEmpty) return true;
-        if (uploadChunked)
-        {
-            ChunkedEncoder.WriteChunk(scratch, data);
-        }
-        else
-        {
-            if (data.Length > uploadRemaining) throw new InvalidOperationException($"the body is longer than the Content-Length announced ({uploadRemaining} bytes left, {data.Length} given)");
-            uploadRemaining -= data.Length;
-            scratch.Write(data);
-        }
+        core.SendRequestBody(data);
         return Flush(connection);
     }
 
     public bool EndRequestBody(Connection connection, IEnumerable<KeyValuePair<string, string>>? trailers)
     {
-        if (upload != Upload.Streaming) throw new InvalidOperationException("EndRequestBody needs a request started with SendRequestHead and not yet ended");
-        if (!uploadChunked && uploadRemaining != 0) throw new InvalidOperationException($"the body is {uploadRemaining} bytes shorter than the Content-Length announced");
-        if (uploadChunked)
-        {
-            ChunkedEncoder.WriteLastChunkStart(scratch);
-            foreach (var (name, value) in trailers ?? []) HeadWriting.WriteField(scratch, name, value);
-            ChunkedEncoder.WriteEnd(scratch);
-        }
-        upload = Upload.Idle;
+        core.EndRequestBody(trailers);
         return Flush(connection);
-    }
-
-    /// <summary>contentLength: &gt;= 0 Content-Length, -1 chunked, -2 no body. Nothing is queued when
-    /// the request is rejected (a bad method, target or field).</summary>
-    private Pending WriteHead(HttpClientRequest request, long contentLength)
-    {
-        if (upload != Upload.Idle) throw new InvalidOperationException("the previous request's body is still being sent (or waits for 100 Continue)");
-        bool close;
-        try
-        {
-            close = WriteFields(request, contentLength);
-        }
-        catch
-        {
-            scratch.ResetWrittenCount();
-            throw;
-        }
-        var entry = spare ?? new Pending();
-        spare = null;
-        entry.Method = request.Method;
-        entry.BufferResponse = request.BufferResponse;
-        entry.CloseAfterResponse = close;
-        entry.HoldsBody = false;
-        pending.Enqueue(entry);
-        if (pending.Count == 1) SetResponseContext(request.Method);
-        return entry;
-    }
-
-    /// <summary>Writes the head into the scratch buffer; true when it asks the server to close.</summary>
-    private bool WriteFields(HttpClientRequest request, long contentLength)
-    {
-        var uri = request.Uri;
-        string target = uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery;
-        string host = uri.IdnHost;
-        // Encoded on the stack (short fields) rather than into arrays per request.
-        Span<byte> method = request.Method.Length <= 32 ? stackalloc byte[32] : new byte[request.Method.Length];
-        method = method[..Encoding.ASCII.GetBytes(request.Method, method)];
-        Span<byte> path = target.Length <= 512 ? stackalloc byte[512] : new byte[target.Length];
-        path = path[..Encoding.ASCII.GetBytes(target, path)];
-        headWriter.WriteRequestLine(scratch, method, path);
-        Span<byte> authority = host.Length <= 240 ? stackalloc byte[256] : new byte[host.Length + 16];
-        int length = Encoding.ASCII.GetBytes(host, authority);
-        if (!uri.IsDefaultPort)
-        {
-            authority[length++] = (byte)':';
-            uri.Port.TryFormat(authority[length..], out int digits, provider: System.Globalization.CultureInfo.InvariantCulture);
-            length += digits;
-        }
-        headWriter.WriteHeader(scratch, "Host"u8, authority[..length]);
-        bool close = false;
-        foreach (var (name, value) in request.Headers)
-        {
-            if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
-                || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"the client writes the {name} field itself; remove it from the request headers", nameof(request));
-            if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && value.Contains("close", StringComparison.OrdinalIgnoreCase)) close = true;
-            HeadWriting.WriteField(scratch, name, value);
-        }
-        if (contentLength >= 0) headWriter.WriteHeader(scratch, "Content-Length"u8, contentLength);
-        else if (contentLength == -1) headWriter.WriteHeader(scratch, "Transfer-Encoding"u8, "chunked"u8);
-        headWriter.WriteEnd(scratch);
-        return close;
     }
 
     private bool Flush(Connection connection)
     {
-        bool sent = connection.Send(scratch.WrittenSpan);
-        scratch.ResetWrittenCount();
+        if (core.Output.IsEmpty) return true;
+        bool sent = connection.Send(core.Output);
+        core.ClearOutput();
         return sent;
     }
 
-    private void ReleaseHeldBody(Connection connection)
+    private void ArmContinueTimer(Connection connection)
     {
-        if (upload != Upload.Holding) return;
-        upload = Upload.Idle;
-        continueTimer?.Cancel();
-        continueTimer = null;
-        connection.Send(heldBody.Span);
-        heldBody = default;
+        if (continueTimer is not null || core.NextDeadline == long.MaxValue) return;
+        var due = TimeSpan.FromSeconds(Math.Max(0, core.NextDeadline - Manager.Now) / (double)System.Diagnostics.Stopwatch.Frequency);
+        continueTimer = connection.Manager.AddTimer(due, TimeSpan.Zero, _ =>
+        {
+            continueTimer = null;
+            core.OnTimer(Manager.Now);
+            Flush(connection);
+            ArmContinueTimer(connection); // a later request's body may be held now
+        });
     }
 
     // ------------------------------------------------------------------ receiving
@@ -222,9 +90,23 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public override bool OnEndOfStream(Connection connection)
     {
-        endOfStream = true;
+        // Over TLS, the end is trustworthy only after the server's close_notify (RFC 9112 §9.8).
+        core.IsEndOfStreamAuthenticated = options.AllowUntilCloseBodyWithoutCloseNotify
+            || connection.Security is not TlsLayer { IsCloseNotifyReceived: false };
         Pump(connection);
         return true;
+    }
+
+    /// <summary>Before Error or Close (possibly both: the core ends a transaction once). The connection is
+    /// going anyway, so a handler that throws on this HttpDone is logged rather than failing it again.</summary>
+    public override void OnClosing(Connection connection, CloseCause cause, Exception? error)
+    {
+        continueTimer?.Cancel();
+        if (!core.Abort(OutcomeOf(cause, error), out var outcome)) return;
+        var manager = connection.Manager;
+        var done = new Event(EventKind.HttpDone, count: (long)outcome, error: outcome == HttpOutcome.Completed ? null : error, subject: core.Response);
+        if (manager.RaiseHttpToUser(connection, done) is { } thrown)
+            manager.Log(LogSeverity.Error, "handler-error", $"the handler threw on HttpDone: {thrown.Message}", thrown, connection.Id);
     }
 
     public void Pause() => IsPaused = true;
@@ -243,7 +125,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         if (!IsPaused) Pump(connection);
     }
 
-    /// <summary>Feeds the receive buffer to the reader until it needs more bytes, the application
+    /// <summary>Feeds the receive buffer to the core until it needs more bytes, the application
     /// pauses, or the connection closes. Re-entrant calls (a handler resuming) are ignored: the
     /// outer loop carries on.</summary>
     private void Pump(Connection connection)
@@ -254,16 +136,16 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         {
             while (!IsPaused && connection.State < ConnectionState.Closing)
             {
-                var result = reader.Read(connection.ReceiveBuffer.Memory, endOfStream, out int consumed);
-                if (result == HttpReadResult.NeedMoreData)
+                var e = core.Receive(connection.ReceiveBuffer.Memory, connection.IsPeerClosed, out int consumed);
+                Flush(connection);
+                if (e == HttpClientEvent.NeedMoreData)
                 {
                     connection.Consume(consumed);
                     break;
                 }
-                Dispatch(connection, result);
+                Dispatch(connection, e);
                 if (connection.State < ConnectionState.Closing) connection.Consume(consumed);
             }
-            if (endOfStream && !IsPaused && connection.State < ConnectionState.Closing) FinishEndOfStream(connection);
         }
         finally
         {
@@ -272,124 +154,51 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         PumpEnded?.Invoke(connection);
     }
 
-    private void Dispatch(Connection connection, HttpReadResult result)
+    private void Dispatch(Connection connection, HttpClientEvent e)
     {
-        switch (result)
+        var manager = connection.Manager;
+        var response = core.Response;
+        switch (e)
         {
-            case HttpReadResult.Interim:
-                if (reader.Head.StatusCode == 100 && pending.TryPeek(out var waiting) && waiting.HoldsBody) ReleaseHeldBody(connection);
+            case HttpClientEvent.Head:
+                manager.RaiseToUser(connection, new Event(EventKind.HttpHeaders, subject: response));
                 break;
-            case HttpReadResult.Head:
-                OnHead(connection);
+            case HttpClientEvent.Body:
+                manager.RaiseToUser(connection, new Event(EventKind.HttpBody, core.Body.Span, subject: response));
                 break;
-            case HttpReadResult.Body:
-                OnBody(connection, reader.Body.Span);
+            case HttpClientEvent.Message:
+                manager.RaiseToUser(connection, new Event(EventKind.HttpMessage, core.BufferedBody, response!.BodyBytesReceived, subject: response));
                 break;
-            case HttpReadResult.MessageEnd:
-                if (IsTruncatedUntilCloseBody(connection))
-                {
-                    Fail(connection, $"the TLS connection closed without close_notify, so the read-until-close response body may be cut short ({Received()})");
-                    break;
-                }
-                OnMessageEnd(connection);
+            case HttpClientEvent.Done:
+                RaiseDone(connection, core.Outcome, core.Outcome == HttpOutcome.Completed ? null : core.Error);
                 break;
-            case HttpReadResult.Upgrade:
-                Fail(connection, "the server switched protocols (101), which this client does not support");
+            case HttpClientEvent.Error:
+                manager.Fail(connection, core.Error!);
                 break;
-            default:
-                Fail(connection, reader.Error == HttpError.IncompleteMessage
-                    ? $"the connection closed before the response was complete ({Received()})"
-                    : $"malformed response: {reader.Error.Message()}");
+            case HttpClientEvent.Close:
+                connection.Close();
                 break;
         }
     }
 
-    private void OnHead(Connection connection)
+    private void RaiseDone(Connection connection, HttpOutcome outcome, Exception? error) =>
+        connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, count: (long)outcome, error: error, subject: core.Response));
+
+    /// <summary>Why a transaction was cut, from why the connection closes.</summary>
+    private static HttpOutcome OutcomeOf(CloseCause cause, Exception? error) => cause switch
     {
-        if (!pending.TryPeek(out var request))
+        CloseCause.HandlerError => HttpOutcome.HandlerError,
+        CloseCause.Disposed => HttpOutcome.Disposed,
+        CloseCause.Shutdown => HttpOutcome.Shutdown,
+        CloseCause.Closed => HttpOutcome.Cancelled,
+        _ => error switch
         {
-            Fail(connection, $"the server sent a response ({reader.Head.StatusCode}) to no request");
-            return;
-        }
-        if (request.HoldsBody && upload == Upload.Holding)
-        {
-            // A final answer before 100 Continue: the body is never sent, so the server and we
-            // disagree about the framing of the request; the connection cannot be reused.
-            upload = Upload.Idle;
-            heldBody = default;
-            continueTimer?.Cancel();
-            request.CloseAfterResponse = true;
-        }
-        response = new HttpResponse(reader.Head, request.Method, strings);
-        message = request.BufferResponse ? new ArrayBufferWriter<byte>() : null;
-        connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpHeaders, subject: response));
-    }
+            TimeoutException => HttpOutcome.Deadline,
+            OperationCanceledException => HttpOutcome.Cancelled,
+            HttpClientException => HttpOutcome.ProtocolError,
+            _ => HttpOutcome.Reset,
+        },
+    };
 
-    private void OnBody(Connection connection, ReadOnlySpan<byte> piece)
-    {
-        response!.BodyBytesReceived += piece.Length;
-        if (message is not null)
-        {
-            if (message.WrittenCount + (long)piece.Length > options.MaxBufferedBodySize)
-            {
-                Fail(connection, $"the response body is larger than MaxBufferedBodySize ({options.MaxBufferedBodySize} bytes)");
-                return;
-            }
-            message.Write(piece);
-        }
-        connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpBody, piece, subject: response));
-    }
-
-    private void OnMessageEnd(Connection connection)
-    {
-        var done = response!;
-        var request = pending.Dequeue();
-        bool closeAfterResponse = request.CloseAfterResponse;
-        spare = request;
-        done.SetTrailers(reader.Trailers);
-        var body = message is null ? ReadOnlySpan<byte>.Empty : message.WrittenSpan;
-        connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpMessage, body, done.BodyBytesReceived, subject: done));
-        message = null;
-        response = null;
-        if (connection.State >= ConnectionState.Closing) return;
-        connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, subject: done));
-        if (connection.State >= ConnectionState.Closing) return;
-        if (!done.KeepAlive || closeAfterResponse)
-        {
-            if (pending.Count > 0) Fail(connection, $"the server closed the connection with {pending.Count} request(s) unanswered");
-            else connection.Close();
-            return;
-        }
-        if (pending.TryPeek(out var next)) SetResponseContext(next.Method);
-    }
-
-    /// <summary>A read-until-close body ended by the transport over TLS without the peer's close_notify.</summary>
-    private bool IsTruncatedUntilCloseBody(Connection connection) =>
-        endOfStream && response is { Framing: HttpFraming.UntilClose } && !options.AllowUntilCloseBodyWithoutCloseNotify
-        && connection.Security is TlsLayer { IsCloseNotifyReceived: false };
-
-    private void FinishEndOfStream(Connection connection)
-    {
-        if (pending.Count == 0)
-        {
-            connection.Close();
-            return;
-        }
-        Fail(connection, response is null
-            ? "the server closed the connection before sending a response"
-            : $"the connection closed before the response was complete ({Received()})");
-    }
-
-    private string Received() =>
-        response is null ? "no response head"
-        : response.ContentLength >= 0 ? $"{response.BodyBytesReceived} of {response.ContentLength} body bytes"
-        : $"{response.BodyBytesReceived} body bytes, {response.Framing} framing";
-
-    private void Fail(Connection connection, string reason) =>
-        connection.Manager.Fail(connection, new HttpClientException(reason, isResponseStarted: response is not null));
-
-    /// <summary>What the response reader must know of the request: only HEAD and CONNECT change
-    /// how a response is framed (methods are case-sensitive, RFC 9110 §9.1).</summary>
-    private void SetResponseContext(string method) =>
-        reader.SetRequestMethod(method == "HEAD" ? "HEAD"u8 : method == "CONNECT" ? "CONNECT"u8 : "GET"u8);
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
 }

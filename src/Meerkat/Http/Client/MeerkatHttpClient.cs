@@ -172,6 +172,13 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
                 current = next;
                 continue;
             }
+            if (response.StatusCode == 417 && ExpectsContinue(current) && CanResend(current, bodyStart))
+            {
+                // RFC 9110 §10.1.1: a 417 to 100-continue says the chain does not do expectations: repeat without one.
+                await DiscardAsync(response, token).ConfigureAwait(false);
+                current = WithoutExpect(current);
+                continue;
+            }
             if (response.StatusCode is 503 or 429 && current.IsIdempotent && attempt < Options.MaxRetries && CanResend(current, bodyStart))
             {
                 var delay = RetryAfter(response) ?? Backoff(attempt);
@@ -182,6 +189,23 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
             }
             return response;
         }
+    }
+
+    private static bool ExpectsContinue(HttpClientRequest request) =>
+        string.Equals(request.GetHeader("Expect"), "100-continue", StringComparison.OrdinalIgnoreCase);
+
+    private static HttpClientRequest WithoutExpect(HttpClientRequest request)
+    {
+        var next = new HttpClientRequest(request.Method, request.Uri)
+        {
+            Content = request.Content,
+            ContentStream = request.ContentStream,
+            ContentStreamLength = request.ContentStreamLength,
+            BufferResponse = request.BufferResponse,
+        };
+        foreach (var (name, value) in request.Headers)
+            if (!name.Equals("Expect", StringComparison.OrdinalIgnoreCase)) next.AddHeader(name, value);
+        return next;
     }
 
     private static bool CanResend(HttpClientRequest request, long bodyStart) => request.ContentStream is null || bodyStart >= 0;

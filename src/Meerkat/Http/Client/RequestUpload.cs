@@ -9,6 +9,11 @@ using System.Buffers;
 
 namespace Meerkat.Http.Client;
 
+/// <summary>The loop thread's view of an upload. Reading -> WaitingForRoom (a chunk was queued and the
+/// connection's send buffer is over its high-water mark), Ended (the stream ended and the body was
+/// closed); WaitingForRoom -> Reading (the connection wrote enough).</summary>
+internal enum UploadProgress { Reading, WaitingForRoom, Ended }
+
 internal sealed class RequestUpload
 {
     public const int ChunkSize = 64 * 1024;
@@ -39,6 +44,9 @@ internal sealed class RequestUpload
 
     /// <summary>Completes once the reader has stopped reading the stream (never faults).</summary>
     public Task Completion { get; }
+
+    /// <summary>Loop thread only: where the upload stands.</summary>
+    public UploadProgress Progress { get; set; }
 
     /// <summary>Loop thread: the last chunk is written and the connection has room for the next.</summary>
     public void Room() => room.Release();

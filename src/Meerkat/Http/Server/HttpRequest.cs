@@ -10,9 +10,28 @@ namespace Meerkat.Http;
 /// </summary>
 public sealed class HttpRequest
 {
-    internal HttpHead Head { get; set; } = null!;
+    private static readonly HttpHeaders NoTrailers = new();
 
-    internal ReadOnlyMemory<byte> BodyMemory { get; set; }
+    internal HttpHead Head { get; private set; } = null!;
+
+    internal ReadOnlyMemory<byte> BodyMemory { get; private set; }
+
+    /// <summary>A transaction begins with this head.</summary>
+    internal void Start(HttpHead head)
+    {
+        Head = head;
+        BodyMemory = default;
+        Trailers = NoTrailers;
+        StreamBody = false;
+        ResponseStatus = 0;
+    }
+
+    /// <summary>The whole request is read: its buffered body and trailer fields, for HttpMessage.</summary>
+    internal void Finish(ReadOnlyMemory<byte> body, HttpHeaders? trailers)
+    {
+        BodyMemory = body;
+        Trailers = trailers ?? NoTrailers;
+    }
 
     /// <summary>The method, e.g. <c>GET</c>.</summary>
     public ReadOnlySpan<byte> Method => Head.Method;
@@ -26,7 +45,7 @@ public sealed class HttpRequest
     /// <summary>The query after <c>?</c>, without it; empty when there is none.</summary>
     public ReadOnlySpan<byte> Query => Head.Query;
 
-    /// <summary>1 for HTTP/1.1, 0 for HTTP/1.0.</summary>
+    /// <summary>1 for HTTP/1.1 (and 1.2 and above, read as 1.1), 0 for HTTP/1.0.</summary>
     public int VersionMinor => Head.VersionMinor;
 
     /// <summary>The header fields, in order.</summary>
@@ -43,6 +62,16 @@ public sealed class HttpRequest
 
     /// <summary>The whole body, in <see cref="EventKind.HttpMessage"/> (empty when streamed).</summary>
     public ReadOnlySpan<byte> Body => BodyMemory.Span;
+
+    /// <summary>The trailer fields of a chunked request body (RFC 9112 §7.1.2), in
+    /// <see cref="EventKind.HttpMessage"/>; empty otherwise. Valid during that callback only.</summary>
+    public HttpHeaders Trailers { get; private set; } = NoTrailers;
+
+    /// <summary>A trailer field's value, in <see cref="EventKind.HttpMessage"/>, or false. Case-insensitive.</summary>
+    public bool TryGetTrailer(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value) => Trailers.TryGetValue(name, out value);
+
+    /// <summary>A trailer field's value as a string (allocates), in <see cref="EventKind.HttpMessage"/>, or null.</summary>
+    public string? GetTrailer(string name) => Trailers.GetString(name);
 
     /// <summary>Set in <see cref="EventKind.HttpHeaders"/> to receive the body as
     /// <see cref="EventKind.HttpBody"/> pieces instead of buffered, in bounded memory.</summary>

@@ -53,7 +53,7 @@ public static class HttpServer
     {
         var protocol = PendingProtocol(connection);
         var writer = connection.SendWriter;
-        protocol.Response.Begin(writer, protocol.Request, status, body.Length, contentType, headers, protocol.WillClose(connection), protocol.Options.ServerName);
+        protocol.Core.BeginResponse(writer, status, body.Length, contentType, headers, protocol.PeerFinished(connection));
         protocol.Response.Write(writer, body);
         protocol.Response.End(writer);
         protocol.ResponseChanged(connection);
@@ -66,11 +66,12 @@ public static class HttpServer
     /// <summary>Starts a streamed response: Content-Length framing when <paramref name="contentLength"/>
     /// is known, else chunked (HTTP/1.1) or until close (HTTP/1.0). Continue with
     /// <see cref="WriteBody"/> (ideally while <see cref="Connection.IsWritable"/>, resuming on
-    /// <see cref="EventKind.Write"/>) and finish with <see cref="EndResponse"/>.</summary>
+    /// <see cref="EventKind.Write"/>) and finish with <see cref="EndResponse(Connection)"/>, or with
+    /// <see cref="EndResponse(Connection, ReadOnlySpan{ValueTuple{string, string}})"/> to send trailer fields.</summary>
     public static void BeginResponse(this Connection connection, int status, long contentLength = -1, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers)
     {
         var protocol = PendingProtocol(connection);
-        protocol.Response.Begin(connection.SendWriter, protocol.Request, status, contentLength, contentType, headers, protocol.WillClose(connection), protocol.Options.ServerName);
+        protocol.Core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, protocol.PeerFinished(connection));
         protocol.ResponseChanged(connection);
     }
 
@@ -84,10 +85,18 @@ public static class HttpServer
     }
 
     /// <summary>Finishes the streamed response.</summary>
-    public static void EndResponse(this Connection connection)
+    public static void EndResponse(this Connection connection) => connection.EndResponse([]);
+
+    /// <summary>Finishes the streamed response with trailer fields after its body (RFC 9112 §7.1.2). Only a
+    /// chunked response can carry them: one started with an unknown length (-1) to an HTTP/1.1 client.
+    /// Announce them with a <c>Trailer</c> header field in <see cref="BeginResponse"/> (RFC 9110 §6.6.2).
+    /// A response to HEAD has no body, and its trailers are dropped with it.</summary>
+    /// <exception cref="InvalidOperationException">The response has a Content-Length, or the client speaks HTTP/1.0 (no chunked coding).</exception>
+    /// <exception cref="ArgumentException">A trailer names a field that frames or routes the message (Content-Length, Transfer-Encoding, Host...).</exception>
+    public static void EndResponse(this Connection connection, params ReadOnlySpan<(string Name, string Value)> trailers)
     {
         var protocol = ServerProtocol(connection);
-        protocol.Response.End(connection.SendWriter);
+        protocol.Response.End(connection.SendWriter, trailers);
         protocol.ResponseChanged(connection);
     }
 
@@ -97,13 +106,13 @@ public static class HttpServer
     {
         ArgumentNullException.ThrowIfNull(producer);
         var protocol = PendingProtocol(connection);
-        protocol.Response.Begin(connection.SendWriter, protocol.Request, status, contentLength, contentType, headers, protocol.WillClose(connection), protocol.Options.ServerName);
+        protocol.Core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, protocol.PeerFinished(connection));
         protocol.Response.Producer = producer;
         protocol.ResponseChanged(connection);
     }
 
     /// <summary>Starts a Server-Sent Events stream (<c>text/event-stream</c>, chunked). Send events
-    /// with <see cref="SendEvent"/>, end with <see cref="EndResponse"/>.</summary>
+    /// with <see cref="SendEvent"/>, end with <see cref="EndResponse(Connection)"/>.</summary>
     public static void BeginEventStream(this Connection connection) =>
         connection.BeginResponse(200, -1, "text/event-stream", ("Cache-Control", "no-cache"));
 
@@ -120,7 +129,7 @@ public static class HttpServer
 
     /// <summary>True when this server connection has a request waiting for its response.</summary>
     public static bool HasPendingRequest(this Connection connection) =>
-        connection.Protocol is HttpServerProtocol { HasPendingRequest: true } protocol && !protocol.Response.IsStarted;
+        connection.Protocol is HttpServerProtocol protocol && protocol.Core.IsAwaitingResponse;
 
     private static HttpServerProtocol ServerProtocol(Connection connection) =>
         connection.Protocol as HttpServerProtocol
@@ -130,23 +139,38 @@ public static class HttpServer
     {
         var protocol = ServerProtocol(connection);
         if (connection.State >= ConnectionState.Draining) throw new InvalidOperationException($"connection #{connection.Id} is closing: the response cannot be sent");
-        if (!protocol.HasPendingRequest) throw new InvalidOperationException($"connection #{connection.Id} has no request waiting for a response");
+        if (!protocol.Core.IsAwaitingResponse)
+            throw new InvalidOperationException(protocol.Core.IsInTransaction
+                ? $"connection #{connection.Id}: the response to this request was already started"
+                : $"connection #{connection.Id} has no request waiting for a response");
         return protocol;
     }
 
-    /// <summary>One repeating timer per listener enforces header and idle deadlines for its connections.</summary>
+    /// <summary>One repeating timer per listener enforces the deadlines of its connections (head, idle,
+    /// body rate, send stall); it stops once the listener and all of its connections are gone.</summary>
     private static void StartDeadlineSweep(Manager manager, Connection listener, HttpServerOptions options)
     {
-        var shortest = options.HeaderTimeout < options.IdleTimeout ? options.HeaderTimeout : options.IdleTimeout;
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 4, 10, 1000));
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(ShortestDeadline(options).TotalMilliseconds / 4, 10, 1000));
         manager.AddTimer(period, period, timer =>
         {
-            if (listener.State == ConnectionState.Closed) { timer.Cancel(); return; }
             long now = Manager.Now;
             var connections = manager.Connections;
+            bool any = false;
             for (int i = 0; i < connections.Count; i++)
-                if (connections[i].Protocol is HttpServerProtocol protocol && ReferenceEquals(protocol.Options, options))
-                    protocol.CheckDeadlines(connections[i], now);
+            {
+                if (connections[i].Protocol is not HttpServerProtocol protocol || !ReferenceEquals(protocol.Options, options)) continue;
+                any = true;
+                protocol.CheckDeadlines(connections[i], now);
+            }
+            if (!any && listener.State == ConnectionState.Closed) timer.Cancel();
         });
+    }
+
+    private static TimeSpan ShortestDeadline(HttpServerOptions options)
+    {
+        var shortest = options.HeaderTimeout < options.IdleTimeout ? options.HeaderTimeout : options.IdleTimeout;
+        if (options.MinRequestBodyDataRate > 0 && options.MinRequestBodyDataRateGracePeriod < shortest) shortest = options.MinRequestBodyDataRateGracePeriod;
+        if (options.SendStallTimeout > TimeSpan.Zero && options.SendStallTimeout < shortest) shortest = options.SendStallTimeout;
+        return shortest;
     }
 }

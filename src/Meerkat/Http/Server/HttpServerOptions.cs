@@ -24,6 +24,24 @@ public sealed class HttpServerOptions
     /// <summary>How long an idle keep-alive connection stays open. Default 60 s.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Least average rate, in bytes per second, at which a request body must arrive once
+    /// <see cref="MinRequestBodyDataRateGracePeriod"/> has passed since it began (Kestrel's
+    /// MinRequestBodyDataRate): a slower body gets 408 (or an aborted transaction if the response has
+    /// started) and a close. Time while the server itself stopped reading (its output backed up) is not
+    /// counted. 0 turns the check off. Default 240.</summary>
+    public double MinRequestBodyDataRate { get; set; } = 240;
+
+    /// <summary>How long a request body may take before <see cref="MinRequestBodyDataRate"/> applies. Default 5 s.</summary>
+    public TimeSpan MinRequestBodyDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long output may wait without any of it reaching the peer (a client that stopped
+    /// reading) before the connection is closed and its transaction aborted (<see cref="HttpOutcome.Deadline"/>).
+    /// Zero turns the check off. Default 30 s.</summary>
+    public TimeSpan SendStallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock of the <c>Date</c> response field; tests give a fixed one. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>Value of the <c>Server</c> response header, or null for none. Default null.</summary>
     public string? ServerName { get; set; }
 

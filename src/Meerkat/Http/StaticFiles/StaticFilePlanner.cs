@@ -1,20 +1,23 @@
 // How this file works
 // -------------------
 // The one entry point the connection glue calls for a static file request. It decides,
-// without touching a socket, what to send:
+// without touching a socket, what to send, from the options' FileSource (a directory, a zip
+// archive, embedded resources...):
 //   1. Method: GET and HEAD only; anything else is 405 with Allow (RFC 9110 §15.5.6).
-//   2. Path: StaticFileResolver gives 400 / 404 / 301 / a listing / a file.
+//   2. Path: StaticFileResolver gives 400 / 404 / 301 / a listing / a file. A 404 may become
+//      the single-page application's index file, or the options' not-found page (status 404).
 //   3. Representation: the identity file, or a precompressed sibling (name.br, name.gz)
 //      chosen from Accept-Encoding; any existing sibling makes the response Vary on it.
 //      Each representation has its own length, ETag and Last-Modified (RFC 9110 §8.8.3.3).
 //   4. Preconditions (RFC 9110 §13.2.2): 412, 304, or go on.
 //   5. Range (RFC 9110 §14.2), GET only and only if If-Range holds: 206, 416, or whole 200.
-// HEAD gets exactly the headers GET would, with no body (RFC 9110 §9.3.2).
+// HEAD gets exactly the headers GET would, with no body (RFC 9110 §9.3.2). The options'
+// response headers are added to every answer.
 using System.Text;
 
 namespace Meerkat.Http.StaticFiles;
 
-/// <summary>Plans responses to static file requests. Stateless and thread-safe; touches only the file system.</summary>
+/// <summary>Plans responses to static file requests. Stateless and thread-safe; touches only the file source.</summary>
 public static class StaticFilePlanner
 {
     private const string Get = "GET";
@@ -42,6 +45,19 @@ public static class StaticFilePlanner
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(getRequestHeader);
+        StaticFileResponse response = PlanRequest(options, method, rawTarget, getRequestHeader);
+        if (options.ResponseHeaders.Count == 0)
+        {
+            return response;
+        }
+        var headers = new List<KeyValuePair<string, string>>(response.Headers);
+        headers.AddRange(options.ResponseHeaders.Select(h => new KeyValuePair<string, string>(h.Name, h.Value)));
+        return new StaticFileResponse(response.StatusCode, headers, response.Entry, response.FileOffset, response.FileLength, response.Body);
+    }
+
+    private static StaticFileResponse PlanRequest(
+        StaticFileOptions options, string method, string rawTarget, Func<string, string?> getRequestHeader)
+    {
         bool isHead = method == Head;
         if (method != Get && !isHead)
         {
@@ -53,15 +69,48 @@ public static class StaticFilePlanner
             ResolutionKind.BadRequest => Text(400, isHead),
             ResolutionKind.Redirect => Text(301, isHead, [new("Location", resolution.Location!)]),
             ResolutionKind.Listing => Listing(resolution.ListingHtml!, isHead),
-            ResolutionKind.File => PlanFile(options, method, resolution, getRequestHeader),
-            _ => Text(404, isHead),
+            ResolutionKind.File => PlanFile(options, method, resolution.Entry!, getRequestHeader),
+            _ => PlanNotFound(options, method, rawTarget, getRequestHeader),
         };
     }
 
-    private static StaticFileResponse PlanFile(
-        StaticFileOptions options, string method, StaticFileResolution resolution, Func<string, string?> getRequestHeader)
+    /// <summary>Nothing there: the single-page application's index, the not-found page, or a short text.</summary>
+    private static StaticFileResponse PlanNotFound(
+        StaticFileOptions options, string method, string rawTarget, Func<string, string?> getRequestHeader)
     {
-        Representation selected = SelectRepresentation(options, resolution, getRequestHeader(AcceptEncoding.Name), out bool hasVariants);
+        bool isHead = method == Head;
+        FileSource source = options.FileSource;
+        if (options.SinglePageApplication && options.IndexFile is { Length: > 0 } index
+            && IsNavigation(rawTarget, getRequestHeader("Accept")) && source.GetEntry(index) is { IsDirectory: false } app)
+        {
+            return PlanFile(options, method, app, getRequestHeader);
+        }
+        if (options.NotFoundPage is { } page && source.GetEntry(page.TrimStart('/')) is { IsDirectory: false } notFound)
+        {
+            var headers = new List<KeyValuePair<string, string>>
+            {
+                new("Content-Type", options.MimeTypes.GetContentType(notFound.Name)),
+                new("Content-Length", notFound.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            };
+            return new StaticFileResponse(404, headers, isHead ? null : notFound, 0, isHead ? 0 : notFound.Length);
+        }
+        return Text(404, isHead);
+    }
+
+    /// <summary>A browser navigating (Accept has text/html), or a path whose last segment has no extension.</summary>
+    private static bool IsNavigation(string rawTarget, string? accept)
+    {
+        if (accept is not null && accept.Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+        return RequestPath.TryParse(rawTarget, out RequestPath? path) && (path!.Segments.Count == 0 || !path.Segments[^1].Contains('.'));
+    }
+
+    private static StaticFileResponse PlanFile(
+        StaticFileOptions options, string method, FileEntry entry, Func<string, string?> getRequestHeader)
+    {
+        Representation selected = SelectRepresentation(options, entry, getRequestHeader(AcceptEncoding.Name), out bool hasVariants);
         var headers = new List<KeyValuePair<string, string>>();
         switch (ConditionalRequest.Evaluate(method, selected.EntityTag, selected.LastModified, getRequestHeader))
         {
@@ -79,13 +128,13 @@ public static class StaticFilePlanner
         bool isPartial = range.Kind == RangeKind.Satisfiable;
         long offset = isPartial ? range.Start : 0;
         long length = isPartial ? range.Length : selected.Length;
-        AddRepresentationHeaders(headers, options, resolution, selected, length, hasVariants);
+        AddRepresentationHeaders(headers, options, entry, selected, length, hasVariants);
         if (isPartial)
         {
             headers.Add(new("Content-Range", range.ContentRange(selected.Length)));
         }
-        string? filePath = method == Head ? null : selected.Path;
-        return new StaticFileResponse(isPartial ? 206 : 200, headers, filePath, offset, filePath is null ? 0 : length);
+        FileEntry? body = method == Head ? null : selected.Entry;
+        return new StaticFileResponse(isPartial ? 206 : 200, headers, body, offset, body is null ? 0 : length);
     }
 
     private static ByteRange SelectRange(string method, Representation selected, Func<string, string?> getRequestHeader)
@@ -98,36 +147,34 @@ public static class StaticFilePlanner
     }
 
     private static Representation SelectRepresentation(
-        StaticFileOptions options, StaticFileResolution resolution, string? acceptEncoding, out bool hasVariants)
+        StaticFileOptions options, FileEntry identity, string? acceptEncoding, out bool hasVariants)
     {
-        FileInfo identity = resolution.File!;
         hasVariants = false;
         if (!options.ServePrecompressed)
         {
             return Representation.Of(identity, null);
         }
-        string? realRoot = RealPath.Resolve(options.Root);
+        FileSource source = options.FileSource;
         var available = new List<string>(Codings.Length);
-        var files = new List<FileInfo>(Codings.Length);
-        for (int i = 0; i < Codings.Length && realRoot is not null; i++)
+        var variants = new List<FileEntry>(Codings.Length);
+        for (int i = 0; i < Codings.Length; i++)
         {
-            string? real = StaticFileResolver.Contained(resolution.RequestedFilePath + CodingSuffixes[i], realRoot);
-            if (real is not null && File.Exists(real))
+            if (source.GetEntry(identity.Path + CodingSuffixes[i]) is { IsDirectory: false } variant)
             {
                 available.Add(Codings[i]);
-                files.Add(new FileInfo(real));
+                variants.Add(variant);
             }
         }
         hasVariants = available.Count > 0;
         string? coding = AcceptEncoding.Select(acceptEncoding, available.ToArray());
-        return coding is null ? Representation.Of(identity, null) : Representation.Of(files[available.IndexOf(coding)], coding);
+        return coding is null ? Representation.Of(identity, null) : Representation.Of(variants[available.IndexOf(coding)], coding);
     }
 
     private static void AddRepresentationHeaders(
-        List<KeyValuePair<string, string>> headers, StaticFileOptions options, StaticFileResolution resolution,
+        List<KeyValuePair<string, string>> headers, StaticFileOptions options, FileEntry identity,
         Representation selected, long contentLength, bool hasVariants)
     {
-        headers.Add(new("Content-Type", options.MimeTypes.GetContentType(resolution.RequestedFilePath!)));
+        headers.Add(new("Content-Type", options.MimeTypes.GetContentType(identity.Name)));
         headers.Add(new("Content-Length", contentLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         headers.Add(new("Last-Modified", HttpDate.Format(selected.LastModified)));
         headers.Add(new("Accept-Ranges", "bytes"));
@@ -171,12 +218,9 @@ public static class StaticFilePlanner
     }
 
     // One servable representation of the file: identity or a precompressed variant.
-    private readonly record struct Representation(string Path, long Length, DateTimeOffset LastModified, string EntityTag, string? Coding)
+    private readonly record struct Representation(FileEntry Entry, long Length, DateTimeOffset LastModified, string EntityTag, string? Coding)
     {
-        public static Representation Of(FileInfo file, string? coding)
-        {
-            DateTimeOffset modified = new(file.LastWriteTimeUtc, TimeSpan.Zero);
-            return new Representation(file.FullName, file.Length, modified, StaticFiles.EntityTag.Create(file.Length, modified, coding), coding);
-        }
+        public static Representation Of(FileEntry entry, string? coding) =>
+            new(entry, entry.Length, entry.LastModified, entry.GetEntityTag(coding), coding);
     }
 }

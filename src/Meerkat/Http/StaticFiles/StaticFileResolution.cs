@@ -34,12 +34,16 @@ public sealed record StaticFileResolution
     /// <summary>For <see cref="ResolutionKind.Redirect"/>: the Location value, an absolute path starting with a single "/".</summary>
     public string? Location { get; private init; }
 
-    /// <summary>For <see cref="ResolutionKind.File"/>: the file at its real path (symbolic links resolved), inside the real root.</summary>
+    /// <summary>For <see cref="ResolutionKind.File"/>: the entry of the source.</summary>
+    public FileEntry? Entry { get; private init; }
+
+    /// <summary>For <see cref="ResolutionKind.File"/> from a directory: the file at its real path (symbolic links
+    /// resolved), inside the real root; null for other sources.</summary>
     public FileInfo? File { get; private init; }
 
     /// <summary>
-    /// For <see cref="ResolutionKind.File"/>: the path the URL named (links not resolved), used to find
-    /// precompressed siblings (<c>name.br</c>) and the Content-Type (by its extension).
+    /// For <see cref="ResolutionKind.File"/>: the path the URL named (links not resolved; for sources other than
+    /// a directory, the entry's relative path), whose extension gives the Content-Type.
     /// </summary>
     public string? RequestedFilePath { get; private init; }
 
@@ -58,12 +62,15 @@ public sealed record StaticFileResolution
     public static StaticFileResolution RedirectTo(string location) =>
         new(ResolutionKind.Redirect) { Location = location };
 
-    /// <summary>Creates a file result.</summary>
-    /// <param name="file">The file at its real path.</param>
-    /// <param name="requestedPath">The path the URL named.</param>
+    /// <summary>Creates a file result for an entry of a source.</summary>
+    /// <param name="entry">The file.</param>
     /// <returns>A <see cref="ResolutionKind.File"/> result.</returns>
-    public static StaticFileResolution ForFile(FileInfo file, string requestedPath) =>
-        new(ResolutionKind.File) { File = file, RequestedFilePath = requestedPath };
+    public static StaticFileResolution ForEntry(FileEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var disk = entry as DiskEntry;
+        return new(ResolutionKind.File) { Entry = entry, File = disk?.File, RequestedFilePath = disk?.RequestedPath ?? entry.Path };
+    }
 
     /// <summary>Creates a listing result.</summary>
     /// <param name="html">The rendered page.</param>

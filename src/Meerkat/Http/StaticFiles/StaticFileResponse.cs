@@ -1,7 +1,7 @@
 // How this file works
 // -------------------
 // The plan the connection glue executes: a status, the headers to send, and at most one
-// body source, either a slice of a file to stream or a small in-memory body. The glue adds
+// body source, either a slice of a source's entry to stream or a small in-memory body. The glue adds
 // the framing-independent headers it owns (Date, Server, Connection). Content-Length is
 // always present except on 304; for HEAD it is what GET would send, and there is no body.
 namespace Meerkat.Http.StaticFiles;
@@ -11,11 +11,11 @@ public sealed class StaticFileResponse
 {
     internal StaticFileResponse(
         int statusCode, IReadOnlyList<KeyValuePair<string, string>> headers,
-        string? filePath = null, long fileOffset = 0, long fileLength = 0, ReadOnlyMemory<byte> body = default)
+        FileEntry? entry = null, long fileOffset = 0, long fileLength = 0, ReadOnlyMemory<byte> body = default)
     {
         StatusCode = statusCode;
         Headers = headers;
-        FilePath = filePath;
+        Entry = entry;
         FileOffset = fileOffset;
         FileLength = fileLength;
         Body = body;
@@ -30,16 +30,19 @@ public sealed class StaticFileResponse
     /// <summary>Headers to send, in order, including Content-Length (except on 304).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
 
-    /// <summary>The file to stream from (a real path), or null when the body is <see cref="Body"/> or empty.</summary>
-    public string? FilePath { get; }
+    /// <summary>The entry to stream from, or null when the body is <see cref="Body"/> or empty.</summary>
+    public FileEntry? Entry { get; }
 
-    /// <summary>Where in <see cref="FilePath"/> the body starts.</summary>
+    /// <summary>The real path of <see cref="Entry"/> when it is a file of a directory source; else null.</summary>
+    public string? FilePath => (Entry as DiskEntry)?.RealPath;
+
+    /// <summary>Where in <see cref="Entry"/> the body starts.</summary>
     public long FileOffset { get; }
 
-    /// <summary>How many bytes of <see cref="FilePath"/> to send, starting at <see cref="FileOffset"/>.</summary>
+    /// <summary>How many bytes of <see cref="Entry"/> to send, starting at <see cref="FileOffset"/>.</summary>
     public long FileLength { get; }
 
-    /// <summary>A small in-memory body (listing, error text) when <see cref="FilePath"/> is null; empty for HEAD, 304 and file bodies.</summary>
+    /// <summary>A small in-memory body (listing, error text) when <see cref="Entry"/> is null; empty for HEAD, 304 and file bodies.</summary>
     public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>The first header value named <paramref name="name"/> (case-insensitive), or null.</summary>

@@ -16,6 +16,8 @@ public sealed class HttpClientConnectionTests
     {
         public readonly EventLog Log = new();
         public readonly List<Meerkat.Http.Client.HttpResponse> Done = [];
+        /// <summary>How each aborted transaction ended (its HttpDone said so).</summary>
+        public readonly List<HttpOutcome> Aborted = [];
         public readonly MemoryStream Body = new();
         public int Pieces;
         public byte[]? Message;
@@ -30,7 +32,7 @@ public sealed class HttpClientConnectionTests
                 {
                     case EventKind.HttpBody: Pieces++; Body.Write(e.Data); break;
                     case EventKind.HttpMessage: Message = e.Data.ToArray(); break;
-                    case EventKind.HttpDone: Done.Add(e.Response!); break;
+                    case EventKind.HttpDone: if (e.IsAborted) Aborted.Add(e.Outcome); else Done.Add(e.Response!); break;
                     case EventKind.Error: Error = e.Error; break;
                     case EventKind.Close: Closed = true; break;
                 }
@@ -154,6 +156,7 @@ public sealed class HttpClientConnectionTests
         var t = Get(manager, server.Url + "/", out _);
         manager.Until(() => t.Closed);
         Assert.Empty(t.Done);
+        Assert.Equal([HttpOutcome.PeerClosed], t.Aborted); // the transaction still ends, and says how
         var error = Assert.IsType<HttpClientException>(t.Error);
         Assert.True(error.IsResponseStarted);
         Assert.Contains("400 of 1000", error.Message);
@@ -173,6 +176,7 @@ public sealed class HttpClientConnectionTests
         var t = Get(manager, server.Url + "/", out _);
         manager.Until(() => t.Closed);
         Assert.Empty(t.Done);
+        Assert.Equal([HttpOutcome.PeerClosed], t.Aborted);
         Assert.IsType<HttpClientException>(t.Error);
     }
 

@@ -42,6 +42,8 @@ public sealed class HttpsClientTests
         public readonly EventLog Log = new();
         public readonly MemoryStream Body = new();
         public readonly List<Meerkat.Http.Client.HttpResponse> Done = [];
+        /// <summary>How each aborted transaction ended (its HttpDone said so).</summary>
+        public readonly List<HttpOutcome> Aborted = [];
         public Exception? Error;
         public bool Closed;
 
@@ -50,7 +52,7 @@ public sealed class HttpsClientTests
             switch (e.Kind)
             {
                 case EventKind.HttpBody: Body.Write(e.Data); break;
-                case EventKind.HttpDone: Done.Add(e.Response!); break;
+                case EventKind.HttpDone: if (e.IsAborted) Aborted.Add(e.Outcome); else Done.Add(e.Response!); break;
                 case EventKind.Error: Error = e.Error; break;
                 case EventKind.Close: Closed = true; break;
             }
@@ -200,6 +202,7 @@ public sealed class HttpsClientTests
         var t = Fetch(manager, peer.Port);
         manager.Until(served);
         Assert.Empty(t.Done);
+        Assert.Equal([HttpOutcome.PeerClosed], t.Aborted);
         Assert.Equal(400, t.Body.Length);
         var error = Assert.IsType<HttpClientException>(t.Error);
         Assert.Contains("400 of 1000", error.Message);
@@ -257,6 +260,7 @@ public sealed class HttpsClientTests
         else
         {
             Assert.Empty(t.Done);
+            Assert.Equal([HttpOutcome.PeerClosed], t.Aborted);
             Assert.Contains("close_notify", Assert.IsType<HttpClientException>(t.Error).Message);
         }
         t.Log.AssertBalanced();

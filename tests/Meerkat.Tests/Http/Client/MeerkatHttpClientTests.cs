@@ -285,4 +285,31 @@ public sealed class MeerkatHttpClientTests
         await using var client = NewClient(o => o.MaxRetries = 2);
         Assert.Equal("ok", await client.GetStringAsync(server.Url + "/"));
     }
+
+    [Fact]
+    public async Task A_417_to_100_continue_is_repeated_without_the_expectation()
+    {
+        // RFC 9110 §10.1.1: the 417 says the chain does not do expectations, not that the request is refused.
+        var heads = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var server = new RawServer(async (socket, _) =>
+        {
+            string head = await RawServer.ReadHeadAsync(socket);
+            heads.Enqueue(head);
+            if (head.Contains("Expect: 100-continue", StringComparison.Ordinal))
+            {
+                await RawServer.SendAsync(socket, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+                return;
+            }
+            var body = new byte[5];
+            for (int got = 0; got < 5;) got += await socket.ReceiveAsync(body.AsMemory(got));
+            await RawServer.SendAsync(socket, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + System.Text.Encoding.ASCII.GetString(body));
+        });
+        await using var client = NewClient();
+        var request = new HttpClientRequest("POST", server.Url + "/up") { Content = "hello"u8.ToArray() }.AddHeader("Expect", "100-continue");
+        using var response = await client.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("hello", await response.ReadAsStringAsync());
+        Assert.Equal(2, heads.Count);
+        Assert.DoesNotContain("Expect", heads.Last(), StringComparison.Ordinal);
+    }
 }
