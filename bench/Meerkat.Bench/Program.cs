@@ -19,6 +19,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["native"] = ("native meerkat vs. meerkat on the JIT vs. Kestrel: size, start to first answer, RSS idle and after load", NativeBenchmark.Run),
     ["scaling"] = ("keep-alive req/s: Meerkat 1 and 2 loops vs. nginx 1 and 2 workers vs. Kestrel, scaling ratios", ScalingBenchmark.Run),
     ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
+    ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };
 
 // Hidden subcommands: the server children the plaintext/https and websocket benchmarks start (positional PORT first).
@@ -30,6 +31,8 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel-ws"] = WebSocketBenchmark.ServeKestrel,
     ["serve-meerkat-routed"] = RoutingBenchmark.ServeMeerkatRouted,
     ["serve-kestrel-routed"] = RoutingBenchmark.ServeKestrelRouted,
+    ["serve-meerkat-mqtt"] = MqttBenchmark.ServeMeerkat,
+    ["serve-mqttnet"] = MqttBenchmark.ServeMqttNet,
 };
 if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
 {

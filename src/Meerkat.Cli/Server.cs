@@ -68,22 +68,47 @@ internal static class Server
     };
 }
 
-/// <summary>The TLS options of <c>demo</c> and <c>serve</c>: <c>--cert FILE --key FILE</c> or <c>--self-signed</c>.</summary>
-internal sealed class TlsArguments(string? cert, string? key, bool selfSigned)
+/// <summary>The TLS options of <c>demo</c>, <c>serve</c> and <c>mqtt broker</c>: <c>--cert FILE --key FILE</c> or <c>--self-signed</c>.</summary>
+internal sealed class TlsArguments
 {
+    private string? cert;
+    private string? key;
+    private bool selfSigned;
+
+    /// <summary>None given yet: a command that reads its own words fills them with <see cref="Take"/>.</summary>
+    public TlsArguments()
+    {
+    }
+
+    public TlsArguments(string? cert, string? key, bool selfSigned) => (this.cert, this.key, this.selfSigned) = (cert, key, selfSigned);
+
     public bool IsGiven => cert is not null || key is not null || selfSigned;
 
+    /// <summary>Takes <c>--cert FILE</c>, <c>--key FILE</c> or <c>--self-signed</c> from <paramref name="arguments"/>.</summary>
+    public void Take(string option, Arguments arguments)
+    {
+        switch (option)
+        {
+            case "--cert": cert = arguments.Value(option); break;
+            case "--key": key = arguments.Value(option); break;
+            default: selfSigned = true; break;
+        }
+    }
+
     /// <summary>The server options; a self-signed certificate is made now and its fingerprint printed.</summary>
-    public TlsServerOptions CreateOptions()
+    public TlsServerOptions CreateOptions() => CreateOptions(Console.Out, "an https:// --listen URL");
+
+    /// <summary>As <see cref="CreateOptions()"/>, printing to <paramref name="output"/>; <paramref name="what"/> names the listener in messages.</summary>
+    public TlsServerOptions CreateOptions(TextWriter output, string what)
     {
         if (selfSigned)
         {
             if (cert is not null || key is not null) throw new UsageException("use either --self-signed or --cert/--key, not both");
             var certificate = TlsCertificates.CreateSelfSigned();
-            Console.Out.WriteLine($"self-signed certificate for localhost, 127.0.0.1, ::1; SHA-256 fingerprint {TlsCertificates.Fingerprint(certificate)}");
+            output.WriteLine($"self-signed certificate for localhost, 127.0.0.1, ::1; SHA-256 fingerprint {TlsCertificates.Fingerprint(certificate)}");
             return new TlsServerOptions { Certificate = certificate };
         }
-        if (cert is null) throw new UsageException("an https:// --listen URL needs --cert FILE [--key FILE] or --self-signed");
+        if (cert is null) throw new UsageException($"{what} needs --cert FILE [--key FILE] or --self-signed");
         try
         {
             return TlsServerOptions.FromPemFiles(cert, key);

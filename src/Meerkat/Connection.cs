@@ -266,6 +266,14 @@ public sealed class Connection
         public Span<byte> GetSpan(int sizeHint = 0) => connection.sendBuffer.GetWriteSpan(Math.Max(sizeHint, 256));
     }
 
+    /// <summary>Returns the receive and send buffers' arrays to the pool while they are empty, so that an
+    /// idle connection holds none (a broker's thousands of quiet clients); the next read or send rents again.</summary>
+    internal void ReleaseIdleBuffers()
+    {
+        if (receiveBuffer.IsEmpty) receiveBuffer.Release();
+        if (sendBuffer.IsEmpty) sendBuffer.Release();
+    }
+
     internal void ReleaseBuffers()
     {
         Security?.Release();

@@ -27,6 +27,12 @@ namespace Meerkat;
 /// <item><term><see cref="WsOpen"/></term><description>A WebSocket handshake completed.</description></item>
 /// <item><term><see cref="WsMessage"/></term><description>A whole WebSocket message (or a fragment, when streaming). <see cref="Event.Data"/> is the payload.</description></item>
 /// <item><term><see cref="WsControl"/></term><description>A WebSocket ping, pong or close frame arrived.</description></item>
+/// <item><term><see cref="MqttConnAck"/></term><description>MQTT client: the broker answered CONNECT (accepted or refused). <c>e.Mqtt.ConnAck</c> is the packet. A refusal is followed by <see cref="Error"/> and <see cref="Close"/>.</description></item>
+/// <item><term><see cref="MqttMessage"/></term><description>MQTT client: an application message arrived. <see cref="Event.Data"/> is the payload; <c>e.Mqtt.Publish</c> has the topic, QoS, flags and properties.</description></item>
+/// <item><term><see cref="MqttPublishDone"/></term><description>MQTT client: an outgoing message ended (QoS 0: written; QoS 1/2: acknowledged; or rejected; or not delivered because the session ended). <c>e.Mqtt.Delivery</c> says which. Exactly once per message.</description></item>
+/// <item><term><see cref="MqttSubAck"/></term><description>MQTT client: SUBACK arrived, or the session ended with the SUBSCRIBE unanswered. <c>e.Mqtt.Request</c> holds the reason codes.</description></item>
+/// <item><term><see cref="MqttUnsubAck"/></term><description>MQTT client: UNSUBACK arrived (or the session ended first). <c>e.Mqtt.Request</c>.</description></item>
+/// <item><term><see cref="MqttDisconnect"/></term><description>MQTT client: the broker sent DISCONNECT (5.0). <c>e.Mqtt.Disconnect</c> has its reason code. <see cref="Close"/> follows.</description></item>
 /// </list>
 /// </remarks>
 public enum EventKind
@@ -69,4 +75,16 @@ public enum EventKind
     WsMessage,
     /// <summary>A WebSocket control frame arrived.</summary>
     WsControl,
+    /// <summary>MQTT: CONNACK arrived.</summary>
+    MqttConnAck,
+    /// <summary>MQTT: an application message arrived.</summary>
+    MqttMessage,
+    /// <summary>MQTT: an outgoing message ended.</summary>
+    MqttPublishDone,
+    /// <summary>MQTT: SUBACK arrived.</summary>
+    MqttSubAck,
+    /// <summary>MQTT: UNSUBACK arrived.</summary>
+    MqttUnsubAck,
+    /// <summary>MQTT: the broker sent DISCONNECT.</summary>
+    MqttDisconnect,
 }

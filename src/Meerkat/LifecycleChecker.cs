@@ -12,7 +12,8 @@ namespace Meerkat;
 /// <c>HttpMessage</c> when it rejects a request early); <c>WsOpen</c> at most once, outside an
 /// HTTP transaction (after the upgrade request's <c>HttpDone</c>), <c>WsMessage</c>/<c>WsControl</c>
 /// only after it and no HTTP event after it; on server and client connections, an open transaction
-/// gets its <c>HttpDone</c> before <c>Error</c> or <c>Close</c>; and every event on the loop thread.
+/// gets its <c>HttpDone</c> before <c>Error</c> or <c>Close</c>; <c>MqttConnAck</c> at most once, on an
+/// outbound connection; and every event on the loop thread.
 /// </remarks>
 internal sealed class LifecycleChecker
 {
@@ -27,6 +28,7 @@ internal sealed class LifecycleChecker
         public bool Resolved;
         public bool Connected;
         public bool WebSocket;
+        public bool MqttConnAck;
     }
 
     private readonly Dictionary<long, Track> tracks = [];
@@ -93,6 +95,10 @@ internal sealed class LifecycleChecker
                 break;
             case EventKind.WsMessage or EventKind.WsControl:
                 Require(track.WebSocket, connection, kind, "WebSocket event before WsOpen");
+                break;
+            case EventKind.MqttConnAck:
+                Require(!track.MqttConnAck && connection.Role == ConnectionRole.Outbound, connection, kind, "MqttConnAck twice or not on an outbound connection");
+                track.MqttConnAck = true;
                 break;
             case EventKind.HttpHeaders:
                 Require(track.Transaction == Transaction.Idle, connection, kind, "HttpHeaders before the previous transaction's HttpDone");

@@ -14,6 +14,7 @@ internal static class CommandList
         ServeCommand.Create(),
         GetCommand.Create(),
         WsCommand.Create(),
+        MqttCommand.Create(),
         SntpCommand.Create(),
         CompletionCommand.Create(),
     ];

@@ -1,0 +1,452 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Meerkat.Bench.Harness;
+using Meerkat.Mqtt;
+using MN = MQTTnet;
+using MNS = MQTTnet.Server;
+
+namespace Meerkat.Bench.Benchmarks;
+
+/// <summary>
+/// <c>mqtt</c>: three brokers in child processes (Meerkat's, mosquitto, MQTTnet's server), the same load against
+/// each from raw sockets speaking MQTT 3.1.1 (so no client library is measured): messages/s at QoS 0 and QoS 1,
+/// one publisher to one subscriber and one to --fanout subscribers; publish-to-receive latency; memory per idle
+/// connection with --idle clients. Then client publish throughput: Meerkat's client vs MQTTnet's, QoS 1, against
+/// the same mosquitto. Ratios are Meerkat / other in the same run.
+/// </summary>
+public static class MqttBenchmark
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    private sealed record Broker(string Name, Func<(Process Process, int Port)> Start);
+
+    public static int Run(BenchArgs args)
+    {
+        double seconds = args.Double("seconds", 5, 0.2, 600);
+        int fanout = args.Int("fanout", 100, 1, 10_000);
+        int idle = args.Int("idle", 10_000, 0, 100_000);
+        int size = args.Int("size", 64, 1, 1 << 20);
+        int samples = args.Int("samples", 2000, 10, 1_000_000);
+        string only = args.Choice("broker", "all", "all", "meerkat", "mosquitto", "mqttnet");
+        args.RejectUnknown();
+        CultureInfo.CurrentCulture = Invariant;
+        Report.Machine();
+        var duration = TimeSpan.FromSeconds(seconds);
+        var brokers = new List<Broker>
+        {
+            new("Meerkat", () => StartChild("serve-meerkat-mqtt")),
+            new("mosquitto", StartMosquitto),
+            new("MQTTnet", () => StartChild("serve-mqttnet")),
+        }.Where(b => only == "all" || b.Name.Equals(only, StringComparison.OrdinalIgnoreCase)).ToList();
+
+        var rows = new List<(string Broker, string Test, double Value, string Unit)>();
+        foreach (var broker in brokers)
+        {
+            Process? process = null;
+            try
+            {
+                (process, int port) = broker.Start();
+                Console.WriteLine($"{broker.Name}: pid {process.Id}, port {port}");
+                rows.Add((broker.Name, "QoS 0, 1 -> 1", Throughput(port, 1, MqttQualityOfService.AtMostOnce, size, duration), "msg/s"));
+                rows.Add((broker.Name, "QoS 1, 1 -> 1", Throughput(port, 1, MqttQualityOfService.AtLeastOnce, size, duration), "msg/s"));
+                rows.Add((broker.Name, $"QoS 0, 1 -> {fanout}", Throughput(port, fanout, MqttQualityOfService.AtMostOnce, size, duration), "msg/s delivered"));
+                rows.Add((broker.Name, $"QoS 1, 1 -> {fanout}", Throughput(port, fanout, MqttQualityOfService.AtLeastOnce, size, duration), "msg/s delivered"));
+                var (p50, p99) = Latency(port, size, samples);
+                rows.Add((broker.Name, "latency p50", p50, "µs"));
+                rows.Add((broker.Name, "latency p99", p99, "µs"));
+                if (idle > 0) rows.Add((broker.Name, $"memory per idle connection ({idle:N0})", MemoryPerConnection(process.Id, port, idle), "KiB"));
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+            {
+                Console.WriteLine($"{broker.Name}: FAILED: {ex.GetType().Name}: {ex.Message}");
+            }
+            finally
+            {
+                Stop(process);
+            }
+        }
+        ClientThroughput(rows, duration, size);
+        PrintTable(rows);
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ measurements
+
+    /// <summary>One publisher, <paramref name="subscribers"/> subscribers on one topic; messages delivered per second
+    /// over the window (QoS 1: with up to 100 publishes in flight, every one acknowledged both ways).</summary>
+    private static double Throughput(int port, int subscribers, MqttQualityOfService qos, int size, TimeSpan duration)
+    {
+        string topic = $"bench/{Guid.NewGuid():N}";
+        var subs = Enumerable.Range(0, subscribers).Select(i => RawMqtt.Connect(port, $"s{i}-{topic[^6..]}")).ToList();
+        foreach (var s in subs) s.Subscribe(topic, qos);
+        using var publisher = RawMqtt.Connect(port, "p-" + topic[^6..]);
+        long delivered = 0;
+        using var stop = new CancellationTokenSource();
+        var readers = subs.Select(s => new Thread(() =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested) Interlocked.Add(ref delivered, s.DrainPublishes(qos == MqttQualityOfService.AtLeastOnce));
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException) { }
+        }) { IsBackground = true }).ToList();
+        readers.ForEach(t => t.Start());
+        var payload = new byte[size];
+        var clock = Stopwatch.StartNew();
+        long startCount = 0;
+        bool measuring = false;
+        var warmup = TimeSpan.FromSeconds(Math.Min(1, duration.TotalSeconds / 2));
+        TimeSpan measuredFrom = TimeSpan.Zero;
+        ushort id = 0;
+        int inflight = 0;
+        while (clock.Elapsed < warmup + duration)
+        {
+            if (!measuring && clock.Elapsed >= warmup)
+            {
+                measuring = true;
+                startCount = Interlocked.Read(ref delivered);
+                measuredFrom = clock.Elapsed;
+            }
+            if (qos == MqttQualityOfService.AtMostOnce)
+            {
+                publisher.PublishBatch(topic, payload, 64);
+                // Keep QoS 0 from only filling socket buffers: pace to what subscribers take.
+                while (publisher.Sent * subscribers - Interlocked.Read(ref delivered) > 20_000 && clock.Elapsed < warmup + duration) Thread.Yield();
+            }
+            else
+            {
+                while (inflight < 100) { publisher.Publish(topic, payload, qos, ++id == 0 ? ++id : id); inflight++; }
+                publisher.Flush();
+                inflight -= publisher.ReadAcks();
+            }
+        }
+        long count = Interlocked.Read(ref delivered) - startCount;
+        double elapsed = (clock.Elapsed - measuredFrom).TotalSeconds;
+        Console.WriteLine($"  QoS {(int)qos}, 1 -> {subscribers}: published {publisher.Sent:N0}, delivered {Interlocked.Read(ref delivered):N0} (expected at most {publisher.Sent * subscribers:N0})");
+        stop.Cancel();
+        foreach (var s in subs) s.Dispose();
+        readers.ForEach(t => t.Join(2000));
+        return count / elapsed;
+    }
+
+    /// <summary>Publish-to-receive time of one QoS 0 message at a time, publisher and subscriber on the same thread.</summary>
+    private static (double P50, double P99) Latency(int port, int size, int samples)
+    {
+        string topic = $"lat/{Guid.NewGuid():N}";
+        using var subscriber = RawMqtt.Connect(port, "ls" + topic[^6..]);
+        subscriber.Subscribe(topic, MqttQualityOfService.AtMostOnce);
+        using var publisher = RawMqtt.Connect(port, "lp" + topic[^6..]);
+        var payload = new byte[size];
+        var times = new double[samples];
+        for (int i = -100; i < samples; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            publisher.Publish(topic, payload, MqttQualityOfService.AtMostOnce, 0);
+            publisher.Flush();
+            while (subscriber.DrainPublishes(false) == 0) { }
+            if (i >= 0) times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(times);
+        return (times[samples / 2], times[(int)(samples * 0.99)]);
+    }
+
+    /// <summary>Opens <paramref name="count"/> idle MQTT connections (CONNECT, keep-alive off) and reads the broker's RSS growth.</summary>
+    private static double MemoryPerConnection(int pid, int port, int count)
+    {
+        GC.Collect();
+        Thread.Sleep(500); // let the broker settle after the throughput runs before the baseline (not a race guard)
+        long before = PlaintextBenchmark.ProcStatus.Read(pid).RssKb;
+        var connections = new List<RawMqtt>(count);
+        try
+        {
+            for (int i = 0; i < count; i++) connections.Add(RawMqtt.Connect(port, $"idle-{i}"));
+            Thread.Sleep(500);
+            long after = PlaintextBenchmark.ProcStatus.Read(pid).RssKb;
+            return (after - before) / (double)count;
+        }
+        finally
+        {
+            foreach (var c in connections) c.Dispose();
+        }
+    }
+
+    /// <summary>Client publish throughput, QoS 1: Meerkat's MqttClient vs MQTTnet's client, both against mosquitto
+    /// (or the Meerkat broker when mosquitto is missing), each awaiting batches of 100 publishes.</summary>
+    private static void ClientThroughput(List<(string, string, double, string)> rows, TimeSpan duration, int size)
+    {
+        Process? process = null;
+        try
+        {
+            int port;
+            try { (process, port) = StartMosquitto(); }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException) { (process, port) = StartChild("serve-meerkat-mqtt"); }
+            var payload = new byte[size];
+            using (var manager = new Manager())
+            {
+                var loop = manager.RunAsync();
+                var client = MqttClient.ConnectAsync(manager, new MqttClientOptions { Url = $"mqtt://127.0.0.1:{port}", ProtocolVersion = MqttProtocolVersion.V311, ClientId = "meerkat-client" }).GetAwaiter().GetResult();
+                rows.Add(("Meerkat client", "publish QoS 1 (batches of 100)", Measure(() => Task.WhenAll(Enumerable.Range(0, 100).Select(_ => client.PublishAsync("c/m", payload, MqttQualityOfService.AtLeastOnce)))), "msg/s"));
+                client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                manager.Stop();
+                loop.GetAwaiter().GetResult();
+            }
+            using (var other = new MN.MqttClientFactory().CreateMqttClient())
+            {
+                other.ConnectAsync(new MN.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MN.Formatter.MqttProtocolVersion.V311).WithClientId("mqttnet-client").Build()).GetAwaiter().GetResult();
+                var message = new MN.MqttApplicationMessageBuilder().WithTopic("c/n").WithPayload(payload).WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build();
+                rows.Add(("MQTTnet client", "publish QoS 1 (batches of 100)", Measure(() => Task.WhenAll(Enumerable.Range(0, 100).Select(_ => other.PublishAsync(message)))), "msg/s"));
+                other.DisconnectAsync(new MN.MqttClientDisconnectOptionsBuilder().Build()).GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidOperationException or TimeoutException)
+        {
+            Console.WriteLine($"client throughput: FAILED: {ex.GetType().Name}: {ex.Message}");
+        }
+        finally
+        {
+            Stop(process);
+        }
+
+        double Measure(Func<Task> batch)
+        {
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed < TimeSpan.FromSeconds(Math.Min(1, duration.TotalSeconds / 2))) batch().GetAwaiter().GetResult();
+            var clock = Stopwatch.StartNew();
+            long sent = 0;
+            while (clock.Elapsed < duration)
+            {
+                batch().GetAwaiter().GetResult();
+                sent += 100;
+            }
+            return sent / clock.Elapsed.TotalSeconds;
+        }
+    }
+
+    private static void PrintTable(List<(string Broker, string Test, double Value, string Unit)> rows)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| test | Meerkat | mosquitto | MQTTnet | Meerkat/mosquitto | Meerkat/MQTTnet | unit |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+        foreach (var test in rows.Where(r => !r.Broker.EndsWith("client", StringComparison.Ordinal)).Select(r => r.Test).Distinct())
+        {
+            double? Get(string broker) => rows.Where(r => r.Broker == broker && r.Test == test).Select(r => (double?)r.Value).FirstOrDefault();
+            var (m, q, n) = (Get("Meerkat"), Get("mosquitto"), Get("MQTTnet"));
+            string unit = rows.First(r => r.Test == test).Unit;
+            Console.WriteLine($"| {test} | {F(m)} | {F(q)} | {F(n)} | {Ratio(m, q)} | {Ratio(m, n)} | {unit} |");
+        }
+        var mc = rows.FirstOrDefault(r => r.Broker == "Meerkat client");
+        var nc = rows.FirstOrDefault(r => r.Broker == "MQTTnet client");
+        if (mc.Broker is not null && nc.Broker is not null)
+            Console.WriteLine($"| client: {mc.Test} | {F(mc.Value)} | | {F(nc.Value)} | | {Ratio(mc.Value, nc.Value)} | msg/s |");
+        Console.WriteLine("Ratios: above 1 is better for Meerkat in throughput rows, below 1 in latency and memory rows.");
+
+        static string F(double? v) => v is { } x ? x.ToString(x < 100 ? "F1" : "N0", Invariant) : "-";
+        static string Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? (x / y).ToString("F2", Invariant) + "x" : "-";
+    }
+
+    // ------------------------------------------------------------------ brokers
+
+    private static (Process, int) StartChild(string command)
+    {
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(MqttBenchmark).Assembly.Location);
+        info.ArgumentList.Add(command);
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command}");
+        var line = process.StandardOutput.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is not { } text || !text.StartsWith("LISTENING ", StringComparison.Ordinal))
+        {
+            Stop(process);
+            throw new InvalidOperationException($"{command} did not report LISTENING within 30 s");
+        }
+        return (process, int.Parse(text["LISTENING ".Length..], Invariant));
+    }
+
+    private static (Process, int) StartMosquitto()
+    {
+        string program = File.Exists("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        string config = Path.Combine(Path.GetTempPath(), $"meerkat-bench-mosquitto-{port}.conf");
+        File.WriteAllText(config, $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nmax_queued_messages 0\nmax_inflight_messages 100\nlog_dest none\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);
+        var process = Process.Start(new ProcessStartInfo(program, ["-c", config]) { UseShellExecute = false, RedirectStandardError = true }) ?? throw new InvalidOperationException("could not start mosquitto");
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, port);
+                return (process, port);
+            }
+            catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
+            {
+                process.WaitForExit(20);
+            }
+        }
+    }
+
+    private static void Stop(Process? process)
+    {
+        if (process is null) return;
+        try
+        {
+            if (!process.HasExited) process.Kill();
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { }
+        process.Dispose();
+    }
+
+    /// <summary>Hidden <c>serve-meerkat-mqtt</c>: Meerkat's broker on one loop until stdin closes or the process is killed.</summary>
+    public static int ServeMeerkat(string[] args)
+    {
+        using var manager = new Manager();
+        using var broker = new MqttBroker(new MqttBrokerOptions { MaxInflightMessages = 100, MaxQueuedMessages = 0 });
+        var listener = manager.ListenMqtt("mqtt://127.0.0.1:0", broker);
+        Console.Out.WriteLine($"LISTENING {listener.LocalEndPoint!.Port}");
+        Console.Out.Flush();
+        manager.Run();
+        return 0;
+    }
+
+    /// <summary>Hidden <c>serve-mqttnet</c>: MQTTnet's server until the process is killed.</summary>
+    public static int ServeMqttNet(string[] args)
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        var options = new MNS.MqttServerOptionsBuilder().WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointPort(port).Build();
+        using var server = new MNS.MqttServerFactory().CreateMqttServer(options);
+        server.StartAsync().GetAwaiter().GetResult();
+        Console.Out.WriteLine($"LISTENING {port}");
+        Console.Out.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+}
+
+/// <summary>A minimal blocking MQTT 3.1.1 connection on a raw socket, for load: Meerkat's codec, nothing else.</summary>
+internal sealed class RawMqtt : IDisposable
+{
+    private readonly Socket socket;
+    private readonly MqttFrameReader reader = new();
+    private readonly ArrayBufferWriter<byte> output = new(64 * 1024);
+    private readonly byte[] input = new byte[256 * 1024];
+    private readonly ArrayBufferWriter<byte> acks = new(4096);
+    private int filled;
+
+    private RawMqtt(Socket socket) => this.socket = socket;
+
+    public long Sent { get; private set; }
+
+    public static RawMqtt Connect(int port, string clientId)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 10_000, SendTimeout = 10_000 };
+        socket.Connect(IPAddress.Loopback, port);
+        var connection = new RawMqtt(socket);
+        connection.Write(new MqttConnectPacket { ProtocolVersion = MqttProtocolVersion.V311, ClientId = clientId });
+        connection.Flush();
+        if (connection.Next() is not MqttConnAckPacket { ReasonCode: MqttReasonCode.Success }) throw new IOException($"{clientId}: CONNECT refused");
+        return connection;
+    }
+
+    public void Subscribe(string filter, MqttQualityOfService qos)
+    {
+        Write(new MqttSubscribePacket { PacketId = 1, Subscriptions = [new MqttSubscription(filter, qos)] });
+        Flush();
+        while (Next() is not MqttSubscribeAckPacket) { }
+    }
+
+    public void Publish(string topic, byte[] payload, MqttQualityOfService qos, ushort id)
+    {
+        Write(new MqttPublishPacket { Topic = topic, Payload = payload, QualityOfService = qos, PacketId = id });
+        Sent++;
+    }
+
+    public void PublishBatch(string topic, byte[] payload, int count)
+    {
+        for (int i = 0; i < count; i++) Publish(topic, payload, MqttQualityOfService.AtMostOnce, 0);
+        Flush();
+    }
+
+    public void Flush()
+    {
+        if (output.WrittenCount == 0) return;
+        socket.Send(output.WrittenSpan);
+        output.ResetWrittenCount();
+    }
+
+    /// <summary>Reads what is there (blocking for the first bytes); counts PUBACKs.</summary>
+    public int ReadAcks()
+    {
+        int count = 0;
+        foreach (var packet in ReadAvailable()) if (packet == MqttPacketType.PubAck) count++;
+        return count;
+    }
+
+    /// <summary>Reads what is there; counts PUBLISHes, acknowledging QoS 1 ones in one send.</summary>
+    public int DrainPublishes(bool acknowledge)
+    {
+        int count = 0;
+        foreach (var type in ReadAvailable(acknowledge)) if (type == MqttPacketType.Publish) count++;
+        if (acks.WrittenCount > 0)
+        {
+            socket.Send(acks.WrittenSpan);
+            acks.ResetWrittenCount();
+        }
+        return count;
+    }
+
+    private List<MqttPacketType> ReadAvailable(bool acknowledge = false)
+    {
+        var types = new List<MqttPacketType>();
+        int n = socket.Receive(input, filled, input.Length - filled, SocketFlags.None);
+        if (n == 0) throw new IOException("the broker closed the connection");
+        var data = input.AsMemory(0, filled + n);
+        while (reader.TryRead(data, out int consumed, out var frame))
+        {
+            data = data[consumed..];
+            types.Add(frame.Type);
+            if (acknowledge && frame.Type == MqttPacketType.Publish && (frame.Flags & 0x06) != 0)
+            {
+                // The packet identifier follows the topic name (a two byte length and the name).
+                var body = frame.Body.Span;
+                int topicLength = body[0] << 8 | body[1];
+                ushort id = (ushort)(body[2 + topicLength] << 8 | body[3 + topicLength]);
+                MqttPacketEncoder.Write(new MqttPublishResponsePacket(MqttPacketType.PubAck, id), MqttProtocolVersion.V311, acks);
+            }
+        }
+        filled = 0;
+        return types;
+    }
+
+    private MqttPacket Next()
+    {
+        while (true)
+        {
+            int n = socket.Receive(input, 0, input.Length, SocketFlags.None);
+            if (n == 0) throw new IOException("the broker closed the connection");
+            if (reader.TryRead(input.AsMemory(0, n), out _, out var frame)) return MqttPacketDecoder.Decode(frame, MqttProtocolVersion.V311);
+        }
+    }
+
+    private void Write(MqttPacket packet) => MqttPacketEncoder.Write(packet, MqttProtocolVersion.V311, output);
+
+    public void Dispose()
+    {
+        socket.Dispose();
+        reader.Dispose();
+    }
+}

@@ -1,0 +1,358 @@
+// How this file works: one client connection of the broker, without I/O of its own: bytes come in
+// through Receive, packets go out through its IMqttLink. It frames and decodes packets, enforces
+// the per-connection rules (CONNECT first and once, topic aliases, QoS 2 receive maximum, keep
+// alive) and hands the session-level work (sessions, routing, retained messages) to MqttBroker.
+//
+// State machine:
+//   AwaitingConnect  accepted, nothing valid received yet     -> Connected (CONNECT accepted: CONNACK 0)
+//                                                             -> Closed (refused, malformed, timed out)
+//   Connected        packets flow                             -> Closed (DISCONNECT, protocol error, keep-alive
+//                                                                timeout, taken over, transport closed)
+//   Closed           the link is closing; input is ignored.
+//
+// A protocol error is answered in 5.0 with DISCONNECT carrying its reason code (CONNACK with it
+// when it is the CONNECT that is wrong); in 3.1.1 the connection is just closed (§4.13).
+using System.Buffers;
+using System.Net;
+
+namespace Meerkat.Mqtt;
+
+/// <summary>The transport under one broker connection: TCP, TLS or a WebSocket.</summary>
+internal interface IMqttLink
+{
+    /// <summary>Where packets are written.</summary>
+    IBufferWriter<byte> Output { get; }
+
+    /// <summary>True when writes must be followed by <see cref="Flush"/> (a WebSocket sends one message per flush).</summary>
+    bool NeedsFlush { get; }
+
+    /// <summary>False while the transport's send buffer is over its high-water mark (QoS 0 messages are then dropped).</summary>
+    bool IsWritable { get; }
+
+    IPEndPoint? RemoteEndPoint { get; }
+
+    void Flush();
+
+    /// <summary>Closes after what was written is sent.</summary>
+    void Close();
+}
+
+internal sealed class MqttBrokerConnection : IDisposable
+{
+    public enum ConnectionState { AwaitingConnect, Connected, Closed }
+
+    private readonly MqttBroker broker;
+    private readonly MqttFrameReader reader = new();
+    private readonly Dictionary<ushort, string> incomingAliases = [];
+    private readonly MqttTopicCache topics;
+    private bool isDirty;
+
+    public MqttBrokerConnection(MqttBroker broker, IMqttLink link, long now)
+    {
+        this.broker = broker;
+        topics = broker.Topics;
+        Link = link;
+        OpenedAt = LastReceivedAt = now;
+        reader.MaximumPacketSize = broker.Options.MaximumPacketSize;
+    }
+
+    public IMqttLink Link { get; }
+
+    public ConnectionState State { get; private set; }
+
+    public MqttProtocolVersion Version { get; private set; } = MqttProtocolVersion.Unknown;
+
+    public MqttBrokerSession? Session { get; private set; }
+
+    public MqttBrokerClientInfo? Info { get; private set; }
+
+    public long OpenedAt { get; }
+
+    public long LastReceivedAt { get; private set; }
+
+    /// <summary>Keep Alive in milliseconds (0: none).</summary>
+    public long KeepAliveMs { get; private set; }
+
+    /// <summary>The will, until it is published or discarded.</summary>
+    public MqttApplicationMessage? Will { get; set; }
+
+    /// <summary>How many QoS 1/2 messages may be in flight toward the client.</summary>
+    public int SendWindow { get; private set; }
+
+    /// <summary>The client's Maximum Packet Size (5.0).</summary>
+    public long ClientMaximumPacketSize { get; private set; } = long.MaxValue;
+
+    public bool IsReady => State == ConnectionState.Connected;
+
+    // ------------------------------------------------------------------ input
+
+    /// <summary>Handles received bytes (all of them are taken).</summary>
+    public void Receive(ReadOnlyMemory<byte> data, long now)
+    {
+        if (State == ConnectionState.Closed) return;
+        LastReceivedAt = now;
+        try
+        {
+            while (State != ConnectionState.Closed && reader.TryRead(data, out int consumed, out var frame))
+            {
+                data = data[consumed..];
+                if (State == ConnectionState.AwaitingConnect && frame.Type != MqttPacketType.Connect)
+                    throw MqttProtocolException.Protocol($"the first packet is {MqttPacketDecoder.Name(frame.Type)}, not CONNECT");
+                if (TryHandleShortResponse(frame, now)) continue;
+                var packet = MqttPacketDecoder.Decode(frame, frame.Type == MqttPacketType.Connect ? MqttProtocolVersion.V500 : Version, topics);
+                Handle(packet, now);
+            }
+        }
+        catch (MqttProtocolException error)
+        {
+            Fail(error, now);
+        }
+    }
+
+    /// <summary>The common acknowledgement (type, flags and a two byte packet identifier, success) handled
+    /// without decoding it into an object; anything else goes through the decoder and its checks.</summary>
+    private bool TryHandleShortResponse(MqttFrame frame, long now)
+    {
+        if (State != ConnectionState.Connected || frame.Body.Length != 2) return false;
+        var type = frame.Type;
+        if (type is not (MqttPacketType.PubAck or MqttPacketType.PubRec or MqttPacketType.PubRel or MqttPacketType.PubComp)) return false;
+        if (frame.Flags != (type == MqttPacketType.PubRel ? 0x02 : 0)) return false;
+        var body = frame.Body.Span;
+        ushort id = (ushort)(body[0] << 8 | body[1]);
+        if (id == 0) return false;
+        if (type == MqttPacketType.PubRel)
+        {
+            bool known = broker.ReleaseReceivedQos2(Session!, id);
+            WriteResponse(MqttPacketType.PubComp, id, known || Version != MqttProtocolVersion.V500 ? MqttReasonCode.Success : MqttReasonCode.PacketIdentifierNotFound);
+        }
+        else
+        {
+            broker.Acknowledge(Session!, type, id, MqttReasonCode.Success, now);
+        }
+        return true;
+    }
+
+    private void Handle(MqttPacket packet, long now)
+    {
+        switch (packet)
+        {
+            case MqttConnectPacket connect: OnConnect(connect, now); break;
+            case MqttPublishPacket publish: OnPublish(publish, now); break;
+            case MqttPublishResponsePacket response: OnPublishResponse(response, now); break;
+            case MqttSubscribePacket subscribe: broker.Subscribe(this, subscribe, now); break;
+            case MqttUnsubscribePacket unsubscribe: broker.Unsubscribe(this, unsubscribe); break;
+            case MqttPingPacket { Type: MqttPacketType.PingReq }: Write(MqttPingPacket.Response); break;
+            case MqttDisconnectPacket { Type: MqttPacketType.Disconnect } disconnect: OnDisconnect(disconnect, now); break;
+            case MqttDisconnectPacket { Type: MqttPacketType.Auth }:
+                throw new MqttProtocolException(MqttReasonCode.BadAuthenticationMethod, "enhanced authentication (AUTH) is not supported");
+            default:
+                throw MqttProtocolException.Protocol($"a broker does not accept {MqttPacketDecoder.Name(packet.Type)}");
+        }
+    }
+
+    private void OnConnect(MqttConnectPacket connect, long now)
+    {
+        if (State != ConnectionState.AwaitingConnect) throw MqttProtocolException.Protocol("a second CONNECT");
+        Version = connect.ProtocolVersion;
+        var options = broker.Options;
+        bool v5 = Version == MqttProtocolVersion.V500;
+        string clientId = connect.ClientId;
+        string? assigned = null;
+        if (clientId.Length == 0)
+        {
+            if (!v5 && !connect.CleanStart) { Refuse(MqttReasonCode.ClientIdentifierNotValid, "an empty client identifier needs Clean Session (3.1.1)"); return; }
+            clientId = assigned = "auto-" + Guid.NewGuid().ToString("N");
+        }
+        if (broker.ConnectedCount >= options.MaxConnections) { Refuse(MqttReasonCode.QuotaExceeded, "too many connections"); return; }
+        var verdict = options.Authenticate?.Invoke(new MqttAuthenticationContext(connect, Link.RemoteEndPoint)) ?? MqttReasonCode.Success;
+        if (!verdict.IsSuccess()) { Refuse(verdict, "refused by the authentication hook"); return; }
+
+        ushort keepAlive = connect.KeepAlive;
+        ushort? serverKeepAlive = null;
+        ushort max = (ushort)options.MaxKeepAlive.TotalSeconds;
+        if (max > 0 && (keepAlive == 0 || keepAlive > max)) serverKeepAlive = keepAlive = max;
+        KeepAliveMs = keepAlive * 1000L;
+        var p = connect.Properties;
+        SendWindow = Math.Min(options.MaxInflightMessages, p?.ReceiveMaximum ?? ushort.MaxValue);
+        ClientMaximumPacketSize = p?.MaximumPacketSize ?? long.MaxValue;
+        uint expiry = v5 ? p?.SessionExpiryInterval ?? 0 : connect.CleanStart ? 0 : uint.MaxValue;
+        Will = connect.Will;
+        Info = new MqttBrokerClientInfo(clientId, connect.UserName, Version, Link.RemoteEndPoint);
+        var (session, present) = broker.OpenSession(this, clientId, connect.CleanStart, expiry, now);
+        Session = session;
+        State = ConnectionState.Connected;
+        var ack = new MqttConnAckPacket
+        {
+            SessionPresent = present,
+            Properties = v5 ? new MqttProperties
+            {
+                AssignedClientIdentifier = assigned,
+                ServerKeepAlive = serverKeepAlive,
+                ReceiveMaximum = options.MaxInflightMessages < ushort.MaxValue ? (ushort)options.MaxInflightMessages : null,
+                TopicAliasMaximum = options.TopicAliasMaximum > 0 ? options.TopicAliasMaximum : null,
+                MaximumPacketSize = (uint)options.MaximumPacketSize,
+            } : null,
+        };
+        Write(ack);
+        options.ClientConnected?.Invoke(Info);
+        broker.Resume(session, now);
+    }
+
+    private void Refuse(MqttReasonCode code, string reason)
+    {
+        var properties = Version == MqttProtocolVersion.V500 ? new MqttProperties { ReasonString = reason } : null;
+        Write(new MqttConnAckPacket { ReasonCode = code, Properties = properties });
+        Close();
+    }
+
+    private void OnPublish(MqttPublishPacket publish, long now)
+    {
+        ResolveAlias(publish);
+        var session = Session!;
+        var qos = publish.QualityOfService;
+        if (qos == MqttQualityOfService.ExactlyOnce)
+        {
+            if (session.ReceivedQos2.Contains(publish.PacketId))
+            {
+                // A resend (DUP) of a message already accepted: acknowledge again, never route twice.
+                WriteResponse(MqttPacketType.PubRec, publish.PacketId);
+                return;
+            }
+            if (session.ReceivedQos2.Count >= broker.Options.MaxInflightMessages)
+                throw new MqttProtocolException(MqttReasonCode.ReceiveMaximumExceeded, $"more than {broker.Options.MaxInflightMessages} QoS 2 messages awaiting PUBREL");
+        }
+        var code = broker.Options.Authorize?.Invoke(new MqttAuthorizationContext(session.ClientId, Info!.UserName, MqttTopicAction.Publish, publish.Topic)) == false
+            ? MqttReasonCode.NotAuthorized
+            : MqttReasonCode.Success;
+        if (code == MqttReasonCode.Success) broker.Publish(this, publish, now);
+        var answer = Version == MqttProtocolVersion.V500 ? code : MqttReasonCode.Success;
+        if (qos == MqttQualityOfService.AtLeastOnce) WriteResponse(MqttPacketType.PubAck, publish.PacketId, answer);
+        else if (qos == MqttQualityOfService.ExactlyOnce)
+        {
+            if (code == MqttReasonCode.Success) broker.MarkReceivedQos2(session, publish.PacketId);
+            WriteResponse(MqttPacketType.PubRec, publish.PacketId, answer);
+        }
+    }
+
+    private void ResolveAlias(MqttPublishPacket publish)
+    {
+        if (publish.Properties?.TopicAlias is not { } alias) return;
+        if (alias > broker.Options.TopicAliasMaximum) throw new MqttProtocolException(MqttReasonCode.TopicAliasInvalid, $"topic alias {alias} is over the maximum of {broker.Options.TopicAliasMaximum}");
+        if (publish.Topic.Length > 0) incomingAliases[alias] = publish.Topic;
+        else if (incomingAliases.TryGetValue(alias, out var topic)) publish.Topic = topic;
+        else throw MqttProtocolException.Protocol($"topic alias {alias} was never set");
+    }
+
+    private void OnPublishResponse(MqttPublishResponsePacket response, long now)
+    {
+        var session = Session!;
+        if (response.Type == MqttPacketType.PubRel)
+        {
+            bool known = broker.ReleaseReceivedQos2(session, response.PacketId);
+            var code = known || Version != MqttProtocolVersion.V500 ? MqttReasonCode.Success : MqttReasonCode.PacketIdentifierNotFound;
+            WriteResponse(MqttPacketType.PubComp, response.PacketId, code);
+            return;
+        }
+        broker.Acknowledge(session, response.Type, response.PacketId, response.ReasonCode, now);
+    }
+
+    private void OnDisconnect(MqttDisconnectPacket disconnect, long now)
+    {
+        var session = Session!;
+        if (disconnect.Properties?.SessionExpiryInterval is { } expiry)
+        {
+            if (session.ExpiryInterval == 0 && expiry != 0) throw MqttProtocolException.Protocol("DISCONNECT sets a session expiry after CONNECT set none");
+            session.ExpiryInterval = expiry;
+        }
+        // A normal DISCONNECT discards the will; 0x04 asks for it to be published (§3.14.2.1).
+        if (disconnect.ReasonCode != MqttReasonCode.DisconnectWithWillMessage) Will = null;
+        Close();
+    }
+
+    /// <summary>Answers a protocol error (5.0: CONNACK or DISCONNECT with its code) and closes.</summary>
+    public void Fail(MqttProtocolException error, long now)
+    {
+        if (State == ConnectionState.Closed) return;
+        if (State == ConnectionState.AwaitingConnect)
+        {
+            if (error.ReasonCode == MqttReasonCode.UnsupportedProtocolVersion)
+            {
+                // Answer in the 3.1.1 form, which every version can read (return code 1).
+                Version = MqttProtocolVersion.V311;
+                Write(new MqttConnAckPacket { ReasonCode = MqttReasonCode.UnsupportedProtocolVersion });
+            }
+            else if (Version == MqttProtocolVersion.V500)
+            {
+                Write(new MqttConnAckPacket { ReasonCode = error.ReasonCode });
+            }
+        }
+        else if (Version == MqttProtocolVersion.V500)
+        {
+            Write(new MqttDisconnectPacket(error.ReasonCode, new MqttProperties { ReasonString = MqttClientCore.Truncate(error.Message) }));
+        }
+        Close();
+    }
+
+    /// <summary>Closes (after what was written); the broker publishes the will unless it was discarded.</summary>
+    public void Close()
+    {
+        if (State == ConnectionState.Closed) return;
+        State = ConnectionState.Closed;
+        broker.Flush(this);
+        Link.Close();
+    }
+
+    // ------------------------------------------------------------------ output
+
+    public void Write(MqttPacket packet)
+    {
+        MqttPacketEncoder.Write(packet, Version == MqttProtocolVersion.Unknown ? MqttProtocolVersion.V311 : Version, Link.Output);
+        MarkDirty();
+    }
+
+    /// <summary>Writes PUBACK, PUBREC, PUBREL or PUBCOMP (no packet object on this path).</summary>
+    public void WriteResponse(MqttPacketType type, ushort packetId, MqttReasonCode code = MqttReasonCode.Success)
+    {
+        MqttPacketEncoder.WritePublishResponse(Link.Output, Version, type, packetId, code);
+        MarkDirty();
+    }
+
+    /// <summary>Writes a PUBLISH of a stored message; false when it is over the client's Maximum Packet Size (dropped, §3.1.2.11.4).</summary>
+    public bool WritePublish(MqttBrokerMessage message, MqttQualityOfService qos, bool retain, List<int>? subscriptionIds, ushort packetId, bool duplicate, long now)
+    {
+        var properties = Version == MqttProtocolVersion.V500 ? OutgoingProperties(message, subscriptionIds, now) : null;
+        if (ClientMaximumPacketSize != long.MaxValue && MqttPacketEncoder.MeasurePublish(Version, message.Topic, message.Payload.Length, qos, properties) > ClientMaximumPacketSize)
+            return false;
+        MqttPacketEncoder.WritePublish(Link.Output, Version, message.Topic, message.Payload, qos, retain, duplicate, packetId, properties);
+        MarkDirty();
+        return true;
+    }
+
+    /// <summary>The properties to forward: the publisher's, with the remaining expiry (§3.3.2.3.3) and this subscription's identifiers.</summary>
+    private static MqttProperties? OutgoingProperties(MqttBrokerMessage message, List<int>? subscriptionIds, long now)
+    {
+        var properties = message.Properties;
+        bool expires = message.ExpiresAt != long.MaxValue;
+        if (subscriptionIds is null && !expires) return properties;
+        properties = properties?.Clone() ?? new MqttProperties();
+        if (expires) properties.MessageExpiryInterval = (uint)Math.Max(0, (message.ExpiresAt - now + 999) / 1000);
+        properties.SubscriptionIdentifiers = subscriptionIds;
+        return properties;
+    }
+
+    private void MarkDirty()
+    {
+        if (!Link.NeedsFlush || isDirty) return;
+        isDirty = true;
+        broker.MarkDirty(this);
+    }
+
+    public void FlushLink()
+    {
+        if (!isDirty) return;
+        isDirty = false;
+        Link.Flush();
+    }
+
+    public void Dispose() => reader.Dispose();
+}

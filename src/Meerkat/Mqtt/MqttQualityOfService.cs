@@ -1,0 +1,12 @@
+namespace Meerkat.Mqtt;
+
+/// <summary>Delivery guarantee of an application message (MQTT 5.0 §4.3).</summary>
+public enum MqttQualityOfService : byte
+{
+    /// <summary>QoS 0: fire and forget.</summary>
+    AtMostOnce = 0,
+    /// <summary>QoS 1: PUBLISH, PUBACK; may arrive more than once.</summary>
+    AtLeastOnce = 1,
+    /// <summary>QoS 2: PUBLISH, PUBREC, PUBREL, PUBCOMP; arrives exactly once.</summary>
+    ExactlyOnce = 2,
+}
