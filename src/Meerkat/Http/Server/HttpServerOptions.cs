@@ -47,4 +47,18 @@ public sealed class HttpServerOptions
 
     /// <summary>TLS settings, required by <c>https://</c> listeners (ALPN defaults to <c>http/1.1</c>). Default null.</summary>
     public Meerkat.Tls.TlsServerOptions? Tls { get; set; }
+
+    /// <summary>A validated copy, taken by <see cref="HttpServer.ListenHttp"/>: changing these options
+    /// afterwards changes nothing for that listener.</summary>
+    /// <exception cref="ArgumentException">A size or time limit is out of range.</exception>
+    internal HttpServerOptions Snapshot()
+    {
+        if (MaxBufferedBodySize < 0 || MaxStreamedBodySize < 0 || MaxDrainSize < 0)
+            throw new ArgumentException("HttpServerOptions body sizes must not be negative");
+        if (HeaderTimeout <= TimeSpan.Zero || IdleTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("HttpServerOptions.HeaderTimeout and IdleTimeout must be positive");
+        var copy = (HttpServerOptions)MemberwiseClone();
+        copy.Limits = Limits.Snapshot();
+        return copy;
+    }
 }
