@@ -38,8 +38,8 @@
   function draw() {
     const canvas = $('chart');
     const ratio = window.devicePixelRatio || 1;
-    const width = canvas.clientWidth, height = canvas.clientHeight || 220;
-    if (canvas.width !== Math.round(width * ratio)) { canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio); }
+    const width = canvas.clientWidth, height = canvas.clientHeight || 240;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) { canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio); }
     const g = canvas.getContext('2d');
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.clearRect(0, 0, width, height);
@@ -77,10 +77,11 @@
     g.strokeStyle = accent2; g.lineWidth = 1.5; g.stroke();
   }
 
+  // The top of a scale of four round steps (0, 50, 100, 150, 200 for 190).
   function niceMax(v) {
-    const power = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const step of [1, 2, 2.5, 5, 10]) if (v <= step * power) return step * power;
-    return 10 * power;
+    const quarter = v / 4, power = Math.pow(10, Math.floor(Math.log10(quarter)));
+    for (const step of [1, 2, 2.5, 5, 10]) if (quarter <= step * power) return 4 * step * power;
+    return 40 * power;
   }
 
   function connect() {
