@@ -186,6 +186,7 @@ internal sealed class WebSocketConnectionProtocol : Protocol
                 info.Set(default, false, WebSocketControl.Close, e.CloseCode, e.Reason ?? string.Empty, isViolation: true);
                 break;
         }
+        if (e.Kind is WebSocketEventKind.Message or WebSocketEventKind.MessageEnd) Diagnostics.WebSocketTelemetry.Message(connection, e.MessageKind, received: true);
         connection.Manager.RaiseToUser(connection, new Event(kind, e.Payload, subject: info));
     }
 
