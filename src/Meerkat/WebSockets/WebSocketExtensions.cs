@@ -24,7 +24,7 @@ namespace Meerkat.WebSockets;
 /// });
 /// </code>
 /// </example>
-public static class WebSocketConnections
+public static class WebSocketExtensions
 {
     extension(Event e)
     {
