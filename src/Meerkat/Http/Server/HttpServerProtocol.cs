@@ -7,7 +7,7 @@
 namespace Meerkat.Http;
 
 /// <summary>The server side of HTTP/1.1 on one accepted connection (glue over <see cref="HttpServerCore"/>).</summary>
-internal sealed class HttpServerProtocol : Protocol
+internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, IServerTransaction
 {
     private readonly HttpServerCore core;
     private Action<Connection>? switchProtocols;
@@ -21,6 +21,54 @@ internal sealed class HttpServerProtocol : Protocol
     public HttpRequest Request => core.Request;
 
     public ResponseWriter Response => core.Response;
+
+    // ---- the transaction API (HttpServer): one request at a time on an HTTP/1.1 connection
+
+    public IServerTransaction? Addressed(out string? reason)
+    {
+        reason = null;
+        return this;
+    }
+
+    public bool IsInTransaction => core.IsInTransaction;
+
+    public bool IsAwaitingResponse => core.IsAwaitingResponse;
+
+    public List<(string Name, string Value)> AddedHeaders => core.Response.AddedHeaders;
+
+    public IDisposable? Resource
+    {
+        get => core.Response.Resource;
+        set => core.Response.Resource = value;
+    }
+
+    public void BeginResponse(Connection connection, int status, long contentLength, string? contentType, ReadOnlySpan<(string Name, string Value)> headers, HttpBodyProducer? producer)
+    {
+        core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, PeerFinished(connection));
+        if (producer is not null) core.Response.Producer = producer;
+        ResponseChanged(connection);
+    }
+
+    public bool WriteBody(Connection connection, ReadOnlySpan<byte> data)
+    {
+        core.Response.Write(connection.SendWriter, data);
+        return connection.IsWritable;
+    }
+
+    public void EndResponse(Connection connection, ReadOnlySpan<(string Name, string Value)> trailers)
+    {
+        core.Response.End(connection.SendWriter, trailers);
+        ResponseChanged(connection);
+    }
+
+    public void Reply(Connection connection, int status, ReadOnlySpan<byte> body, string? contentType, ReadOnlySpan<(string Name, string Value)> headers)
+    {
+        var writer = connection.SendWriter;
+        core.BeginResponse(writer, status, body.Length, contentType, headers, PeerFinished(connection));
+        core.Response.Write(writer, body);
+        core.Response.End(writer);
+        ResponseChanged(connection);
+    }
 
     public override void OnEvent(Connection connection, Event e)
     {
