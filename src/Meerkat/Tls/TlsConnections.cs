@@ -28,7 +28,7 @@ public static class TlsConnections
         ArgumentNullException.ThrowIfNull(options);
         var address = NetworkAddress.Parse(url);
         if (address.Scheme != "tls") throw new ArgumentException($"ListenTls takes tls:// URLs, not '{address.Scheme}://'", nameof(url));
-        var endpoint = new TlsServerEndpoint(options, defaultProtocol: null);
+        var endpoint = new TlsServerEndpoint(options, defaultProtocols: []);
         return manager.Listen(address, datagram: false, handler, listenOptions, protocol: null, security: c => new TlsLayer(c, endpoint));
     }
 
@@ -51,9 +51,9 @@ public static class TlsConnections
 
     /// <summary>For protocols over TLS (the HTTP server): a listener whose connections run TLS under the protocol.</summary>
     internal static Connection ListenTls(this Manager manager, NetworkAddress address, ConnectionHandler? handler, TlsServerOptions options, ListenOptions? listenOptions,
-        Func<Connection, Protocol?> protocol, SslApplicationProtocol defaultProtocol)
+        Func<Connection, Protocol?> protocol, IReadOnlyList<SslApplicationProtocol> defaultProtocols)
     {
-        var endpoint = new TlsServerEndpoint(options, defaultProtocol);
+        var endpoint = new TlsServerEndpoint(options, defaultProtocols);
         return manager.Listen(address, datagram: false, handler, listenOptions, protocol, c => new TlsLayer(c, endpoint));
     }
 

@@ -39,14 +39,15 @@ internal sealed class TlsServerEndpoint : TlsEndpoint
     private readonly List<SslApplicationProtocol> protocols;
     private readonly ServerOptionsSelectionCallback select;
 
-    public TlsServerEndpoint(TlsServerOptions options, SslApplicationProtocol? defaultProtocol)
+    /// <param name="options">The listener's TLS settings.</param>
+    /// <param name="defaultProtocols">ALPN protocols offered when the options name none (HTTP: h2 and http/1.1).</param>
+    public TlsServerEndpoint(TlsServerOptions options, IReadOnlyList<SslApplicationProtocol> defaultProtocols)
     {
         options.Validate();
         this.options = options;
         if (options.Certificate is { } certificate) defaultContext = Context(certificate);
         foreach (var (name, named) in options.CertificatesByName) contexts[name] = Context(named);
-        protocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols]
-            : defaultProtocol is { } p ? [p] : [];
+        protocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : [.. defaultProtocols];
         select = Select;
     }
 

@@ -41,7 +41,8 @@ public static class HttpServer
         if (address.Scheme == "https" && options.Tls is null)
             throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
         var listener = address.Scheme == "https"
-            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, _ => new HttpServerProtocol(options), SslApplicationProtocol.Http11)
+            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, _ => new HttpServerProtocol(options, isTls: true),
+                options.EnableHttp2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11])
             : manager.Listen(address, datagram: false, handler, listenOptions, _ => new HttpServerProtocol(options));
         StartDeadlineSweep(manager, listener, options);
         return listener;
