@@ -58,12 +58,13 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
 
     public override bool IsMultiplexed => true;
 
-    /// <summary>Takes over a connection whose first bytes are the HTTP/2 preface, or whose TLS handshake chose h2.</summary>
-    public static void Install(Connection connection, HttpServerOptions options)
+    /// <summary>Takes over a connection whose first bytes are the HTTP/2 preface (<paramref name="processNow"/>:
+    /// they are read at once), or whose TLS handshake chose h2 (the plaintext comes with the next Read event).</summary>
+    public static void Install(Connection connection, HttpServerOptions options, bool processNow)
     {
         var protocol = new Http2ServerProtocol(connection, options);
         connection.Protocol = protocol;
-        protocol.Process(connection);
+        if (processNow) protocol.Process(connection);
     }
 
     /// <summary>Takes over after the 101 to "Upgrade: h2c": the HTTP/1.1 request becomes stream 1, half-closed

@@ -105,7 +105,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
             case EventKind.TlsHandshake when Options.EnableHttp2 && connection.Security is TlsLayer { Session: { } ssl }
                                               && ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2:
                 core.Release();
-                Http2ServerProtocol.Install(connection, Options);
+                Http2ServerProtocol.Install(connection, Options, processNow: false); // the plaintext follows as a Read event
                 break;
             case EventKind.Close:
                 core.Release();
@@ -208,7 +208,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
             case Http2PrefaceMatch.Complete:
                 mayStartWithPreface = false;
                 core.Release();
-                Http2ServerProtocol.Install(connection, Options);
+                Http2ServerProtocol.Install(connection, Options, processNow: true);
                 return false;
             case Http2PrefaceMatch.Partial when !connection.IsPeerClosed:
                 return false;
