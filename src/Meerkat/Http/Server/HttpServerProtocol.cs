@@ -238,9 +238,13 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
         var stream1 = new Http2RequestHead();
         stream1.Build(request);
         core.SwitchProtocols(connection.SendWriter, [new("Connection", "Upgrade"), new("Upgrade", "h2c")]);
-        switchProtocols = c => Http2ServerProtocol.InstallUpgraded(c, Options, settings, stream1);
+        switchProtocols = SwitchToHttp2(settings, stream1);
         return true;
     }
+
+    /// <summary>Apart from <see cref="TryUpgradeToHttp2"/>, so that its closure is allocated only for an upgrade.</summary>
+    private Action<Connection> SwitchToHttp2(byte[] settings, Http2RequestHead stream1) =>
+        c => Http2ServerProtocol.InstallUpgraded(c, Options, settings, stream1);
 
     private static bool HasConnectionOption(HttpHeaders headers, ReadOnlySpan<byte> option)
     {
