@@ -41,11 +41,13 @@ public static class TlsConnections
         return manager.ConnectTls(new NetworkAddress("tcp", address.Host, address.Port), handler, options ?? new TlsClientOptions(), protocol: null);
     }
 
-    /// <summary>For protocols over TLS (the HTTP client): an outbound connection with TLS under <paramref name="protocol"/>.</summary>
-    internal static Connection ConnectTls(this Manager manager, NetworkAddress address, ConnectionHandler? handler, TlsClientOptions options, Protocol? protocol)
+    /// <summary>For protocols over TLS (the HTTP client): an outbound connection with TLS under <paramref name="protocol"/>;
+    /// ALPN offers <paramref name="defaultProtocols"/> when the options name none (the HTTP client with HTTP/2: h2 and http/1.1).</summary>
+    internal static Connection ConnectTls(this Manager manager, NetworkAddress address, ConnectionHandler? handler, TlsClientOptions options, Protocol? protocol,
+        IReadOnlyList<SslApplicationProtocol>? defaultProtocols = null)
     {
         options.Validate();
-        var endpoint = new TlsClientEndpoint(options, address.Host);
+        var endpoint = new TlsClientEndpoint(options, address.Host, defaultProtocols);
         return manager.Connect(address, datagram: false, handler, protocol, c => new TlsLayer(c, endpoint));
     }
 

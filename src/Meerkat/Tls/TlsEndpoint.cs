@@ -117,7 +117,7 @@ internal sealed class TlsServerEndpoint : TlsEndpoint
 }
 
 /// <summary>The client side: verification on unless explicitly turned off.</summary>
-internal sealed class TlsClientEndpoint(TlsClientOptions options, string host) : TlsEndpoint
+internal sealed class TlsClientEndpoint(TlsClientOptions options, string host, IReadOnlyList<SslApplicationProtocol>? defaultProtocols = null) : TlsEndpoint
 {
     public override TimeSpan HandshakeTimeout => options.HandshakeTimeout;
 
@@ -131,7 +131,7 @@ internal sealed class TlsClientEndpoint(TlsClientOptions options, string host) :
             EnabledSslProtocols = options.EnabledProtocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = ChainPolicy(options.TrustedRoots),
-            ApplicationProtocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : null,
+            ApplicationProtocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : defaultProtocols is { Count: > 0 } offered ? [.. offered] : null,
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckServer(layer, certificate as X509Certificate2, chain, errors),
         };
         if (options.ClientCertificate is { } mine) settings.ClientCertificates = [mine];

@@ -27,13 +27,34 @@ public sealed class HttpResponse
         Headers = strings is null ? FieldStrings.Copy(head.Headers) : strings.Fields(head.Headers);
     }
 
+    /// <summary>A response received on an HTTP/2 stream (RFC 9113 §8.3.2): no reason phrase, no connection fields.</summary>
+    internal HttpResponse(Meerkat.Http2.Http2HeaderSection section, string requestMethod, bool hasContent, FieldStrings? strings = null)
+    {
+        StatusCode = section.Status;
+        ReasonPhrase = "";
+        VersionMajor = 2;
+        KeepAlive = true;
+        ContentLength = section.ContentLength;
+        // HTTP/2 frames the body itself: "Chunked" stands for a length not announced, as for a request.
+        Framing = !hasContent || requestMethod == "HEAD" || StatusCode is 204 or 304 ? HttpFraming.None
+            : ContentLength >= 0 ? HttpFraming.ContentLength : HttpFraming.Chunked;
+        RequestMethod = requestMethod;
+        Headers = strings is null ? FieldStrings.Copy(section.Fields) : strings.Fields(section.Fields);
+    }
+
     /// <summary>The status code, e.g. 200.</summary>
     public int StatusCode { get; }
+
+    /// <summary>1 for HTTP/1.x, 2 for a response received on an HTTP/2 stream.</summary>
+    public int VersionMajor { get; } = 1;
+
+    /// <summary>The application's object for the request this answers (MeerkatHttpClient's exchange on HTTP/2).</summary>
+    internal object? Tag { get; set; }
 
     /// <summary>The reason phrase as sent (may be empty).</summary>
     public string ReasonPhrase { get; }
 
-    /// <summary>Minor HTTP version of the response: 0 for HTTP/1.0, 1 for HTTP/1.1.</summary>
+    /// <summary>Minor HTTP version of the response: 0 for HTTP/1.0 and HTTP/2, 1 for HTTP/1.1.</summary>
     public int VersionMinor { get; }
 
     /// <summary>Whether the connection stays open after this response (RFC 9112 §9.3).</summary>
@@ -64,7 +85,7 @@ public sealed class HttpResponse
     public string? GetTrailer(string name) => Find(Trailers, name);
 
     /// <inheritdoc/>
-    public override string ToString() => $"HTTP/1.{VersionMinor} {StatusCode} {ReasonPhrase}";
+    public override string ToString() => VersionMajor == 2 ? $"HTTP/2 {StatusCode}" : $"HTTP/1.{VersionMinor} {StatusCode} {ReasonPhrase}";
 
     internal void SetTrailers(HttpHeaders fields)
     {
