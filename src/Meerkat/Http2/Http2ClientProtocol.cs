@@ -47,6 +47,9 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     /// refused it unprocessed). Without it, such an end is only logged.</summary>
     public Action<Connection, object?, Exception, bool>? StreamLost { get; set; }
 
+    /// <summary>The tag of the request whose event is being raised (MeerkatHttpClient's exchange), else null.</summary>
+    public object? CurrentTag => _current?.Tag;
+
     /// <summary>The connection speaks HTTP/2 (prior knowledge, or ALPN chose h2).</summary>
     public bool IsHttp2 => _core is not null;
 
@@ -433,7 +436,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     {
         var section = e.Section!;
         if (section.IsInformational || stream.Response is not null) return; // 1xx heads pass by, as on HTTP/1.1
-        var response = new HttpResponse(section, stream.Request.Method, hasContent: !e.IsEndStream) { Tag = stream.Tag };
+        var response = new HttpResponse(section, stream.Request.Method, hasContent: !e.IsEndStream);
         stream.Response = response;
         Raise(connection, stream, new Event(EventKind.HttpHeaders, subject: response));
         if (e.IsEndStream) RaiseMessage(connection, stream);

@@ -29,7 +29,7 @@ internal sealed class Http2ClientStream
 
     public HttpClientRequest Request { get; }
 
-    /// <summary>The application's object for the request, given back on its response (<see cref="HttpResponse.Tag"/>).</summary>
+    /// <summary>The application's object for the request, given back while its events are raised (<c>Http2ClientProtocol.CurrentTag</c>).</summary>
     public object? Tag { get; }
 
     /// <summary>The request's header section, ready to send.</summary>

@@ -14,12 +14,14 @@ namespace Meerkat.Http.Client;
 public sealed class HttpResponse
 {
     private List<KeyValuePair<string, string>>? trailers;
+    // major × 10 + minor in one field: the object stays as small as HTTP/1.1's allocation tests count it.
+    private readonly int version;
 
     internal HttpResponse(HttpHead head, string requestMethod, FieldStrings? strings = null)
     {
         StatusCode = head.StatusCode;
         ReasonPhrase = strings is null ? head.ReasonString : strings.Reason(head.Reason);
-        VersionMinor = head.VersionMinor;
+        version = 10 + head.VersionMinor;
         KeepAlive = head.KeepAlive;
         Framing = head.Framing;
         ContentLength = head.ContentLength;
@@ -32,7 +34,7 @@ public sealed class HttpResponse
     {
         StatusCode = section.Status;
         ReasonPhrase = "";
-        VersionMajor = 2;
+        version = 20;
         KeepAlive = true;
         ContentLength = section.ContentLength;
         // HTTP/2 frames the body itself: "Chunked" stands for a length not announced, as for a request.
@@ -46,16 +48,13 @@ public sealed class HttpResponse
     public int StatusCode { get; }
 
     /// <summary>1 for HTTP/1.x, 2 for a response received on an HTTP/2 stream.</summary>
-    public int VersionMajor { get; } = 1;
-
-    /// <summary>The application's object for the request this answers (MeerkatHttpClient's exchange on HTTP/2).</summary>
-    internal object? Tag { get; set; }
+    public int VersionMajor => version / 10;
 
     /// <summary>The reason phrase as sent (may be empty).</summary>
     public string ReasonPhrase { get; }
 
     /// <summary>Minor HTTP version of the response: 0 for HTTP/1.0 and HTTP/2, 1 for HTTP/1.1.</summary>
-    public int VersionMinor { get; }
+    public int VersionMinor => version % 10;
 
     /// <summary>Whether the connection stays open after this response (RFC 9112 §9.3).</summary>
     public bool KeepAlive { get; }
