@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket|routing [--option value ...]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- idle|native|scaling [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
 
@@ -14,6 +15,9 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["download"] = ("1 GiB from nginx (child): `meerkat get -o` vs. `curl -o`, MB/s and peak RSS", DownloadBenchmark.Run),
     ["https"] = ("HTTPS GET /plaintext: Meerkat vs. Kestrel (same PEM cert), wrk keep-alive + Connection: close", HttpsBenchmark.Run),
     ["websocket"] = ("WebSocket binary echo round trips: Meerkat vs. Kestrel (children), same closed-loop load", WebSocketBenchmark.Run),
+    ["idle"] = ("memory per idle keep-alive connection (10,000 of them): Meerkat vs. Kestrel vs. nginx", IdleBenchmark.Run),
+    ["native"] = ("native meerkat vs. meerkat on the JIT vs. Kestrel: size, start to first answer, RSS idle and after load", NativeBenchmark.Run),
+    ["scaling"] = ("keep-alive req/s: Meerkat 1 and 2 loops vs. nginx 1 and 2 workers vs. Kestrel, scaling ratios", ScalingBenchmark.Run),
     ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
     ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };

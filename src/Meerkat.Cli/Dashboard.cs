@@ -13,7 +13,7 @@ internal static class Dashboard
         <ul>
         <li><a href="/plaintext">/plaintext</a>: <code>Hello, World!</code></li>
         <li><a href="/json">/json</a>: a JSON message</li>
-        <li><code>POST /echo</code> (or PUT): the request body back, with its Content-Type</li>
+        <li><code>POST /echo</code> (or PUT): the request body back, with its Content-Type, streamed (any size)</li>
         <li><a href="/bytes/1048576">/bytes/N</a>: N bytes with Content-Length, streamed</li>
         <li><a href="/stream-bytes/1048576">/stream-bytes/N</a>: the same, chunked</li>
         <li><a href="/delay/1000">/delay/MS</a>: answered by a worker thread after MS ms (a deferred response)</li>
@@ -21,7 +21,7 @@ internal static class Dashboard
         <li><code>POST /upload</code>: the body streamed through SHA-256: <code>{"bytes":N,"sha256":"HEX"}</code></li>
         <li><a href="/sse?count=5&amp;interval=500">/sse?count=N&amp;interval=MS</a>: Server-Sent Events <span id="sse"></span></li>
         <li><a href="/files/">/files/</a>: static files from <code>--root</code></li>
-        <li><code>/ws</code>: a WebSocket echo (<code>meerkat ws ws://HOST/ws</code>)
+        <li><code>/ws</code>: a WebSocket echo, close code and reason included (<code>meerkat ws ws://HOST/ws</code>)
           <form id="ws-form"><input id="ws-input" value="Hello, WebSocket!" size="24"> <button>send</button> <span id="ws"></span></form></li>
         </ul>
         <script>
@@ -32,7 +32,7 @@ internal static class Dashboard
         const wsOut = document.getElementById('ws');
         ws.onopen = () => { wsOut.textContent = '(connected)'; };
         ws.onmessage = e => { wsOut.textContent = '(echo: ' + e.data + ')'; };
-        ws.onclose = e => { wsOut.textContent = '(closed: ' + e.code + ')'; };
+        ws.onclose = e => { wsOut.textContent = '(closed: ' + e.code + (e.reason ? ' ' + e.reason : '') + ')'; };
         document.getElementById('ws-form').onsubmit = e => { e.preventDefault(); ws.send(document.getElementById('ws-input').value); };
         </script>
         </body></html>

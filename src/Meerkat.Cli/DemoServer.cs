@@ -27,11 +27,24 @@ internal sealed class DemoServer(Manager manager, string root)
                 e.Request!.StreamBody = true;
                 c.Tag = new Upload(e.Request!.GetHeader("Content-Type"));
                 break;
+            case EventKind.HttpHeaders when IsEcho(e.Request!):
+                StartEcho(c, e.Request!);
+                break;
             case EventKind.HttpBody when c.Tag is Upload upload:
                 upload.Feed(e.Data);
                 break;
+            case EventKind.HttpBody when c.Tag is Echo echo:
+                echo.Write(c, e.Request!, e.Data);
+                break;
+            case EventKind.HttpMessage when c.Tag is Echo echo:
+                c.Tag = null;
+                echo.End(c, e.Request!);
+                break;
             case EventKind.HttpMessage:
                 Route(c, e.Request!);
+                break;
+            case EventKind.WsControl when e.WebSocket!.Control == WebSocketControl.Close:
+                // The engine has already answered with the same code and reason (RFC 6455 §5.5.1).
                 break;
             case EventKind.Wakeup:
                 c.Reply(200, e.Data, "application/json");
@@ -51,8 +64,6 @@ internal sealed class DemoServer(Manager manager, string root)
         if (path == "/") c.Reply(200, Dashboard.Html, "text/html; charset=utf-8");
         else if (path == "/plaintext") c.Reply(200, "Hello, World!"u8, "text/plain");
         else if (path == "/json") c.Reply(200, """{"message":"Hello, World!"}"""u8, "application/json");
-        else if (path == "/echo" && (request.IsMethod("POST"u8) || request.IsMethod("PUT"u8)))
-            c.Reply(200, request.Body, request.GetHeader("Content-Type") ?? "application/octet-stream");
         else if (path == "/upload" && request.IsMethod("POST"u8)) ReplyUpload(c);
         else if (TrySuffix(path, "/bytes/", out long n)) StreamBytes(c, n, chunked: false);
         else if (TrySuffix(path, "/stream-bytes/", out n)) StreamBytes(c, n, chunked: true);
@@ -64,6 +75,41 @@ internal sealed class DemoServer(Manager manager, string root)
         else if (path.StartsWith("/files/", StringComparison.Ordinal))
             c.ServeStatic(files, Encoding.Latin1.GetString(request.Target)[6..]);
         else c.Reply(404, $"no such endpoint: {path}\n");
+    }
+
+    private static bool IsEcho(HttpRequest request) => request.PathIs("/echo"u8) && (request.IsMethod("POST"u8) || request.IsMethod("PUT"u8));
+
+    private static void StartEcho(Connection c, HttpRequest request)
+    {
+        request.StreamBody = true;
+        c.Tag = new Echo();
+    }
+
+    /// <summary>POST /echo: each piece of the request body is written back as it arrives (the
+    /// response starts with the first piece), so a body of any size passes in bounded memory: when
+    /// the client reads slower than it sends, the send buffer reaches its high-water mark and the
+    /// connection stops reading until it drains.</summary>
+    private sealed class Echo
+    {
+        private bool started;
+
+        public void Write(Connection c, HttpRequest request, ReadOnlySpan<byte> piece)
+        {
+            if (!started)
+            {
+                started = true;
+                c.BeginResponse(200, request.ContentLength, ContentType(request));
+            }
+            c.WriteBody(piece);
+        }
+
+        public void End(Connection c, HttpRequest request)
+        {
+            if (started) c.EndResponse();
+            else c.Reply(200, ReadOnlySpan<byte>.Empty, ContentType(request));
+        }
+
+        private static string ContentType(HttpRequest request) => request.GetHeader("Content-Type") ?? "application/octet-stream";
     }
 
     /// <summary>An upload streamed through SHA-256 (and, for multipart/form-data, through the

@@ -16,6 +16,8 @@ namespace Meerkat;
 /// </remarks>
 public sealed class Connection
 {
+    private const int InitialSendBufferSize = 4 * 1024;
+
     private readonly IoBuffer receiveBuffer;
     private readonly IoBuffer sendBuffer;
 
@@ -28,7 +30,11 @@ public sealed class Connection
         Handler = handler;
         var options = manager.Options;
         receiveBuffer = new IoBuffer(options.ReceiveBufferSize, options.MaxReceiveBufferSize);
-        sendBuffer = new IoBuffer(Math.Min(options.ReceiveBufferSize, options.MaxSendBufferSize), options.MaxSendBufferSize);
+        // The send buffer starts in a smaller pool bucket than the receive buffer: both are in use
+        // during a handler (request read, response written), and ArrayPool.Shared keeps one array per
+        // bucket per thread, so with distinct buckets both come back from the thread's cache (no
+        // allocation per request) although neither stays with an idle connection.
+        sendBuffer = new IoBuffer(Math.Min(InitialSendBufferSize, options.MaxSendBufferSize), options.MaxSendBufferSize);
     }
 
     /// <summary>Unique within the process, never reused; the address for <see cref="Manager.Wakeup(long, ReadOnlySpan{byte})"/>.</summary>

@@ -9,8 +9,9 @@ namespace Meerkat;
 /// How it works: the live bytes are <c>array[start..end]</c>. Consuming only moves <c>start</c>,
 /// so spans handed out during a callback stay valid until the next <see cref="Compact"/> or
 /// growth, which the loop does only between callbacks. Capacity grows by doubling up to
-/// <see cref="Limit"/>; an empty buffer gives its array back to the pool, so idle connections
-/// hold no memory.
+/// <see cref="Limit"/>. An emptied buffer keeps its array until the loop calls
+/// <see cref="ReleaseIfEmpty"/> after the callbacks (a span of it may still be in use during
+/// one); then the array goes back to the pool, so an idle connection holds no buffer at all.
 /// </remarks>
 internal sealed class IoBuffer
 {
@@ -90,11 +91,14 @@ internal sealed class IoBuffer
         array = [];
     }
 
-    private void Reset()
+    /// <summary>Gives the array back to the pool when no byte is buffered. Loop thread, between
+    /// callbacks only.</summary>
+    public void ReleaseIfEmpty()
     {
-        start = end = 0;
-        if (array.Length > InitialSize) Release();
+        if (end == start && array.Length > 0) Release();
     }
+
+    private void Reset() => start = end = 0;
 
     private void MakeRoom(int sizeHint)
     {

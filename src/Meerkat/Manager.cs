@@ -325,13 +325,16 @@ public sealed class Manager : IDisposable
     {
         EnsureLoopThread();
         var ip = address.Literal ?? throw new ArgumentException($"listen address '{address.Host}' must be an IP literal or localhost", nameof(address));
+        if (options?.SharedAcceptor is { } shared) return ListenShared(shared, new IPEndPoint(ip, address.Port), datagram, handler, options, protocol, security);
         var socket = datagram
             ? new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
             : new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             Transport.ConfigureListener(socket, options ?? ListenOptions.Default, datagram);
-            socket.Bind(new IPEndPoint(ip, address.Port));
+            int port = options?.BoundPort ?? address.Port;
+            if (options?.ClaimPort == true) port = Transport.ClaimPort(new IPEndPoint(ip, port));
+            socket.Bind(new IPEndPoint(ip, port));
             if (!datagram) socket.Listen((options ?? ListenOptions.Default).Backlog);
             socket.Blocking = false;
         }
@@ -350,6 +353,24 @@ public sealed class Manager : IDisposable
         };
         Register(listener);
         poller.Add(listener);
+        return listener;
+    }
+
+    /// <summary>A listener without a socket of its own: the <paramref name="shared"/> acceptor binds
+    /// once and hands this loop its share of the accepted sockets (<see cref="Adopt"/>).</summary>
+    private Connection ListenShared(SharedAcceptor shared, IPEndPoint endPoint, bool datagram, ConnectionHandler? handler, ListenOptions options,
+        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
+    {
+        if (datagram) throw new NotSupportedException("a shared acceptor hands over TCP connections only; share a UDP port with ListenOptions.ReusePort (Linux)");
+        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
+        {
+            State = ConnectionState.Connected,
+            LocalEndPoint = shared.Bind(endPoint, options),
+            AcceptedProtocol = protocol,
+            AcceptedSecurity = security,
+        };
+        Register(listener);
+        shared.Add(listener);
         return listener;
     }
 
@@ -601,6 +622,7 @@ public sealed class Manager : IDisposable
             connection.InWorkQueue = false;
             if (connection.State < ConnectionState.Closing) connection.Security?.OnWork(connection);
             if (connection.State < ConnectionState.Closing) connection.Protocol?.OnWork(connection);
+            connection.ReceiveBuffer.ReleaseIfEmpty();
         }
         workQueue.Clear();
     }
@@ -644,28 +666,36 @@ public sealed class Manager : IDisposable
                 listener.ReadReady = false;
                 return;
             }
-            if (activeCount >= Options.MaxConnections)
-            {
-                socket.Dispose();
-                continue;
-            }
-            var connection = new Connection(this, NextId(), ConnectionRole.Accepted, false, listener.Handler)
-            {
-                Socket = socket,
-                State = ConnectionState.Connected,
-                LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
-                RemoteEndPoint = (IPEndPoint?)socket.RemoteEndPoint,
-            };
-            connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
-            connection.Security = listener.AcceptedSecurity?.Invoke(connection);
-            Register(connection, queueOpen: false);
-            activeCount++;
-            poller.Add(connection);
-            Raise(connection, new Event(EventKind.Open));
-            if (connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Accept));
-            if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
+            Adopt(listener, socket);
         }
         ScheduleRead(listener);
+    }
+
+    /// <summary>Makes an accepted socket a connection of <paramref name="listener"/>: from its own
+    /// accept, or handed over by the acceptor a <see cref="ManagerGroup"/> shares between loops.
+    /// Loop thread only.</summary>
+    internal void Adopt(Connection listener, Socket socket)
+    {
+        if (activeCount >= Options.MaxConnections || listener.State >= ConnectionState.Closing)
+        {
+            socket.Dispose();
+            return;
+        }
+        var connection = new Connection(this, NextId(), ConnectionRole.Accepted, false, listener.Handler)
+        {
+            Socket = socket,
+            State = ConnectionState.Connected,
+            LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
+            RemoteEndPoint = (IPEndPoint?)socket.RemoteEndPoint,
+        };
+        connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
+        connection.Security = listener.AcceptedSecurity?.Invoke(connection);
+        Register(connection, queueOpen: false);
+        activeCount++;
+        poller.Add(connection);
+        Raise(connection, new Event(EventKind.Open));
+        if (connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Accept));
+        if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
     }
 
     private void ReadStream(Connection connection)
@@ -696,6 +726,7 @@ public sealed class Manager : IDisposable
         buffer.Advance(n);
         if (connection.Security is { } security) security.OnReceived(connection);
         else Raise(connection, new Event(EventKind.Read, buffer.Span[^n..]));
+        connection.ReceiveBuffer.ReleaseIfEmpty(); // the handlers are done with it: an idle connection holds no buffer
     }
 
     private void DiscardInput(Connection connection)
@@ -733,6 +764,7 @@ public sealed class Manager : IDisposable
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
         bool wasPaused = connection.IsReadPaused;
         buffer.Consume(n);
+        buffer.ReleaseIfEmpty();
         if (!buffer.IsEmpty) connection.WriteReady = false;
         if (wasPaused && !connection.IsReadPaused && connection.ReadReady) ScheduleRead(connection);
         Raise(connection, new Event(EventKind.Write, count: n));
@@ -859,6 +891,8 @@ public sealed class Manager : IDisposable
             loopThread = -1;
             shutdown?.Finish();
             timers.Clear();
+            while (posted.TryDequeue(out var work))
+                if (work is IDisposable unrun) unrun.Dispose(); // e.g. a socket handed over by a shared acceptor
             while (wakeups.TryDequeue(out var wakeup))
                 if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
             poller.Dispose();

@@ -11,15 +11,45 @@ namespace Meerkat;
 /// </summary>
 internal static class Transport
 {
-    private const int SolSocket = 1;
-    private const int SoReusePort = 15;
+    private const int SolSocketLinux = 1;
+    private const int SoReuseAddrLinux = 2;
+    private const int SoReusePortLinux = 15;
+    private const int SolSocketBsd = 0xffff;
+    private const int SoReuseAddrBsd = 0x0004;
 
+    /// <summary>
+    /// Sets up a listener before its bind. A TCP listener takes plain SO_REUSEADDR, set as a raw
+    /// option, so that it can bind again over connections left in TIME_WAIT (.NET sets it at bind
+    /// on Unix anyway; this says so). Never .NET's <see cref="SocketOptionName.ReuseAddress"/>:
+    /// on Unix that sets SO_REUSEPORT too, which let a second listener (any local process) bind the
+    /// same port and take a share of its connections. So a busy port fails with "address already
+    /// in use", and SO_REUSEPORT is set only when asked for (<see cref="ListenOptions.ReusePort"/>).
+    /// A UDP listener gets neither: for datagrams SO_REUSEADDR itself shares the port.
+    /// </summary>
     public static void ConfigureListener(Socket socket, ListenOptions options, bool datagram)
     {
-        if (!OperatingSystem.IsWindows()) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        if (options.ReusePort && OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+        if (!datagram) AllowRebindOverTimeWait(socket);
+        if (options.ReusePort && OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocketLinux, SoReusePortLinux, BitConverter.GetBytes(1));
         if (socket.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = options.DualMode;
         if (!datagram) socket.NoDelay = true;
+    }
+
+    /// <summary>Binds <paramref name="endPoint"/> without SO_REUSEPORT and lets it go again: throws
+    /// "address already in use" when another listener holds the port, and returns the port (the
+    /// one picked for port 0) for listeners that share it through SO_REUSEPORT to bind next.</summary>
+    public static int ClaimPort(IPEndPoint endPoint)
+    {
+        using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        AllowRebindOverTimeWait(probe);
+        probe.Bind(endPoint);
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static void AllowRebindOverTimeWait(Socket socket)
+    {
+        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocketLinux, SoReuseAddrLinux, BitConverter.GetBytes(1));
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()) socket.SetRawSocketOption(SolSocketBsd, SoReuseAddrBsd, BitConverter.GetBytes(1));
+        // Windows rebinds over TIME_WAIT without it, and its SO_REUSEADDR would allow port theft.
     }
 
     /// <summary>Accepts one pending connection, or returns null when none is pending.</summary>
@@ -151,7 +181,7 @@ internal static class Transport
         _ => error.ToString(),
     };
 
-    private static Socket Prepare(Socket socket)
+    public static Socket Prepare(Socket socket)
     {
         socket.Blocking = false;
         socket.NoDelay = true;

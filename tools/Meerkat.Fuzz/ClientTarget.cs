@@ -59,7 +59,7 @@ public sealed class ClientTarget : IFuzzTarget
     /// connection glue does, and returns the events; <paramref name="broken"/> names a broken invariant.</summary>
     private static List<string> Drive(byte[] input, string[] methods, int[] ends, bool endOfStream, out string? broken)
     {
-        var core = new HttpClientCore(HttpLimits.Default, 1 << 20, Stopwatch.Frequency);
+        var core = new HttpClientCore(new HttpLimits(), 1 << 20, Stopwatch.Frequency);
         foreach (string method in methods) core.SendRequest(new HttpClientRequest(method, "http://fuzz.test/"), 0);
         core.ClearOutput();
         var events = new List<string>();

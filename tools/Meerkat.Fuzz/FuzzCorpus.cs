@@ -1,6 +1,7 @@
-// How this file works: loads the seed messages from ../shared/conformance/http1-parser-cases.json
-// (llhttp and http-parser cases), found next to the directory holding Meerkat.slnx unless a path
-// is given; a handful of built-in requests stand in when the file is missing.
+// How this file works: loads the seed messages from tests/Meerkat.Tests/Http/Conformance/
+// http1-parser-cases.json (llhttp and http-parser cases, carried in the repository with their
+// licences in NOTICE there), found under the directory holding Meerkat.slnx unless a path is
+// given; a handful of built-in requests stand in when the file is missing.
 using System.Text.Json;
 
 namespace Meerkat.Fuzz;
@@ -55,7 +56,7 @@ public sealed class FuzzCorpus
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (!File.Exists(System.IO.Path.Combine(dir.FullName, "Meerkat.slnx"))) continue;
-            string candidate = System.IO.Path.Combine(dir.FullName, "..", "shared", "conformance", FileName);
+            string candidate = System.IO.Path.Combine(dir.FullName, "tests", "Meerkat.Tests", "Http", "Conformance", FileName);
             return File.Exists(candidate) ? candidate : null;
         }
         return null;

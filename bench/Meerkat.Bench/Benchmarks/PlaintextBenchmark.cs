@@ -416,13 +416,14 @@ public static partial class PlaintextBenchmark
         while (stdin.Read(buffer) > 0) { }
     }
 
-    /// <summary>Hidden subcommand <c>serve-meerkat PORT [--threads N]</c>: N managers (each on its
-    /// own thread) listening on the same port with ReusePort when N &gt; 1.</summary>
+    /// <summary>Hidden subcommand <c>serve-meerkat PORT [--threads N] [--max-connections N]</c>: a
+    /// <see cref="ManagerGroup"/> of N loops on the same port (SO_REUSEPORT when N &gt; 1).</summary>
     public static int ServeMeerkat(string[] args)
     {
         int port = ParsePort(args);
         var options = new BenchArgs(args[1..]);
         int threads = options.Int("threads", Environment.ProcessorCount, 1, 256);
+        int maxConnections = options.Int("max-connections", 10_000, 1, 1_000_000);
         var (cert, key) = (options.Text("cert", ""), options.Text("key", ""));
         options.RejectUnknown();
         string scheme = cert.Length > 0 ? "https" : "http";
@@ -434,7 +435,7 @@ public static partial class PlaintextBenchmark
                 if (e.Kind != EventKind.HttpMessage) return;
                 if (e.Request!.PathIs("/plaintext"u8)) c.Reply(200, "Hello, World!"u8, "text/plain");
                 else c.Reply(404, "not found"u8, "text/plain");
-            }, httpOptions, listenOptions), WaitForStdinEof);
+            }, httpOptions, listenOptions), WaitForStdinEof, new ManagerOptions { MaxConnections = maxConnections });
     }
 
     /// <summary>Hidden subcommand <c>serve-kestrel PORT [--style raw|mapget]</c>: a slim

@@ -1,8 +1,5 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using Meerkat.Http;
-using Meerkat.Http.StaticFiles;
+using System.CommandLine;
+using Meerkat.Cli.CommandLine;
 
 namespace Meerkat.Cli;
 
@@ -11,24 +8,20 @@ namespace Meerkat.Cli;
 /// </summary>
 internal static class DemoCommand
 {
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        var listen = new List<string>();
-        string root = Directory.GetCurrentDirectory();
-        var arguments = new Arguments(args);
-        var tls = new TlsArguments();
-        while (arguments.TryNext(out var argument))
+        var server = new ServerSymbols();
+        var rootOption = CliSymbols.Value("--root", "DIR", "the directory /files/ serves (default: the current one)");
+        var command = new Command("demo", "feature demo server: every endpoint listed at / (default http://127.0.0.1:8000)") { rootOption };
+        server.AddTo(command);
+        command.SetAction(result =>
         {
-            switch (argument)
-            {
-                case "--listen": listen.Add(arguments.Value(argument)); break;
-                case "--root": root = arguments.Value(argument); break;
-                case "--cert" or "--key" or "--self-signed": tls.Take(argument, arguments); break;
-                default: throw new UsageException($"unknown argument '{argument}'");
-            }
-        }
-        if (listen.Count == 0) listen.Add("http://127.0.0.1:8000");
-        if (!Directory.Exists(root)) throw new UsageException($"--root '{root}' is not a directory");
-        return Server.Run(listen, tls, manager => new DemoServer(manager, Path.GetFullPath(root)).Handle);
+            string directory = result.GetValue(rootOption) ?? Directory.GetCurrentDirectory();
+            if (!Directory.Exists(directory)) throw new UsageException($"--root '{directory}' is not a directory");
+            string root = Path.GetFullPath(directory);
+            return Server.Run(server.Urls(result), server.Tls(result), server.Threads(result),
+                manager => server.Logged(result, new DemoServer(manager, root).Handle));
+        });
+        return command;
     }
 }

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
+using Meerkat.Cli.CommandLine;
 using Meerkat.Http.Client;
 using Meerkat.Tls;
 
@@ -39,13 +41,26 @@ internal static class GetCommand
         public TextWriter Stderr = Console.Error;
     }
 
-    public static int Run(string[] args) => Run(args, stdout: null, Console.Error);
+    /// <summary>The <c>get</c> command, run against the process's stdout and the invocation's stderr.</summary>
+    public static Command Create()
+    {
+        var symbols = new Symbols();
+        var command = symbols.Create();
+        command.SetAction(result => Execute(symbols.Bind(result), stdout: null, result.InvocationConfiguration.Error));
+        return command;
+    }
 
     /// <summary>The command with its output streams given (tests run it in-process); a null
     /// <paramref name="stdout"/> is the process's standard output.</summary>
+    /// <exception cref="UsageException">The arguments are wrong; the message says how.</exception>
     internal static int Run(string[] args, Stream? stdout, TextWriter stderr)
     {
-        var settings = Parse(args);
+        var symbols = new Symbols();
+        return Execute(symbols.Bind(MeerkatCommand.ParseAlone(symbols.Create(), args)), stdout, stderr);
+    }
+
+    private static int Execute(Settings settings, Stream? stdout, TextWriter stderr)
+    {
         settings.Stdout = stdout;
         settings.Stderr = stderr;
         var options = new MeerkatHttpClientOptions
@@ -76,7 +91,9 @@ internal static class GetCommand
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or UnauthorizedAccessException)
         {
-            return Fail(settings, ExitCodes.NetworkError, $"{settings.Method} {settings.Url} failed: {OneLine(ex.Message)}");
+            // The client's own messages often name the request already ("GET URL did not complete ..."): say it once.
+            string request = $"{settings.Method} {settings.Url}", message = OneLine(ex.Message);
+            return Fail(settings, ExitCodes.NetworkError, message.StartsWith(request, StringComparison.Ordinal) ? message : $"{request} failed: {message}");
         }
         finally
         {
@@ -93,8 +110,9 @@ internal static class GetCommand
         if (!settings.Resume) File.Delete(settings.Output! + ".part");
         var bar = ShowsProgress(settings) ? new ProgressBar() : null;
         IProgress<DownloadProgress>? progress = bar is null ? null : new SyncProgress(p => bar.Show(p.BytesReceived, p.TotalBytes));
-        await client.DownloadAsync(settings.Url!, settings.Output!, options, progress, token).ConfigureAwait(false);
-        bar?.Finish();
+        var result = await client.DownloadAsync(settings.Url!, settings.Output!, options, progress, token).ConfigureAwait(false);
+        bar?.Show(result.Length, result.Length); // the last report may have been throttled: end at 100%
+        bar?.Finish(settings.Output!);
         return ExitCodes.Ok;
     }
 
@@ -127,55 +145,81 @@ internal static class GetCommand
             received += n;
             bar?.Show(received, response.ContentLength >= 0 ? response.ContentLength : null);
         }
-        bar?.Finish();
+        bar?.Finish(settings.Output!);
         if (response.StatusCode >= 400) return Fail(settings, ExitCodes.HttpError, $"{settings.Method} {response.RequestUri}: HTTP {response.StatusCode} {response.ReasonPhrase}");
         return ExitCodes.Ok;
     }
 
-    private static Settings Parse(string[] args)
+    /// <summary>The command's options and argument, and how they become <see cref="Settings"/>.</summary>
+    private sealed class Symbols
     {
-        var settings = new Settings();
-        var arguments = new Arguments(args);
-        while (arguments.TryNext(out var argument))
+        private readonly Argument<string?> url = CliSymbols.Positional("URL", "the http:// or https:// URL to fetch");
+        private readonly Option<string?> output = CliSymbols.Value("--output", "FILE", "write the body to FILE instead of stdout (a plain GET downloads through FILE.part)", "-o");
+        private readonly Option<bool> resume = CliSymbols.Flag("--continue", "resume FILE.part of an earlier -o download with a Range request", "-C");
+        private readonly Option<bool> include = CliSymbols.Flag("--include", "write the response head before the body", "-i");
+        private readonly Option<string?> method = CliSymbols.Value("--request", "METHOD", "the request method (default GET, or POST with -d)", "-X");
+        private readonly Option<string[]> headers = CliSymbols.Repeated("--header", "'Name: value'", "add a request header (repeatable)", "-H");
+        private readonly Option<string?> data = CliSymbols.Value("--data", "DATA|@FILE", "send DATA as the body, or stream the file FILE", "-d");
+        private readonly Option<string?> retries = CliSymbols.Value("--retries", "N", "retry a failed idempotent request up to N times (default 0)");
+        private readonly Option<string?> timeout = CliSymbols.Value("--timeout", "S", "give up after S seconds in all");
+        private readonly Option<string?> maxRedirects = CliSymbols.Value("--max-redirects", "N", "follow at most N redirects (default 10)");
+        private readonly Option<string?> caCert = CliSymbols.Value("--cacert", "FILE", "trust the CA certificates of FILE (PEM) instead of the system store");
+        private readonly Option<string?> clientCert = CliSymbols.Value("--cert", "FILE", "present this client certificate (PEM), with --key");
+        private readonly Option<string?> clientKey = CliSymbols.Value("--key", "FILE", "the private key of --cert (PEM)");
+        private readonly Option<bool> insecure = CliSymbols.Flag("--insecure", "accept any server certificate", "-k");
+        private readonly Option<bool> compressed = CliSymbols.Flag("--compressed", "ask for gzip, deflate or br and write the decoded body");
+
+        public Command Create() => new("get", "HTTP(S) client: fetch a URL, the body to stdout or a file")
         {
-            switch (argument)
+            url, output, resume, include, method, headers, data, retries, timeout, maxRedirects, caCert, clientCert, clientKey, insecure, compressed,
+        };
+
+        public Settings Bind(ParseResult result)
+        {
+            var settings = new Settings
             {
-                case "-o" or "--output": settings.Output = arguments.Value(argument); break;
-                case "-C" or "--continue": settings.Resume = true; break;
-                case "-i" or "--include": settings.IncludeHead = true; break;
-                case "-X" or "--request": settings.Method = arguments.Value(argument); settings.MethodGiven = true; break;
-                case "-H" or "--header": settings.Headers.Add(Header(arguments.Value(argument))); break;
-                case "-d" or "--data":
-                    string data = arguments.Value(argument);
-                    if (data.StartsWith('@'))
-                    {
-                        settings.DataFile = data[1..];
-                        OpenData(settings.DataFile).Dispose(); // a missing or unreadable file is a usage error, now
-                    }
-                    else
-                    {
-                        settings.Data = Encoding.UTF8.GetBytes(data);
-                    }
-                    break;
-                case "--retries": settings.Retries = Number(argument, arguments.Value(argument)); break;
-                case "--max-redirects": settings.MaxRedirects = Number(argument, arguments.Value(argument)); break;
-                case "--cacert": settings.CaCert = arguments.Value(argument); break;
-                case "--cert": settings.ClientCert = arguments.Value(argument); break;
-                case "--key": settings.ClientKey = arguments.Value(argument); break;
-                case "-k" or "--insecure": settings.Insecure = true; break;
-                case "--compressed": settings.Compressed = true; break;
-                case "--timeout":
-                    if (!double.TryParse(arguments.Value(argument), System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
-                        throw new UsageException("--timeout needs a positive number of seconds");
-                    settings.Timeout = TimeSpan.FromSeconds(seconds);
-                    break;
-                default:
-                    if (argument.StartsWith('-') && argument.Length > 1) throw new UsageException($"unknown option '{argument}'");
-                    if (settings.Url is not null) throw new UsageException($"one URL only ('{settings.Url}' and '{argument}')");
-                    settings.Url = argument;
-                    break;
+                Url = result.GetValue(url),
+                Output = result.GetValue(output),
+                Resume = result.GetValue(resume),
+                IncludeHead = result.GetValue(include),
+                CaCert = result.GetValue(caCert),
+                ClientCert = result.GetValue(clientCert),
+                ClientKey = result.GetValue(clientKey),
+                Insecure = result.GetValue(insecure),
+                Compressed = result.GetValue(compressed),
+            };
+            if (result.GetValue(method) is { } m)
+            {
+                settings.Method = m;
+                settings.MethodGiven = true;
             }
+            foreach (var header in result.GetValue(headers) ?? []) settings.Headers.Add(Header(header));
+            if (result.GetValue(data) is { } text)
+            {
+                if (text.StartsWith('@'))
+                {
+                    settings.DataFile = text[1..];
+                    OpenData(settings.DataFile).Dispose(); // a missing or unreadable file is a usage error, now
+                }
+                else
+                {
+                    settings.Data = Encoding.UTF8.GetBytes(text);
+                }
+            }
+            if (result.GetValue(retries) is { } r) settings.Retries = Number("--retries", r);
+            if (result.GetValue(maxRedirects) is { } max) settings.MaxRedirects = Number("--max-redirects", max);
+            if (result.GetValue(timeout) is { } t)
+            {
+                if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
+                    throw new UsageException("--timeout needs a positive number of seconds");
+                settings.Timeout = TimeSpan.FromSeconds(seconds);
+            }
+            return Validate(settings);
         }
+    }
+
+    private static Settings Validate(Settings settings)
+    {
         if (settings.Url is null) throw new UsageException("a URL is needed: meerkat get URL [-o FILE]");
         if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"'{settings.Url}' is not an http:// or https:// URL");
@@ -237,29 +281,47 @@ internal static class GetCommand
         public void Report(DownloadProgress value) => report(value);
     }
 
-    /// <summary>One line on stderr, redrawn at most ten times a second.</summary>
+    /// <summary>One line on stderr, redrawn at most ten times a second, then a closing summary.</summary>
     private sealed class ProgressBar
     {
         private readonly Stopwatch clock = Stopwatch.StartNew();
         private long lastDraw = -1000;
+        private long bytes;
+        private long? total;
 
         public void Show(long bytes, long? total)
         {
+            (this.bytes, this.total) = (bytes, total);
             long now = clock.ElapsedMilliseconds;
             if (now - lastDraw < 100) return;
             lastDraw = now;
+            Draw();
+        }
+
+        /// <summary>Draws the last state (100% for a complete download), then the summary line.</summary>
+        public void Finish(string savedTo)
+        {
+            Draw();
+            Console.Error.WriteLine();
+            Console.Error.WriteLine(Summary(bytes, clock.Elapsed, savedTo));
+        }
+
+        private void Draw()
+        {
             double rate = bytes / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
             string percent = total is > 0 ? $"{100.0 * bytes / total.Value,5:0.0}% " : "";
             string size = total is > 0 ? $"{Mib(bytes)} / {Mib(total.Value)}" : Mib(bytes);
             Console.Error.Write($"\r{percent}{size}  {Mib((long)rate)}/s   ");
         }
-
-        public void Finish()
-        {
-            lastDraw = -1000;
-            Console.Error.WriteLine();
-        }
-
-        private static string Mib(long bytes) => $"{bytes / 1048576.0:0.0} MiB";
     }
+
+    /// <summary>"saved 3.0 MiB to FILE in 0.41 s (7.3 MiB/s)": what the user got, where, how fast.</summary>
+    internal static string Summary(long bytes, TimeSpan elapsed, string savedTo)
+    {
+        double seconds = Math.Max(elapsed.TotalSeconds, 0.001);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"saved {Mib(bytes)} to {savedTo} in {seconds:0.00} s ({Mib((long)(bytes / seconds))}/s)");
+    }
+
+    private static string Mib(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
 }

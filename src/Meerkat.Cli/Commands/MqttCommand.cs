@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Text;
+using Meerkat.Cli.CommandLine;
 using Meerkat.Mqtt;
 
 namespace Meerkat.Cli;
@@ -9,6 +11,23 @@ namespace Meerkat.Cli;
 /// </summary>
 internal static class MqttCommand
 {
+    /// <summary><c>mqtt pub</c>, <c>mqtt sub</c> and <c>mqtt broker</c>, each parsing its own words.</summary>
+    public static Command Create() => new("mqtt", "MQTT tools: publish, subscribe, a broker (URLs: mqtt://HOST[:1883], mqtts://HOST[:8883], ws://HOST:PORT/PATH, wss://)")
+    {
+        PassThrough.Create("pub", """
+            MQTT publish: URL -t TOPIC (-m MSG | -f FILE | -l | -n) [-q 0|1|2] [-r] [-i ID] [-u USER -P PASS] [-V 311|5]
+            [--will-topic T --will-payload P [--will-qos N] [--will-retain]] [--cacert FILE] [-k]; -l sends each stdin line as a message
+            """, words => Run(["pub", .. words])),
+        PassThrough.Create("sub", """
+            MQTT subscribe: URL -t FILTER... [-q N] [-C COUNT] [-W SECONDS] [-v] [-V 311|5] [-i ID [-c]] [-u USER -P PASS];
+            each payload on a line of stdout (-v: topic payload); -c keeps the session
+            """, words => Run(["sub", .. words])),
+        PassThrough.Create("broker", """
+            MQTT broker: [--listen URL]... [--users FILE] [--data DIR] [--cert FILE --key FILE | --self-signed]
+            (default mqtt://127.0.0.1:1883; mqtts://, ws://HOST:PORT/PATH, wss://)
+            """, words => Run(["broker", .. words])),
+    };
+
     public static int Run(string[] args)
     {
         if (args.Length == 0) throw new UsageException("mqtt needs a verb: pub, sub or broker");

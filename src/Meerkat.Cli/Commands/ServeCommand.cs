@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using System.CommandLine;
+using Meerkat.Cli.CommandLine;
 using Meerkat.Http;
 using Meerkat.Http.StaticFiles;
 
@@ -7,42 +8,32 @@ namespace Meerkat.Cli;
 /// <summary><c>meerkat serve</c>: a static file server with a one-line access log per request.</summary>
 internal static class ServeCommand
 {
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        var listen = new List<string>();
-        string? root = null;
-        bool listing = false;
-        var arguments = new Arguments(args);
-        var tls = new TlsArguments();
-        while (arguments.TryNext(out var argument))
-        {
-            switch (argument)
-            {
-                case "--listen": listen.Add(arguments.Value(argument)); break;
-                case "--listing": listing = true; break;
-                case "--cert" or "--key" or "--self-signed": tls.Take(argument, arguments); break;
-                case var dir when !dir.StartsWith('-') && root is null: root = dir; break;
-                default: throw new UsageException($"unknown argument '{argument}'");
-            }
-        }
-        root = Path.GetFullPath(root ?? Directory.GetCurrentDirectory());
+        var server = new ServerSymbols();
+        var directory = CliSymbols.Positional("DIR", "the directory to serve (default: the current one)");
+        var listing = CliSymbols.Flag("--listing", "list the files of a directory that has no index.html");
+        var command = new Command("serve", "static file server with an access log") { directory, listing };
+        server.AddTo(command);
+        command.SetAction(result => Run(Path.GetFullPath(result.GetValue(directory) ?? Directory.GetCurrentDirectory()), result.GetValue(listing),
+            server.Urls(result), server.Tls(result), server.Threads(result), handler => server.Logged(result, handler)));
+        return command;
+    }
+
+    private static int Run(string root, bool listing, IReadOnlyList<string> listen, TlsArguments tls, int threads, Func<ConnectionHandler, ConnectionHandler> log)
+    {
         if (!Directory.Exists(root)) throw new UsageException($"'{root}' is not a directory");
-        if (listen.Count == 0) listen.Add("http://127.0.0.1:8000");
         var files = new StaticFileOptions { Root = root, EnableDirectoryListing = listing };
         Console.Out.WriteLine($"serving {root}");
-        return Server.Run(listen, tls, _ => (c, e) =>
+        bool hintAtRoot = !listing && !File.Exists(Path.Combine(root, "index.html"));
+        if (hintAtRoot) Console.Out.WriteLine(NoIndexHint);
+        return Server.Run(listen, tls, threads, _ => log((c, e) =>
         {
-            if (e.Kind == EventKind.HttpMessage)
-            {
-                c.Tag = (Stopwatch.GetTimestamp(), e.Request!.ToString());
-                c.ServeStatic(files);
-            }
-            else if (e.Kind == EventKind.HttpDone && c.Tag is (long started, string line))
-            {
-                var elapsed = Stopwatch.GetElapsedTime(started);
-                Console.Out.WriteLine($"{DateTimeOffset.Now:yyyy-MM-ddTHH:mm:ss} {c.RemoteEndPoint} \"{line}\" {e.Request!.ResponseStatus} {elapsed.TotalMilliseconds:0.0} ms");
-                c.Tag = null;
-            }
-        });
+            if (e.Kind != EventKind.HttpMessage) return;
+            if (hintAtRoot && e.Request!.PathIs("/"u8)) c.Reply(404, NoIndexHint + "\n");
+            else c.ServeStatic(files);
+        }));
     }
+
+    private const string NoIndexHint = "no index.html at /: add --listing to list the directory's files";
 }

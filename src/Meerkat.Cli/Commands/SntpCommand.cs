@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
+using Meerkat.Cli.CommandLine;
 using Meerkat.Sntp;
 
 namespace Meerkat.Cli;
@@ -20,12 +22,24 @@ internal static class SntpCommand
         public int Attempts = 3;
     }
 
-    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+    public static Command Create()
+    {
+        var symbols = new Symbols();
+        var command = symbols.Create();
+        command.SetAction(result => Execute(symbols.Bind(result), result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
+        return command;
+    }
 
     /// <summary>The command with its output writers given (tests run it in-process).</summary>
+    /// <exception cref="UsageException">The arguments are wrong; the message says how.</exception>
     internal static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var settings = Parse(args);
+        var symbols = new Symbols();
+        return Execute(symbols.Bind(MeerkatCommand.ParseAlone(symbols.Create(), args)), stdout, stderr);
+    }
+
+    private static int Execute(Settings settings, TextWriter stdout, TextWriter stderr)
+    {
         var options = new SntpOptions
         {
             MaxAttempts = settings.Attempts,
@@ -72,33 +86,31 @@ internal static class SntpCommand
             stdout.WriteLine($"leap {result.LeapIndicator}");
     }
 
-    private static Settings Parse(string[] args)
+    /// <summary>The command's options and argument, and how they become <see cref="Settings"/>.</summary>
+    private sealed class Symbols
     {
-        var settings = new Settings();
-        var arguments = new Arguments(args);
-        while (arguments.TryNext(out var argument))
+        private readonly Argument<string?> server = CliSymbols.Positional("HOST[:PORT]", "the NTP server (port 123 unless given)");
+        private readonly Option<string?> timeout = CliSymbols.Value("--timeout", "S", "wait at most S seconds in all (default 7)");
+        private readonly Option<string?> attempts = CliSymbols.Value("--attempts", "N", "ask up to N times, each retry waiting twice as long (default 3)");
+
+        public Command Create() => new("sntp", "SNTP client: prints the local clock's offset from the server and the round-trip delay")
         {
-            switch (argument)
+            server, timeout, attempts,
+        };
+
+        public Settings Bind(ParseResult result)
+        {
+            var settings = new Settings { Server = result.GetValue(server) };
+            if (result.GetValue(timeout) is { } t) settings.Timeout = TimeSpan.FromSeconds(Number(t, "--timeout", 0.001, 3600));
+            if (result.GetValue(attempts) is { } a)
             {
-                case "--timeout":
-                    settings.Timeout = TimeSpan.FromSeconds(Number(arguments.Value(argument), argument, 0.001, 3600));
-                    break;
-                case "--attempts":
-                    string attempts = arguments.Value(argument);
-                    settings.Attempts = int.TryParse(attempts, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 10
-                        ? n
-                        : throw new UsageException($"--attempts takes a whole number from 1 to 10, not '{attempts}'");
-                    break;
-                case var _ when argument.StartsWith('-') && argument.Length > 1:
-                    throw new UsageException($"unknown option '{argument}'");
-                default:
-                    if (settings.Server is not null) throw new UsageException($"one server only (got '{settings.Server}' and '{argument}')");
-                    settings.Server = argument;
-                    break;
+                settings.Attempts = int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 10
+                    ? n
+                    : throw new UsageException($"--attempts takes a whole number from 1 to 10, not '{a}'");
             }
+            if (settings.Server is null) throw new UsageException("usage: meerkat sntp HOST[:PORT] [--timeout S] [--attempts N]");
+            return settings;
         }
-        if (settings.Server is null) throw new UsageException("usage: meerkat sntp HOST[:PORT] [--timeout S] [--attempts N]");
-        return settings;
     }
 
     private static double Number(string text, string option, double min, double max) =>

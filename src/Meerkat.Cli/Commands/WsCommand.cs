@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Text;
+using Meerkat.Cli.CommandLine;
 using Meerkat.Tls;
 using Meerkat.WebSockets;
 
@@ -33,9 +35,16 @@ internal static class WsCommand
         public int ExitCode = ExitCodes.Ok;
     }
 
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        var settings = Parse(args);
+        var symbols = new Symbols();
+        var command = symbols.Create();
+        command.SetAction(result => Run(symbols.Bind(result)));
+        return command;
+    }
+
+    private static int Run(Settings settings)
+    {
         var options = new WebSocketClientOptions
         {
             Headers = settings.Headers,
@@ -134,49 +143,45 @@ internal static class WsCommand
         }
     }
 
-    private static Settings Parse(string[] args)
+    /// <summary>The command's options and argument, and how they become <see cref="Settings"/>.</summary>
+    private sealed class Symbols
     {
-        var settings = new Settings();
-        var arguments = new Arguments(args);
-        while (arguments.TryNext(out var argument))
+        private readonly Argument<string?> url = CliSymbols.Positional("URL", "the ws:// or wss:// URL to connect to");
+        private readonly Option<bool> binary = CliSymbols.Flag("--binary", "send each line as a binary message");
+        private readonly Option<string[]> subprotocols = CliSymbols.Repeated("--subprotocol", "P", "offer subprotocol P (repeatable)");
+        private readonly Option<string[]> headers = CliSymbols.Repeated("--header", "'Name: value'", "add a handshake header (repeatable)", "-H");
+        private readonly Option<string?> caCert = CliSymbols.Value("--cacert", "FILE", "trust the CA certificates of FILE (PEM) instead of the system store");
+        private readonly Option<string?> clientCert = CliSymbols.Value("--cert", "FILE", "present this client certificate (PEM), with --key");
+        private readonly Option<string?> clientKey = CliSymbols.Value("--key", "FILE", "the private key of --cert (PEM)");
+        private readonly Option<bool> insecure = CliSymbols.Flag("--insecure", "accept any server certificate", "-k");
+
+        public Command Create() => new("ws", "WebSocket client: each stdin line is a message, each message received a line")
         {
-            switch (argument)
+            url, binary, subprotocols, headers, caCert, clientCert, clientKey, insecure,
+        };
+
+        public Settings Bind(ParseResult result)
+        {
+            var settings = new Settings
             {
-                case "--binary":
-                    settings.Binary = true;
-                    break;
-                case "-k" or "--insecure":
-                    settings.Insecure = true;
-                    break;
-                case "--cacert":
-                    settings.CaCert = arguments.Value(argument);
-                    break;
-                case "--cert":
-                    settings.ClientCert = arguments.Value(argument);
-                    break;
-                case "--key":
-                    settings.ClientKey = arguments.Value(argument);
-                    break;
-                case "--subprotocol":
-                    settings.Subprotocols.Add(arguments.Value(argument));
-                    break;
-                case "-H" or "--header":
-                    var header = arguments.Value(argument);
-                    int colon = header.IndexOf(':');
-                    if (colon <= 0) throw new UsageException($"-H takes 'Name: value', not '{header}'");
-                    settings.Headers.Add(new(header[..colon].Trim(), header[(colon + 1)..].Trim()));
-                    break;
-                case { } when argument.StartsWith('-'):
-                    throw new UsageException($"unknown option '{argument}'");
-                default:
-                    if (settings.Url is not null) throw new UsageException($"one URL only ('{settings.Url}' and '{argument}')");
-                    settings.Url = argument;
-                    break;
+                Url = result.GetValue(url),
+                Binary = result.GetValue(binary),
+                Insecure = result.GetValue(insecure),
+                CaCert = result.GetValue(caCert),
+                ClientCert = result.GetValue(clientCert),
+                ClientKey = result.GetValue(clientKey),
+            };
+            settings.Subprotocols.AddRange(result.GetValue(subprotocols) ?? []);
+            foreach (var header in result.GetValue(headers) ?? [])
+            {
+                int colon = header.IndexOf(':');
+                if (colon <= 0) throw new UsageException($"-H takes 'Name: value', not '{header}'");
+                settings.Headers.Add(new(header[..colon].Trim(), header[(colon + 1)..].Trim()));
             }
+            if (settings.Url is null) throw new UsageException("a ws:// or wss:// URL is required");
+            if (!settings.Url.StartsWith("ws://", StringComparison.OrdinalIgnoreCase) && !settings.Url.StartsWith("wss://", StringComparison.OrdinalIgnoreCase))
+                throw new UsageException($"'{settings.Url}' is not a ws:// or wss:// URL");
+            return settings;
         }
-        if (settings.Url is null) throw new UsageException("a ws:// or wss:// URL is required");
-        if (!settings.Url.StartsWith("ws://", StringComparison.OrdinalIgnoreCase) && !settings.Url.StartsWith("wss://", StringComparison.OrdinalIgnoreCase))
-            throw new UsageException($"'{settings.Url}' is not a ws:// or wss:// URL");
-        return settings;
     }
 }

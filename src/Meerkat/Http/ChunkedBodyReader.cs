@@ -35,7 +35,7 @@ internal sealed class ChunkedBodyReader
     private const int MaxSizeDigits = 15; // 15 hex digits fit in a long; more would overflow
 
     private readonly HeadParser _trailerParser = new(isRequest: false);
-    private HttpLimits _limits = HttpLimits.Default;
+    private HttpLimits _limits = HttpLimits.Defaults;
     private State _state;
     private long _chunkRemaining, _total;
     private int _sizeDigits, _extensionLength;

@@ -33,6 +33,30 @@ public sealed class HttpLimits
     /// Default 16 KiB. Exceeding it gives <see cref="HttpError.TrailersTooLarge"/> (431).</summary>
     public int MaxTrailerBytes { get; set; } = 16 * 1024;
 
-    /// <summary>A shared instance holding the defaults. Do not modify it.</summary>
-    public static HttpLimits Default { get; } = new();
+    /// <summary>The defaults, for readers given no limits. Never handed to users, so never modified.</summary>
+    internal static HttpLimits Defaults { get; } = new() { isSnapshot = true };
+
+    private bool isSnapshot;
+
+    /// <summary>A validated copy, taken when a reader, listener or client starts using the limits:
+    /// changing the original later changes nothing already running.</summary>
+    /// <exception cref="ArgumentException">A limit is zero or negative.</exception>
+    internal HttpLimits Snapshot()
+    {
+        if (isSnapshot) return this; // a copy already, which only the library holds
+        Require(MaxRequestLineLength > 0, nameof(MaxRequestLineLength));
+        Require(MaxHeaderBytes > 0, nameof(MaxHeaderBytes));
+        Require(MaxHeaderCount > 0, nameof(MaxHeaderCount));
+        Require(MaxBodySize >= 0, nameof(MaxBodySize));
+        Require(MaxChunkExtensionLength >= 0, nameof(MaxChunkExtensionLength));
+        Require(MaxTrailerBytes >= 0, nameof(MaxTrailerBytes));
+        var copy = (HttpLimits)MemberwiseClone();
+        copy.isSnapshot = true;
+        return copy;
+    }
+
+    private static void Require(bool condition, string name)
+    {
+        if (!condition) throw new ArgumentException($"HttpLimits.{name} must be positive");
+    }
 }

@@ -65,7 +65,7 @@ public sealed class HttpMessageReader
     public HttpMessageReader(bool isRequest, HttpLimits? limits = null)
     {
         IsRequest = isRequest;
-        _limits = limits ?? HttpLimits.Default;
+        _limits = limits?.Snapshot() ?? HttpLimits.Defaults;
         _headParser = new HeadParser(isRequest);
         Head = new HttpHead(isRequest);
         StartMessage();

@@ -52,4 +52,21 @@ internal static class TlsErrors
             ? TlsFailure.CertificateRejected : TlsFailure.Protocol;
         return new TlsException(reason, $"{what} failed: {(reason == TlsFailure.Protocol ? "protocol error: " : "")}{detail}", error);
     }
+
+    /// <summary>True when <paramref name="received"/>, the first bytes from the peer, cannot start a
+    /// TLS record (content types 20 to 24, RFC 8446 §5.1): the peer speaks something else.</summary>
+    public static bool IsNotTls(ReadOnlySpan<byte> received) => !received.IsEmpty && received[0] is < 20 or > 24;
+
+    /// <summary>The peer answered with something that is not TLS: say so, and show what it sent
+    /// (an HTTP server on a plain port answers "HTTP/1.1 400 ...").</summary>
+    public static TlsException NotTls(string what, string peer, ReadOnlySpan<byte> start)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (byte b in start)
+        {
+            if (b is (byte)'\r' or (byte)'\n') break;
+            text.Append(b is >= 0x20 and < 0x7f ? (char)b : '.');
+        }
+        return new TlsException(TlsFailure.Protocol, $"{what} failed: the {peer} did not answer TLS (it sent \"{text}\"): is it a plain-text port?");
+    }
 }

@@ -51,6 +51,7 @@ internal sealed class TlsLayer : SecurityLayer
     private bool isCloseNotifyReceived;
     private int undelivered;
     private Exception? failure;
+    private byte[]? plainStart; // the peer's first bytes, kept only when they are not a TLS record
     private ManagerTimer? timer;
     private int loopThreadId;
 
@@ -111,6 +112,7 @@ internal sealed class TlsLayer : SecurityLayer
 
     public override void OnReceived(Connection c)
     {
+        if (handshake == HandshakePhase.Running && plainStart is null && TlsErrors.IsNotTls(inbound.Span)) plainStart = inbound.Span[..Math.Min(inbound.Length, 24)].ToArray();
         stream.Feed();
         Settle();
     }
@@ -197,7 +199,8 @@ internal sealed class TlsLayer : SecurityLayer
         }
         if (handshake == HandshakePhase.Failed) return;
         var error = task.Exception?.InnerException ?? new OperationCanceledException();
-        Fail(Refusal ?? TlsErrors.FromHandshake(What, error, stream.IsEnded));
+        Fail(Refusal ?? (plainStart is not null ? TlsErrors.NotTls(What, connection.Role == ConnectionRole.Outbound ? "server" : "client", plainStart) : null)
+            ?? TlsErrors.FromHandshake(What, error, stream.IsEnded));
     }
 
     /// <summary>Reads plaintext into the receive buffer until SslStream waits for ciphertext, the

@@ -17,6 +17,7 @@
 // violation either side closes at once (§7.1.7). ShouldCloseTransport says which applies.
 // Pings are answered automatically while Open; the Ping event is still reported.
 using System.Buffers;
+using System.Text;
 
 namespace Meerkat.WebSockets;
 
@@ -109,7 +110,7 @@ public sealed class WebSocketProtocol : IDisposable
                     _writer.WritePong(next.Payload, output);
                     return next;
                 case WebSocketEventKind.Close:
-                    OnClose(next.CloseCode, output);
+                    OnClose(next.CloseCode, next.Payload, output);
                     return next;
                 case WebSocketEventKind.ProtocolViolation:
                     OnViolation(next.CloseCode, next.Reason!, output);
@@ -185,12 +186,12 @@ public sealed class WebSocketProtocol : IDisposable
         _writer.Dispose();
     }
 
-    /// <summary>The peer's Close: echo its code while Open (RFC 6455 §5.5.1), then Closed.</summary>
-    private void OnClose(WebSocketCloseCode code, IBufferWriter<byte> output)
+    /// <summary>The peer's Close: echo its code (RFC 6455 §5.5.1) and its reason while Open, then Closed.</summary>
+    private void OnClose(WebSocketCloseCode code, ReadOnlySpan<byte> reason, IBufferWriter<byte> output)
     {
         if (State == WebSocketProtocolState.Open)
         {
-            _writer.WriteClose(code, default, output);
+            _writer.WriteClose(code, reason.IsEmpty ? default : Encoding.UTF8.GetString(reason), output);
         }
 
         State = WebSocketProtocolState.Closed;

@@ -129,6 +129,72 @@ public sealed class DemoTests : IDisposable
     }
 
     [Fact]
+    public void Echo_streams_a_gibibyte_back_in_flat_memory()
+    {
+        const long Size = 1L << 30;
+        static byte At(long i) => (byte)(i ^ (i >> 10));
+        GC.Collect();
+        long before = Environment.WorkingSet, peak = before;
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Connect(IPAddress.Loopback, new Uri(baseUrl).Port);
+        using var stream = new System.Net.Sockets.NetworkStream(socket);
+        var send = Task.Run(async () =>
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-test\r\nContent-Length: {Size}\r\n\r\n"));
+            var buffer = new byte[256 * 1024];
+            for (long sent = 0; sent < Size; sent += buffer.Length)
+            {
+                for (int i = 0; i < buffer.Length; i++) buffer[i] = At(sent + i);
+                await stream.WriteAsync(buffer);
+            }
+        });
+        var receive = Task.Run(async () =>
+        {
+            var buffer = new byte[256 * 1024];
+            int held = 0, headEnd;
+            while ((headEnd = buffer.AsSpan(0, held).IndexOf("\r\n\r\n"u8)) < 0)
+            {
+                int n = await stream.ReadAsync(buffer.AsMemory(held));
+                if (n == 0) throw new EndOfStreamException("no response head");
+                held += n;
+            }
+            string head = Encoding.ASCII.GetString(buffer, 0, headEnd);
+            Assert.StartsWith("HTTP/1.1 200 ", head, StringComparison.Ordinal);
+            Assert.Contains($"Content-Length: {Size}", head, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("Content-Type: application/x-test", head, StringComparison.OrdinalIgnoreCase);
+            long total = 0;
+            void Check(ReadOnlySpan<byte> piece)
+            {
+                for (int i = 0; i < piece.Length; i += 1021)
+                    if (piece[i] != At(total + i)) throw new InvalidDataException($"byte {total + i} is wrong");
+                total += piece.Length;
+            }
+            Check(buffer.AsSpan(headEnd + 4, held - headEnd - 4));
+            while (total < Size)
+            {
+                int n = await stream.ReadAsync(buffer);
+                if (n == 0) throw new EndOfStreamException($"the echo ended after {total} bytes");
+                Check(buffer.AsSpan(0, n));
+            }
+            return total;
+        });
+        manager.Until(() => { peak = Math.Max(peak, Environment.WorkingSet); return receive.IsCompleted && send.IsCompleted; }, TimeSpan.FromSeconds(300), "the 1 GiB echo");
+        send.GetAwaiter().GetResult();
+        Assert.Equal(Size, receive.GetAwaiter().GetResult());
+        Assert.True(peak - before < 64L << 20, $"the process grew by {(peak - before) >> 20} MiB");
+    }
+
+    [Fact]
+    public void WebSocket_echo_returns_the_close_code_and_reason()
+    {
+        using var ws = new System.Net.WebSockets.ClientWebSocket();
+        manager.Until(ws.ConnectAsync(new Uri(baseUrl.Replace("http:", "ws:", StringComparison.Ordinal) + "/ws"), TestContext.Current.CancellationToken));
+        manager.Until(ws.CloseAsync((System.Net.WebSockets.WebSocketCloseStatus)4000, "bye for now", TestContext.Current.CancellationToken));
+        Assert.Equal((System.Net.WebSockets.WebSocketCloseStatus)4000, ws.CloseStatus);
+        Assert.Equal("bye for now", ws.CloseStatusDescription);
+    }
+
+    [Fact]
     public void Files_are_served_with_validators_ranges_and_safe_paths()
     {
         var whole = Get("/files/hello.txt");

@@ -167,6 +167,7 @@ public sealed class GetCommandTests : IAsyncLifetime
         var (status, _, stderr) = Get(Url("/slow"), "--timeout", "0.5");
         Assert.Equal(ExitCodes.NetworkError, status);
         Assert.Contains("total timeout of 0.5 s", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Split(Url("/slow"))[1..]); // the request is named once
     }
 
     [Fact]
@@ -199,5 +200,19 @@ public sealed class GetCommandTests : IAsyncLifetime
     {
         var ex = Assert.Throws<UsageException>(() => Get(args));
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Https_to_a_plain_http_port_says_the_server_did_not_answer_TLS()
+    {
+        var (status, _, stderr) = Get("https" + Url("/hello")["http".Length..]);
+        Assert.Equal(ExitCodes.NetworkError, status);
+        Assert.Contains("the server did not answer TLS", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_summary_says_what_was_saved_where_and_how_fast()
+    {
+        Assert.Equal("saved 3.0 MiB to out.bin in 1.50 s (2.0 MiB/s)", GetCommand.Summary(3L << 20, TimeSpan.FromSeconds(1.5), "out.bin"));
     }
 }

@@ -1,5 +1,6 @@
-// Loads ../shared/conformance/http1-parser-cases.json (llhttp + http-parser cases) next to the
-// directory holding Meerkat.slnx, and turns each case's expectation into a Transcript to compare.
+// Loads Http/Conformance/http1-parser-cases.json (llhttp + http-parser cases, carried in the
+// repository with their licences in Http/Conformance/NOTICE and copied next to the test assembly),
+// and turns each case's expectation into a Transcript to compare.
 using System.Text;
 using System.Text.Json;
 
@@ -68,18 +69,18 @@ internal static class ConformanceCorpus
 
     public static int TotalInFile { get; private set; }
 
+    /// <summary>The corpus beside the test assembly (the project copies it there), or in the source tree.</summary>
     public static string? FindFile()
     {
         // A worktree outside the usual layout can point at the corpus directory.
         if (Environment.GetEnvironmentVariable("MEERKAT_CONFORMANCE_DIR") is { Length: > 0 } corpusDir && File.Exists(Path.Combine(corpusDir, FileName)))
             return Path.Combine(corpusDir, FileName);
+        string beside = Path.Combine(AppContext.BaseDirectory, "Http", "Conformance", FileName);
+        if (File.Exists(beside)) return beside;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Meerkat.slnx")))
-            {
-                string path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance", FileName));
-                return File.Exists(path) ? path : null;
-            }
+            string path = Path.Combine(dir.FullName, "tests", "Meerkat.Tests", "Http", "Conformance", FileName);
+            if (File.Exists(path)) return path;
         }
         return null;
     }
@@ -88,7 +89,7 @@ internal static class ConformanceCorpus
     public static IReadOnlyList<ConformanceCase> RequireCases()
     {
         if (Cases is { } cases) return cases;
-        string message = $"Conformance corpus ../shared/conformance/{FileName} not found next to Meerkat.slnx.";
+        string message = $"Conformance corpus tests/Meerkat.Tests/Http/Conformance/{FileName} not found.";
         if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)) Assert.Fail(message);
         Assert.Skip(message);
         return [];

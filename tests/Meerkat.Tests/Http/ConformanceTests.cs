@@ -1,4 +1,4 @@
-// Runs every strict conformance case (llhttp + http-parser, see ../shared/conformance/README.md)
+// Runs every strict conformance case (llhttp + http-parser, see Http/Conformance/README.md)
 // whole, byte by byte, and split in two at every position. Deviations are listed with reasons in
 // ConformanceCorpus.Deviations and docs/http-parser.md.
 using Meerkat.Http;

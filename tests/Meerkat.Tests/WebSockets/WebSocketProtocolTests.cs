@@ -110,7 +110,7 @@ public class WebSocketProtocolTests
         Assert.True(pair.Server.ShouldCloseTransport);
 
         RecordedEvent echo = Assert.Single(pair.DeliverToClient());
-        Assert.Equal(WebSocketCloseCode.GoingAway, echo.CloseCode);
+        Assert.Equal((WebSocketCloseCode.GoingAway, "tab closed"), (echo.CloseCode, echo.Text));
         Assert.Equal(WebSocketProtocolState.Closed, pair.Client.State);
         Assert.False(pair.Client.ShouldCloseTransport); // the server closes TCP first (RFC 6455 §7.1.1)
     }

@@ -5,9 +5,9 @@ namespace Meerkat.Http.Client;
 /// <summary>Settings of one loop-level HTTP client connection. Every limit has a safe default.</summary>
 public sealed class HttpClientConnectionOptions
 {
-    /// <summary>Parser limits for response heads, chunk syntax and trailers. Default <see cref="HttpLimits.Default"/>
+    /// <summary>Parser limits for response heads, chunk syntax and trailers. Default: a new <see cref="HttpLimits"/> with its defaults
     /// (bodies of any size).</summary>
-    public HttpLimits Limits { get; set; } = HttpLimits.Default;
+    public HttpLimits Limits { get; set; } = new();
 
     /// <summary>Largest body buffered for a request with <see cref="HttpClientRequest.BufferResponse"/>;
     /// a longer body fails the connection. Default 16 MiB.</summary>

@@ -37,7 +37,7 @@ public static class HttpServer
         var address = NetworkAddress.Parse(url, defaultPort: url.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? 443 : 80);
         if (address.Scheme is not ("http" or "https"))
             throw new ArgumentException($"ListenHttp takes http:// or https:// URLs, not '{address.Scheme}://'", nameof(url));
-        options ??= new HttpServerOptions();
+        options = (options ?? new HttpServerOptions()).Snapshot();
         if (address.Scheme == "https" && options.Tls is null)
             throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
         var listener = address.Scheme == "https"

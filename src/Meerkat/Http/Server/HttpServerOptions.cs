@@ -58,4 +58,20 @@ public sealed class HttpServerOptions
     /// <summary>HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are
     /// refused with REFUSED_STREAM, which clients retry. Default 100.</summary>
     public int Http2MaxConcurrentStreams { get; set; } = 100;
+
+    /// <summary>A validated copy, taken by <see cref="HttpServer.ListenHttp"/>: changing these options
+    /// afterwards changes nothing for that listener.</summary>
+    /// <exception cref="ArgumentException">A size or time limit is out of range.</exception>
+    internal HttpServerOptions Snapshot()
+    {
+        if (MaxBufferedBodySize < 0 || MaxStreamedBodySize < 0 || MaxDrainSize < 0)
+            throw new ArgumentException("HttpServerOptions body sizes must not be negative");
+        if (HeaderTimeout <= TimeSpan.Zero || IdleTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("HttpServerOptions.HeaderTimeout and IdleTimeout must be positive");
+        if (Http2MaxConcurrentStreams < 1)
+            throw new ArgumentException("HttpServerOptions.Http2MaxConcurrentStreams must be at least 1");
+        var copy = (HttpServerOptions)MemberwiseClone();
+        copy.Limits = Limits.Snapshot();
+        return copy;
+    }
 }

@@ -20,7 +20,7 @@ internal sealed class ClientCorePair
     private byte[] unconsumed = [];
 
     public ClientCorePair(HttpLimits? limits = null, int maxBufferedBodySize = 16 * 1024 * 1024) =>
-        Core = new HttpClientCore(limits ?? HttpLimits.Default, maxBufferedBodySize, ContinueTicks);
+        Core = new HttpClientCore(limits ?? new HttpLimits(), maxBufferedBodySize, ContinueTicks);
 
     public HttpClientCore Core { get; }
 

@@ -11,7 +11,7 @@ public class FuzzTests
     public void The_server_core_holds_its_invariants_on_generated_input()
     {
         var corpus = FuzzCorpus.Load();
-        if (Environment.GetEnvironmentVariable("CI") == "true") Assert.NotNull(corpus.Path); // seeds from ../shared/conformance under CI
+        if (Environment.GetEnvironmentVariable("CI") == "true") Assert.NotNull(corpus.Path); // seeds from the conformance corpus under CI
         var report = new StringWriter();
         var result = FuzzRunner.Run(new ServerTarget(corpus), iterations: 1_000_000, seed: 7, report, budget: TimeSpan.FromSeconds(3));
         Assert.True(result.Failures == 0, report.ToString());

@@ -98,7 +98,7 @@ public class RawFrameTests
         var (head, rest) = SplitHead(reply);
         Assert.Contains("\r\nSec-WebSocket-Accept: " + RfcAccept + "\r\n", head);
         Assert.Contains("\r\nUpgrade: websocket\r\n", head);
-        Assert.Equal([0x81, 0x05, .. "hello"u8, 0x88, 0x02, 0x03, 0xE8], rest);
+        Assert.Equal([0x81, 0x05, .. "hello"u8, 0x88, 0x05, 0x03, 0xE8, .. "bye"u8], rest); // the close is echoed with its reason
         manager.Until(() => recorder.IsClosed);
         Assert.Equal(1, log.Count(EventKind.HttpDone));
         Assert.Equal("bye", recorder.CloseFrame!.Value.Reason);

@@ -1,0 +1,170 @@
+using System.Net;
+using Meerkat.Cli;
+
+namespace Meerkat.Tests.Cli;
+
+/// <summary>
+/// <c>meerkat demo</c> and <c>serve</c> as real processes, stopped by signals as a user stops them;
+/// each test runs on the JIT build and on the native binary (when .ci/run made one).
+/// </summary>
+public sealed class ServerCommandTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("meerkat-serve-").FullName;
+    private readonly HttpClient client = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    public static TheoryData<bool> Builds => new(false, true);
+
+    public void Dispose()
+    {
+        client.Dispose();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    private static void SkipUnlessSignals() => Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "POSIX signals");
+
+    [Theory, MemberData(nameof(Builds))]
+    public async Task Demo_answers_logs_each_request_and_stops_on_SIGTERM(bool native)
+    {
+        SkipUnlessSignals();
+        using var demo = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "2");
+        string url = demo.WaitForListening();
+        demo.WaitForLine(l => l.StartsWith("2 threads", StringComparison.Ordinal));
+        Assert.Equal("Hello, World!", await client.GetStringAsync(url + "/plaintext", TestContext.Current.CancellationToken));
+        demo.WaitForLine(l => l.Contains("\"GET /plaintext HTTP/1.1\" 200 ", StringComparison.Ordinal));
+        demo.Signal(MeerkatProcess.SIGTERM);
+        Assert.Equal(ExitCodes.Ok, demo.WaitForExit());
+        Assert.EndsWith("stopped\n", demo.Output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("SIGTERM: stopping", demo.Errors, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Builds))]
+    public async Task Serve_hints_at_listing_for_a_root_without_index_and_stops_on_ctrl_c(bool native)
+    {
+        SkipUnlessSignals();
+        File.WriteAllText(Path.Combine(directory, "a.txt"), "a file\n");
+        using var serve = MeerkatProcess.Start(native, "serve", directory, "--listen", "http://127.0.0.1:0", "--threads", "1");
+        string url = serve.WaitForListening();
+        using var root = await client.GetAsync(url + "/", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, root.StatusCode);
+        Assert.Contains("--listing", await root.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal("a file\n", await client.GetStringAsync(url + "/a.txt", TestContext.Current.CancellationToken));
+        serve.Signal(MeerkatProcess.SIGINT);
+        Assert.Equal(ExitCodes.Ok, serve.WaitForExit());
+        Assert.Contains("no index.html at /: add --listing", serve.Output, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Builds))]
+    public async Task A_second_server_on_a_busy_port_fails_and_the_first_keeps_every_request(bool native)
+    {
+        SkipUnlessSignals();
+        using var first = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0");
+        string url = first.WaitForListening();
+        using (var second = MeerkatProcess.Start(native, "serve", directory, "--listen", url))
+        {
+            Assert.Equal(ExitCodes.NetworkError, second.WaitForExit());
+            Assert.Contains("address already in use", second.Errors, StringComparison.Ordinal);
+        }
+        const int Requests = 10;
+        for (int i = 0; i < Requests; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url + "/plaintext");
+            request.Headers.ConnectionClose = true; // a new connection each time
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal("Hello, World!", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        for (int i = 0; i < Requests; i++) first.WaitForLine(l => l.Contains("\"GET /plaintext HTTP/1.1\" 200 ", StringComparison.Ordinal));
+        first.Signal(MeerkatProcess.SIGTERM);
+        Assert.Equal(ExitCodes.Ok, first.WaitForExit());
+    }
+
+    [Theory, MemberData(nameof(Builds))]
+    public async Task Get_fetches_from_the_demo_and_usage_errors_exit_2(bool native)
+    {
+        SkipUnlessSignals();
+        using var demo = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "1");
+        string url = demo.WaitForListening();
+        using (var get = MeerkatProcess.Start(native, "get", url + "/json"))
+        {
+            Assert.Equal(ExitCodes.Ok, get.WaitForExit());
+            Assert.Equal("""{"message":"Hello, World!"}""", get.Output.TrimEnd());
+        }
+        using (var wrong = MeerkatProcess.Start(native, "get", url + "/json", "--timout", "1"))
+        {
+            Assert.Equal(ExitCodes.BadArguments, wrong.WaitForExit());
+            Assert.Equal("meerkat get: unknown option '--timout' (did you mean '--timeout'?)", wrong.Errors.TrimEnd());
+        }
+        using (var version = MeerkatProcess.Start(native, "--version"))
+        {
+            Assert.Equal(ExitCodes.Ok, version.WaitForExit());
+            Assert.Equal($"meerkat {typeof(Manager).Assembly.GetName().Version!.ToString(3)}", version.Output.TrimEnd());
+        }
+        demo.Signal(MeerkatProcess.SIGTERM);
+        Assert.Equal(ExitCodes.Ok, demo.WaitForExit());
+        await Task.CompletedTask;
+    }
+
+    [Theory, MemberData(nameof(Builds))]
+    public void SIGTERM_lets_a_request_in_flight_finish_and_a_second_signal_stops_at_once(bool native)
+    {
+        SkipUnlessSignals();
+        Assert.SkipUnless(File.Exists("/proc/net/tcp"), "reads /proc/net/tcp to see the server take the request");
+        using (var demo = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "2", "--quiet"))
+        {
+            int port = new Uri(demo.WaitForListening()).Port;
+            using var request = SendRaw(port, "GET /delay/1500 HTTP/1.1\r\nHost: x\r\n\r\n");
+            demo.Signal(MeerkatProcess.SIGTERM);
+            string response = ReadToEnd(request);
+            Assert.StartsWith("HTTP/1.1 200 ", response, StringComparison.Ordinal);
+            Assert.Contains("Connection: close", response, StringComparison.OrdinalIgnoreCase);
+            Assert.EndsWith("""{"delayed_ms":1500}""", response, StringComparison.Ordinal);
+            Assert.Equal(ExitCodes.Ok, demo.WaitForExit());
+        }
+        using (var demo = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "1", "--quiet"))
+        {
+            int port = new Uri(demo.WaitForListening()).Port;
+            using var request = SendRaw(port, "GET /delay/60000 HTTP/1.1\r\nHost: x\r\n\r\n");
+            demo.Signal(MeerkatProcess.SIGTERM);
+            demo.WaitForError("SIGTERM: stopping (again to stop at once)"); // two signals at once would merge into one
+            demo.Signal(MeerkatProcess.SIGTERM);
+            Assert.Equal(ExitCodes.Ok, demo.WaitForExit(TimeSpan.FromSeconds(8))); // well before the 10 s graceful deadline
+            Assert.Contains("stopping now", demo.Errors, StringComparison.Ordinal);
+            Assert.DoesNotContain("delayed_ms", ReadToEnd(request), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Sends a request on a new connection and returns once the server has read it
+    /// (its socket's receive queue in /proc/net/tcp is empty), so a signal sent next finds it in flight.</summary>
+    private static System.Net.Sockets.Socket SendRaw(int port, string request)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveTimeout = 60_000 };
+        socket.Connect(IPAddress.Loopback, port);
+        socket.Send(System.Text.Encoding.ASCII.GetBytes(request));
+        int clientPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        string local = $":{port:X4} ", remote = $":{clientPort:X4} ";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            // sl local_address rem_address st tx_queue:rx_queue ...: the server side of this connection, read dry
+            bool read = File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Any(f => (f[1] + " ").EndsWith(local, StringComparison.Ordinal) && (f[2] + " ").EndsWith(remote, StringComparison.Ordinal) && f[4].EndsWith(":00000000", StringComparison.Ordinal));
+            if (read) return socket;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the server did not read the request");
+            Thread.Yield();
+        }
+    }
+
+    private static string ReadToEnd(System.Net.Sockets.Socket socket)
+    {
+        var all = new MemoryStream();
+        var buffer = new byte[4096];
+        try
+        {
+            for (int n; (n = socket.Receive(buffer)) > 0;) all.Write(buffer, 0, n);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // reset: what arrived before it is the answer
+        }
+        return System.Text.Encoding.ASCII.GetString(all.ToArray());
+    }
+}
