@@ -1,4 +1,5 @@
 using System.Text;
+using Meerkat.Cli;
 using Meerkat.Http;
 using Meerkat.Http.Client;
 using Meerkat.Tests.Core;
@@ -21,7 +22,7 @@ namespace Meerkat.Tests.Http2;
 /// </summary>
 public sealed class Http2ClientInteropTests
 {
-    private static async Task<WebApplication> StartKestrelAsync(bool tls)
+    internal static async Task<WebApplication> StartKestrelAsync(bool tls)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -147,5 +148,78 @@ public sealed class Http2ClientInteropTests
         Assert.True(received[byLength["600000"]].ToArray().AsSpan().SequenceEqual(whole));
         Assert.True(received[byLength["none"]].ToArray().AsSpan().SequenceEqual(streamed.ToArray()));
         Assert.All(done, r => Assert.Equal("yes", r.GetTrailer("x-done")));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MeerkatHttpClient_speaks_http2_for_whole_and_streamed_bodies_and_keeps_the_connection(bool tls)
+    {
+        await using var app = await StartKestrelAsync(tls);
+        string origin = Origin(app, tls);
+        var options = new MeerkatHttpClientOptions { Connection = Options(tls), MaxConnectionsPerOrigin = 1 };
+        if (tls) options.Tls = options.Connection.Tls;
+        using var client = new MeerkatHttpClient(options);
+        for (int i = 0; i < 5; i++)
+        {
+            using var response = await client.SendAsync(new HttpClientRequest("GET", $"{origin}/hello/n{i}"));
+            Assert.Equal(2, response.Head.VersionMajor);
+            Assert.Equal($"hello n{i} over HTTP/2", await response.ReadAsStringAsync());
+        }
+
+        var body = new byte[300_000];
+        new Random(2).NextBytes(body);
+        using (var streamed = await client.SendAsync(new HttpClientRequest("POST", $"{origin}/echo") { ContentStream = new MemoryStream(body) }))
+        {
+            Assert.Equal("none", streamed.GetHeader("x-length"));
+            Assert.True((await streamed.ReadAsBytesAsync()).AsSpan().SequenceEqual(body));
+            Assert.Equal("yes", streamed.Head.GetTrailer("x-done"));
+        }
+
+        using (var whole = await client.SendAsync(new HttpClientRequest("POST", $"{origin}/echo") { Content = body }))
+        {
+            Assert.Equal("300000", whole.GetHeader("x-length"));
+            Assert.True((await whole.ReadAsBytesAsync()).AsSpan().SequenceEqual(body));
+        }
+
+        // Concurrent requests wait for the one connection (MaxConnectionsPerOrigin = 1) and all complete.
+        var texts = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => client.GetStringAsync($"{origin}/hello/c{i}")));
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"hello c{i} over HTTP/2"), texts);
+        Assert.Equal(1, client.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task Get_http2_prints_an_HTTP2_head_over_TLS_and_h2c_and_HTTP11_without_the_flag()
+    {
+        await using var h2 = await StartKestrelAsync(tls: true);
+        await using var h2c = await StartKestrelAsync(tls: false);
+        string ca = Path.Combine(Path.GetTempPath(), $"meerkat-h2-ca-{Environment.ProcessId}.pem");
+        File.WriteAllText(ca, TestCertificates.Ca.ExportCertificatePem());
+        try
+        {
+            var overTls = Get("-i", "--http2", "--cacert", ca, $"{Origin(h2, true)}/hello/cli");
+            Assert.Equal(ExitCodes.Ok, overTls.Status);
+            Assert.StartsWith("HTTP/2 200\r\n", overTls.Stdout);
+            Assert.EndsWith("\r\n\r\nhello cli over HTTP/2", overTls.Stdout);
+
+            var priorKnowledge = Get("--http2-prior-knowledge", $"{Origin(h2c, false)}/hello/pk");
+            Assert.Equal((ExitCodes.Ok, "hello pk over HTTP/2", ""), priorKnowledge);
+
+            var http11 = Get("-i", "--cacert", ca, $"{Origin(h2, true)}/hello/old");
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", http11.Stdout);
+            Assert.EndsWith("hello old over HTTP/1.1", http11.Stdout);
+        }
+        finally
+        {
+            File.Delete(ca);
+        }
+    }
+
+    private static (int Status, string Stdout, string Stderr) Get(params string[] args)
+    {
+        using var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        int status = GetCommand.Run(args, stdout, stderr);
+        return (status, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 }
