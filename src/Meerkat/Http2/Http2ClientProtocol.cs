@@ -9,10 +9,11 @@
 // to it in order. Requests beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS wait too, and open as
 // streams end.
 //
-// A stream that ends before its response head began no transaction, so it raises no event: the
-// connection stays, and StreamLost tells MeerkatHttpClient's pool (which resends a refused stream —
-// REFUSED_STREAM, above a GOAWAY's last stream — since the server never processed it). Backpressure is
-// per stream: the core credits nothing by itself (CreditsStreamsOnDelivery off); a delivered piece is
+// A stream the server refused unprocessed (REFUSED_STREAM, as when more were opened than its SETTINGS
+// allow before they arrived) is sent again on this connection, a few times at most, when the request
+// is whole at hand. Any other stream that ends before its response head began no transaction, so it
+// raises no event: the connection stays, and StreamLost tells MeerkatHttpClient's pool (which closes
+// the connection, so the exchange is retried or failed). Backpressure is per stream: the core credits nothing by itself (CreditsStreamsOnDelivery off); a delivered piece is
 // credited back at once unless the application paused that stream's body, in which case the credit
 // waits for Resume and the server stops at the stream's window while the other streams go on.
 using System.Buffers;
@@ -27,6 +28,7 @@ namespace Meerkat.Http2;
 internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, bool isTls) : Protocol, IHttpClientProtocol
 {
     private static readonly TimeSpan TickPeriod = TimeSpan.FromSeconds(1);
+    private const int MaxRefusals = 3;
 
     private readonly Queue<Http2ClientStream> _unopened = new();
     private readonly List<Http2ClientStream> _open = [];
@@ -113,6 +115,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         if (stream is null) return null;
         stream.Content = content;
         stream.Upload = content.IsEmpty ? Http2UploadState.None : Http2UploadState.Whole;
+        stream.IsReplayable = true;
         return Enqueue(connection, stream);
     }
 
@@ -476,8 +479,9 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
 
     private void OnStreamClosed(Connection connection, Http2ClientStream stream, Http2Event e, Exception? cause)
     {
-        stream.IsClosed = true;
         _open.Remove(stream);
+        if (e.IsRefused && stream.Response is null && TrySendAgain(stream)) return;
+        stream.IsClosed = true;
         if (_uploading == stream) _uploading = null;
         stream.Waiting.Release();
         if (stream.Response is { } response)
@@ -490,6 +494,20 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
 
         string why = e.IsRefused ? "the server refused the stream before processing it" : $"the stream ended before a response: {e.Reason ?? e.Outcome.ToString()} ({e.ErrorCode})";
         Lost(connection, stream, new HttpClientException($"{stream.Request.Method} {stream.Request.Uri}: {why}", false, cause), e.IsRefused);
+    }
+
+    /// <summary>A stream the server refused unprocessed (REFUSED_STREAM: typically opened before its SETTINGS told
+    /// its concurrency limit) waits to open again on this connection, while it stays open and the request is
+    /// whole at hand; a few times at most. False: the request is lost (StreamLost).</summary>
+    private bool TrySendAgain(Http2ClientStream stream)
+    {
+        if (!stream.IsReplayable || stream.Refusals >= MaxRefusals || _core is not { State: <= Http2ConnectionState.Open }) return false;
+        stream.Refusals++;
+        stream.StreamId = 0;
+        stream.Content = stream.Request.Content ?? ReadOnlyMemory<byte>.Empty;
+        stream.Upload = stream.Content.IsEmpty ? Http2UploadState.None : Http2UploadState.Whole;
+        _unopened.Enqueue(stream);
+        return true;
     }
 
     private void Lost(Connection connection, Http2ClientStream stream, HttpClientException error, bool isRefused)

@@ -67,6 +67,12 @@ internal sealed class Http2ClientStream
     /// <summary>Octets delivered while paused, credited back on resume.</summary>
     public int Withheld { get; set; }
 
+    /// <summary>The request is whole in <see cref="HttpClientRequest.Content"/> (or has no body), so it can be sent again.</summary>
+    public bool IsReplayable { get; set; }
+
+    /// <summary>Times the server refused this request's stream unprocessed (REFUSED_STREAM) and it was sent again.</summary>
+    public int Refusals { get; set; }
+
     /// <summary>The stream ended (or the request was cancelled before it opened).</summary>
     public bool IsClosed { get; set; }
 

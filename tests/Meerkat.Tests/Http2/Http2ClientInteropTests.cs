@@ -22,7 +22,7 @@ namespace Meerkat.Tests.Http2;
 /// </summary>
 public sealed class Http2ClientInteropTests
 {
-    internal static async Task<WebApplication> StartKestrelAsync(bool tls)
+    internal static async Task<WebApplication> StartKestrelAsync(bool tls, int maxStreams = 100, bool http11Only = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -30,8 +30,9 @@ public sealed class Http2ClientInteropTests
         builder.WebHost.UseUrls(tls ? "https://127.0.0.1:0" : "http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(o =>
         {
+            o.Limits.Http2.MaxStreamsPerConnection = maxStreams;
             if (tls) o.ConfigureHttpsDefaults(h => h.ServerCertificate = TestCertificates.Localhost);
-            else o.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2);
+            if (!tls || http11Only) o.ConfigureEndpointDefaults(l => l.Protocols = http11Only ? HttpProtocols.Http1 : HttpProtocols.Http2);
         });
         var app = builder.Build();
         app.MapGet("/hello/{name}", (HttpContext context, string name) => $"hello {name} over {context.Request.Protocol}");
@@ -106,6 +107,62 @@ public sealed class Http2ClientInteropTests
 
         Assert.True(mostOpen > 1, "the responses should interleave on the one connection");
         Assert.Equal(1, log.Count(EventKind.Connect));
+        connection.Close();
+        manager.Until(() => log.Count(EventKind.Close) == 1);
+        log.AssertBalanced();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Requests_beyond_the_servers_stream_limit_wait_and_open_as_streams_end(bool tls)
+    {
+        await using var app = await StartKestrelAsync(tls, maxStreams: 3);
+        string origin = Origin(app, tls);
+        using var manager = Loop.Create(PollerBackend.Auto);
+        var done = new List<HttpResponse>();
+        var log = new EventLog();
+        int open = 0, mostOpen = 0;
+        log.Next = (c, e) =>
+        {
+            if (e.Kind == EventKind.HttpHeaders) mostOpen = Math.Max(mostOpen, ++open);
+            else if (e.Kind == EventKind.HttpDone && e.Outcome == HttpOutcome.Completed) { open--; done.Add(e.Response!); }
+        };
+        var connection = manager.ConnectHttp(origin, log.Handler, Options(tls));
+        for (int i = 0; i < 12; i++) Assert.True(connection.SendRequest(new HttpClientRequest("GET", $"{origin}/bytes/{300_000}")));
+        manager.Until(() => done.Count == 12, what: "twelve responses through three streams at a time");
+        Assert.InRange(mostOpen, 1, 3);
+        Assert.All(done, r => Assert.Equal(300_000, r.BodyBytesReceived));
+        Assert.Equal(0, connection.PendingHttpRequests);
+        Assert.Equal(1, log.Count(EventKind.Connect));
+    }
+
+    [Fact]
+    public async Task When_alpn_chooses_http11_the_requests_given_before_the_handshake_go_over_http11_in_order()
+    {
+        await using var app = await StartKestrelAsync(tls: true, http11Only: true);
+        string origin = Origin(app, tls: true);
+        using var manager = Loop.Create(PollerBackend.Auto);
+        var bodies = new List<string>();
+        var versions = new List<int>();
+        var log = new EventLog();
+        var current = new MemoryStream();
+        log.Next = (c, e) =>
+        {
+            if (e.Kind == EventKind.HttpBody) current.Write(e.Data);
+            else if (e.Kind == EventKind.HttpDone && e.Outcome == HttpOutcome.Completed)
+            {
+                versions.Add(e.Response!.VersionMajor);
+                bodies.Add(Encoding.UTF8.GetString(current.ToArray()));
+                current.SetLength(0);
+            }
+        };
+        var connection = manager.ConnectHttp(origin, log.Handler, Options(tls: true));
+        for (int i = 0; i < 3; i++) Assert.True(connection.SendRequest(new HttpClientRequest("GET", $"{origin}/hello/r{i}")));
+        manager.Until(() => bodies.Count == 3, what: "three HTTP/1.1 responses");
+        Assert.Equal(["hello r0 over HTTP/1.1", "hello r1 over HTTP/1.1", "hello r2 over HTTP/1.1"], bodies);
+        Assert.All(versions, v => Assert.Equal(1, v));
+        Assert.True(connection.IsHttpClient);
         connection.Close();
         manager.Until(() => log.Count(EventKind.Close) == 1);
         log.AssertBalanced();
