@@ -150,6 +150,7 @@ internal sealed class Http2ServerStream : IServerTransaction
     {
         StreamId = streamId;
         Request.Start(_head.Head);
+        Request.ProtocolVersion = "2";
         State = Http2TransactionState.Receiving;
     }
 }

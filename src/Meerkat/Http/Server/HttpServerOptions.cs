@@ -59,7 +59,7 @@ public sealed class HttpServerOptions
     /// refused with REFUSED_STREAM, which clients retry. Default 100.</summary>
     public int Http2MaxConcurrentStreams { get; set; } = 100;
 
-    /// <summary>A validated copy, taken by <see cref="HttpServer.ListenHttp"/>: changing these options
+    /// <summary>A validated copy, taken by <see cref="HttpServerExtensions.ListenHttp"/>: changing these options
     /// afterwards changes nothing for that listener.</summary>
     /// <exception cref="ArgumentException">A size or time limit is out of range.</exception>
     internal HttpServerOptions Snapshot()
