@@ -23,7 +23,7 @@ public static class StaticFileExtensions
     public static void ServeStatic(this Connection connection, StaticFileOptions options, string? path = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var transaction = HttpServer.Transaction(connection);
+        var transaction = HttpServerExtensions.Transaction(connection);
         var request = transaction.Request;
         string target = path ?? System.Text.Encoding.Latin1.GetString(request.Target);
         var plan = StaticFilePlanner.Plan(options, request.MethodString, target, name => request.GetHeader(name));
