@@ -66,7 +66,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
 
     public int PendingCount => _fallback?.PendingCount ?? _unopened.Count + _open.Count;
 
-    // ------------------------------------------------------------------ the loop-level API (HttpClientConnections)
+    // ------------------------------------------------------------------ the loop-level API (HttpClientExtensions)
 
     public bool SendRequest(Connection connection, HttpClientRequest request) => Send(connection, request, tag: null) is not null;
 

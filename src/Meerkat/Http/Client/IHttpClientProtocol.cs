@@ -1,6 +1,6 @@
 namespace Meerkat.Http.Client;
 
-/// <summary>A protocol carrying the loop-level client API (HttpClientConnections) on a connection:
+/// <summary>A protocol carrying the loop-level client API (HttpClientExtensions) on a connection:
 /// HTTP/1.1 (<see cref="HttpClientProtocol"/>) or HTTP/2 (<c>Http2ClientProtocol</c>). Loop thread only.</summary>
 internal interface IHttpClientProtocol
 {
