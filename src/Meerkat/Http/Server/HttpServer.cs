@@ -127,6 +127,19 @@ public static class HttpServer
         connection.WriteBody(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
+    /// <summary>Stops raising <see cref="EventKind.HttpBody"/> for the current request until
+    /// <see cref="ResumeRequestBody"/>: the receive buffer then fills, the loop stops reading and TCP flow
+    /// control slows the client (a proxy or upload whose destination is slower than the client). The time
+    /// paused is not charged to the client's minimum data rate. May be called inside a handler.</summary>
+    public static void PauseRequestBody(this Connection connection) => ServerProtocol(connection).PauseBody();
+
+    /// <summary>Continues after <see cref="PauseRequestBody"/>. No event is raised inside this call: parsing
+    /// continues in the loop's work phase.</summary>
+    public static void ResumeRequestBody(this Connection connection)
+    {
+        if (connection.Protocol is HttpServerProtocol protocol) protocol.ResumeBody(connection);
+    }
+
     /// <summary>True when this server connection has a request waiting for its response.</summary>
     public static bool HasPendingRequest(this Connection connection) =>
         connection.Protocol is HttpServerProtocol protocol && protocol.Core.IsAwaitingResponse;

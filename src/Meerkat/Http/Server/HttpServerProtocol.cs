@@ -22,6 +22,20 @@ internal sealed class HttpServerProtocol : Protocol
 
     public ResponseWriter Response => core.Response;
 
+    /// <summary>The handler paused the request body (<c>PauseRequestBody</c>): nothing more is parsed
+    /// until it resumes, so the receive buffer fills, the loop stops reading and TCP slows the client.</summary>
+    public bool IsBodyPaused { get; private set; }
+
+    public void PauseBody() => IsBodyPaused = true;
+
+    /// <summary>Unpauses; parsing continues in the loop's work phase, never inside the caller's call.</summary>
+    public void ResumeBody(Connection connection)
+    {
+        if (!IsBodyPaused) return;
+        IsBodyPaused = false;
+        connection.Manager.ScheduleWork(connection);
+    }
+
     public override void OnEvent(Connection connection, Event e)
     {
         switch (e.Kind)
@@ -34,6 +48,7 @@ internal sealed class HttpServerProtocol : Protocol
                 Pump(connection);
                 break;
             case EventKind.Close:
+                IsBodyPaused = false;
                 core.Release();
                 break;
         }
@@ -93,14 +108,14 @@ internal sealed class HttpServerProtocol : Protocol
     public void CheckDeadlines(Connection connection, long now)
     {
         if (connection.State >= ConnectionState.Closing) return;
-        var done = core.Tick(connection.Received, now, connection.PendingSendBytes, connection.IsReadPaused, connection.SendWriter);
+        var done = core.Tick(connection.Received, now, connection.PendingSendBytes, connection.IsReadPaused || IsBodyPaused, connection.SendWriter);
         if (done.Kind == HttpServerEventKind.Done) RaiseDone(connection, done);
         Settle(connection);
     }
 
     private void Process(Connection connection)
     {
-        while (connection.State < ConnectionState.Draining && connection.Protocol == this)
+        while (!IsBodyPaused && connection.State < ConnectionState.Draining && connection.Protocol == this)
         {
             var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, Manager.Now, connection.SendWriter, out int consumed);
             if (e.Kind == HttpServerEventKind.NeedMoreData)
