@@ -160,7 +160,10 @@ internal sealed class ProxyExchange : IDisposable
             return;
         }
         state = ProxyState.Responding;
-        long length = response.Framing == HttpFraming.ContentLength && response.StatusCode is not (204 or 304) ? response.ContentLength : -1;
+        long length = response.StatusCode is 204 or 304 ? -1
+            : response.Framing == HttpFraming.ContentLength ? response.ContentLength
+            : request.Method == "HEAD" ? DeclaredLength(response) // the length a GET would have (RFC 9110 §9.3.2)
+            : -1;
         downstream.BeginResponse(response.StatusCode, length, contentType, fields);
     }
 
@@ -263,6 +266,9 @@ internal sealed class ProxyExchange : IDisposable
         if (downstream.State < ConnectionState.Draining && downstream.HasPendingRequest())
             downstream.Reply(status, $"{(status == 504 ? "Gateway Timeout" : "Bad Gateway")}: {message}\n");
     }
+
+    private static long DeclaredLength(HttpResponse response) =>
+        long.TryParse(response.GetHeader("Content-Length"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : -1;
 
     private static KeyValuePair<string, string>[]? Trailers(HttpRequest r)
     {
