@@ -20,6 +20,7 @@ internal static class Dashboard
         <li><a href="/status/418">/status/CODE</a>: an empty response with that status</li>
         <li><code>POST /upload</code>: the body streamed through SHA-256: <code>{"bytes":N,"sha256":"HEX"}</code></li>
         <li><a href="/sse?count=5&amp;interval=500">/sse?count=N&amp;interval=MS</a>: Server-Sent Events <span id="sse"></span></li>
+        <li><a href="/api/items">/api/items</a>: a JSON API in memory: <code>GET</code>, <code>POST {"name":"tea","price":2.5}</code> (201 with Location); <code>GET</code>, <code>PUT</code>, <code>DELETE /api/items/ID</code></li>
         <li><a href="/files/">/files/</a>: static files from <code>--root</code></li>
         <li><code>/ws</code>: a WebSocket echo, close code and reason included (<code>meerkat ws ws://HOST/ws</code>)
           <form id="ws-form"><input id="ws-input" value="Hello, WebSocket!" size="24"> <button>send</button> <span id="ws"></span></form></li>
