@@ -11,9 +11,9 @@ public sealed class ReverseProxyOptions
     /// began, its connection is closed). Default 60 s, like nginx's <c>proxy_read_timeout</c>.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Idle kept-alive upstream connections kept per loop thread (LIFO reuse). Default 32; 0 closes
+    /// <summary>Idle kept-alive upstream connections kept per loop thread (LIFO reuse). Default 64 (as many concurrent requests as that reuse their connections; more open and close one each); 0 closes
     /// each upstream connection after its response.</summary>
-    public int MaxIdleConnections { get; set; } = 32;
+    public int MaxIdleConnections { get; set; } = 64;
 
     /// <summary>How long an idle upstream connection is kept before it is closed. Default 30 s
     /// (shorter than nginx's and Kestrel's keep-alive timeouts, so the proxy closes first).</summary>
