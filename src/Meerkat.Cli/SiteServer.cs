@@ -7,6 +7,7 @@
 // settings the flags ask for (Basic authentication, CORS, extra headers), which the proxy mounts
 // share. Mistakes in the settings throw ArgumentException naming the flag, for the command to
 // report as usage errors.
+using Meerkat.Diagnostics;
 using Meerkat.Http;
 using Meerkat.Http.Proxy;
 using Meerkat.Http.Routing;
@@ -45,9 +46,10 @@ internal sealed record SiteSettings
 /// <summary>Builds the router of <c>meerkat serve</c>.</summary>
 internal static class SiteServer
 {
-    /// <summary>The router serving <paramref name="settings"/>; <paramref name="description"/> says what it serves.</summary>
+    /// <summary>The router serving <paramref name="settings"/>; <paramref name="description"/> says what it serves.
+    /// With <paramref name="metrics"/>, <c>GET /metrics</c> answers its exposition (behind the same filters).</summary>
     /// <exception cref="ArgumentException">A flag's value is unusable (the message names it).</exception>
-    public static Router Build(SiteSettings settings, out string description)
+    public static Router Build(SiteSettings settings, out string description, PrometheusMetrics? metrics = null)
     {
         var files = new StaticFileOptions
         {
@@ -91,6 +93,7 @@ internal static class SiteServer
             }
             description += $"\nproxying {prefix} to {url}";
         }
+        if (metrics is not null) router.MapGet("/metrics", (c, e, route) => metrics.Reply(c));
         bool hintAtRoot = files.Root is { } root && !settings.Listing && !settings.Spa && !File.Exists(System.IO.Path.Combine(root, "index.html"));
         if (hintAtRoot) description += "\n" + NoIndexHint;
         router.MapFallback((c, e, route) =>

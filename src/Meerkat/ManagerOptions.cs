@@ -70,6 +70,14 @@ public sealed class ManagerOptions
     /// <summary>The least severity passed to <see cref="Log"/>. Default <see cref="LogSeverity.Information"/>.</summary>
     public LogSeverity MinimumLogSeverity { get; set; } = LogSeverity.Information;
 
+    /// <summary>Where the manager's instruments come from (docs/observability.md): an
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, typically the one dependency injection
+    /// provides, creates the <c>Meerkat</c> Meter. Default null: the process-wide <c>Meerkat</c> Meter,
+    /// which any <see cref="System.Diagnostics.Metrics.MeterListener"/>, the OpenTelemetry SDK and
+    /// <c>dotnet-counters</c> see. Either way nothing is measured, and nothing costs, until a listener
+    /// enables an instrument.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     internal void Validate()
     {
         Require(ReceiveBufferSize > 0 && ReceiveBufferSize <= MaxReceiveBufferSize, "ReceiveBufferSize must be positive and at most MaxReceiveBufferSize");

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Meerkat.Cli.CommandLine;
+using Meerkat.Diagnostics;
 
 namespace Meerkat.Cli;
 
 /// <summary><c>meerkat serve</c>: a static file server (a directory or a .zip) with authentication, CORS,
-/// extra headers, a single-page-app fallback and reverse proxy mounts, and a one-line access log per request.
-/// What the flags build is <see cref="SiteServer"/>.</summary>
+/// extra headers, a single-page-app fallback, reverse proxy mounts and Prometheus metrics, and a one-line
+/// access log per request. What the flags build is <see cref="SiteServer"/>.</summary>
 internal static class ServeCommand
 {
     public static Command Create()
@@ -19,9 +20,10 @@ internal static class ServeCommand
         var header = CliSymbols.Repeated("--header", "'Name: value'", "add a header field to every response; repeatable");
         var spa = CliSymbols.Flag("--spa", "single-page app: unknown paths get /index.html");
         var proxy = CliSymbols.Repeated("--proxy", "PREFIX=URL", "forward PREFIX/... to URL/... (prefix removed), e.g. /api=http://127.0.0.1:9000; repeatable");
+        var metrics = CliSymbols.Flag("--metrics", "answer GET /metrics with the server's metrics in the Prometheus text format (before any file of that name)");
         var command = new Command("serve", "static file server (directory or .zip) with auth, CORS, headers, SPA fallback and reverse proxy mounts")
         {
-            path, listing, auth, authFile, cors, header, spa, proxy,
+            path, listing, auth, authFile, cors, header, spa, proxy, metrics,
         };
         server.AddTo(command);
         command.SetAction(result =>
@@ -37,23 +39,27 @@ internal static class ServeCommand
                 Spa = result.GetValue(spa),
                 Proxies = result.GetValue(proxy) ?? [],
             };
-            return Run(settings, server.Urls(result), server.Tls(result), server.Threads(result), handler => server.Logged(result, handler));
+            return Run(settings, result.GetValue(metrics), server.Urls(result), server.Tls(result), server.Threads(result), handler => server.Logged(result, handler));
         });
         return command;
     }
 
-    private static int Run(SiteSettings settings, IReadOnlyList<string> listen, TlsArguments tls, int threads, Func<ConnectionHandler, ConnectionHandler> log)
+    private static int Run(SiteSettings settings, bool metrics, IReadOnlyList<string> listen, TlsArguments tls, int threads, Func<ConnectionHandler, ConnectionHandler> log)
     {
+        // One exposition for every loop: it listens to the process-wide Meerkat meter. Without
+        // --metrics nothing listens, and the loops measure nothing.
+        using var prometheus = metrics ? new PrometheusMetrics() : null;
         Meerkat.Http.Routing.Router router;
         try
         {
-            router = SiteServer.Build(settings, out string description);
+            router = SiteServer.Build(settings, out string description, prometheus);
             Console.Out.WriteLine(description);
         }
         catch (ArgumentException error)
         {
             throw new UsageException(error.Message);
         }
+        if (prometheus is not null) Console.Out.WriteLine("metrics at /metrics (Prometheus text format 0.0.4)");
         return Server.Run(listen, tls, threads, _ => log(router.Handle)); // one router serves every loop
     }
 }
