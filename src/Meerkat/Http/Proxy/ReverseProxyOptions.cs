@@ -36,7 +36,7 @@ public sealed class ReverseProxyOptions
         if (IdleConnectionTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleConnectionTimeout), IdleConnectionTimeout, "the idle connection timeout must be positive");
         ArgumentOutOfRangeException.ThrowIfNegative(MaxIdleConnections);
         ArgumentNullException.ThrowIfNull(ConnectionOptions);
-        if (ViaName.Length == 0 || !HttpResponseHeaders.IsToken(ViaName)) throw new ArgumentException($"the Via name '{ViaName}' is not a token", nameof(ViaName));
+        if (ViaName.Length == 0 || !HttpResponseHeaderExtensions.IsToken(ViaName)) throw new ArgumentException($"the Via name '{ViaName}' is not a token", nameof(ViaName));
         return this;
     }
 }
