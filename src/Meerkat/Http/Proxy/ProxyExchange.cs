@@ -211,12 +211,8 @@ internal sealed class ProxyExchange : IDisposable
     {
         var error = upstreamError;
         upstreamError = null;
-        if (state != ProxyState.AwaitingHead)
-        {
-            if (state is ProxyState.Responding or ProxyState.BackedUp) Dispose();
-            if (state != ProxyState.Tunnelling) return;
-        }
-        if (state == ProxyState.Tunnelling) return; // TunnelProtocol closes the other side
+        // Past the head, the upstream's HttpDone already settled the exchange (a tunnel's TunnelProtocol closes the other side).
+        if (state != ProxyState.AwaitingHead) return;
         // A kept-alive connection the upstream closed while we reused it: nothing was answered, so a
         // request without a body goes again once, on a new connection.
         if (isReused && body == RequestBody.None && proxy.IsRetryable(request))

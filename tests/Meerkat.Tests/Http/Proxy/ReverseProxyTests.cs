@@ -9,7 +9,9 @@ using Meerkat.Tests.Core;
 using Meerkat.Tests.Http.Client;
 using Meerkat.Tests.Http.Routing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Meerkat.Tests.Http.Proxy;
 
@@ -66,6 +68,39 @@ public sealed class ReverseProxyTests
         Assert.Equal("status 418", server.Text(missing));
         using var elsewhere = server.Get("/other");
         Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+    }
+
+    [Fact]
+    public async Task Streams_a_chunked_request_body_with_its_trailers_and_an_HTTPS_upstream_is_verified()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseUrls("https://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(o => o.ConfigureHttpsDefaults(h => h.ServerCertificate = Meerkat.Tests.Tls.TestCertificates.Localhost));
+        await using var app = builder.Build();
+        app.MapPost("/sum", async (HttpContext c) =>
+        {
+            using var reader = new StreamReader(c.Request.Body);
+            string body = await reader.ReadToEndAsync();
+            string trailer = c.Request.SupportsTrailers() && c.Request.CheckTrailersAvailable() ? c.Request.GetTrailer("X-Digest").ToString() : "";
+            return $"{c.Request.Protocol} {c.Request.IsHttps} chunked={c.Request.ContentLength is null} {body.Length} bytes, trailer {trailer}";
+        });
+        await app.StartAsync();
+        var router = new Router();
+        router.MapProxy("/secure", app.Urls.First(), new ReverseProxyOptions
+        {
+            ConnectionOptions = new Meerkat.Http.Client.HttpClientConnectionOptions { Tls = new Meerkat.Tls.TlsClientOptions { TrustedRoots = Meerkat.Tests.Tls.TestCertificates.Roots } },
+        });
+        router.MapProxy("/untrusted", app.Urls.First());
+        using var server = new RoutedServer(router);
+        string body = new('z', 200_000);
+        string answer = server.Raw("POST /secure/sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-Digest\r\nConnection: close\r\n\r\n",
+            $"{100_000:x}\r\n{body[..100_000]}\r\n", $"{100_000:x}\r\n{body[100_000..]}\r\n0\r\nX-Digest: abc\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", answer);
+        Assert.EndsWith("HTTP/1.1 True chunked=True 200000 bytes, trailer abc", answer.TrimEnd("0\r\n".ToCharArray()).Split("\r\n").Last(l => l.Length > 0));
+        using var refused = server.Get("/untrusted/sum");
+        Assert.Equal(HttpStatusCode.BadGateway, refused.StatusCode);
     }
 
     [Fact]
