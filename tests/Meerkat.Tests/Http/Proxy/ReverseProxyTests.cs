@@ -244,3 +244,27 @@ public sealed class ReverseProxyTests
         server.Manager.Until(() => server.Manager.Connections.Count(c => c.Role != ConnectionRole.Listener) == 0, what: "both connections to close");
     }
 }
+
+/// <summary>A graceful shutdown is not held up by the proxy's idle upstream connections.</summary>
+public sealed class ProxyShutdownTests
+{
+    [Theory]
+    [MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
+    public void Idle_upstream_connections_close_at_once_when_a_graceful_shutdown_begins(PollerBackend backend)
+    {
+        using var manager = Loop.Create(backend);
+        var upstream = manager.ListenHttp("http://127.0.0.1:0", (c, e) =>
+        {
+            if (e.Kind == EventKind.HttpMessage) c.Reply(200, "up"u8, "text/plain");
+        });
+        var router = new Router();
+        var proxy = router.MapProxy("/", $"http://127.0.0.1:{upstream.LocalEndPoint!.Port}");
+        var listener = manager.ListenHttp("http://127.0.0.1:0", router.Handle);
+        string answer = manager.Until(Server.RawClient.ExchangeAsync(listener.LocalEndPoint!.Port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        Assert.EndsWith("\r\n\r\nup", answer);
+        Assert.Equal(1, proxy.ConnectionsOpened(manager));
+        Assert.Contains(manager.Connections, c => c.Role == ConnectionRole.Outbound); // parked in the pool
+        manager.Shutdown(TimeSpan.FromMinutes(5));
+        manager.Until(() => manager.Connections.Count == 0, TimeSpan.FromSeconds(20), "every connection to close, long before the shutdown's deadline");
+    }
+}
