@@ -80,7 +80,15 @@ internal sealed class ProxyExchange : IDisposable
         switch (e.Kind)
         {
             case EventKind.HttpBody when body is RequestBody.Streaming && upstream is { } u:
-                u.SendRequestBody(e.Data);
+                if (!u.SendRequestBody(e.Data))
+                {
+                    // Refused (the upstream connection is closing, or its send buffer is at its maximum): the
+                    // body cannot be forwarded whole, so neither side may take it for complete.
+                    proxy.Log(downstream, $"the request body could not be forwarded to {request.Uri.Authority}");
+                    Dispose();
+                    downstream.Close();
+                    return;
+                }
                 if (!u.IsWritable)
                 {
                     body = RequestBody.Paused;
