@@ -32,7 +32,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public bool SendRequest(Connection connection, HttpClientRequest request)
     {
-        bool accepted = core.SendRequest(request, Manager.Now);
+        bool accepted = core.SendRequest(request, connection.Manager.Ticks);
         ArmContinueTimer(connection);
         return Flush(connection) && accepted;
     }
@@ -63,11 +63,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     private void ArmContinueTimer(Connection connection)
     {
         if (continueTimer is not null || core.NextDeadline == long.MaxValue) return;
-        var due = TimeSpan.FromSeconds(Math.Max(0, core.NextDeadline - Manager.Now) / (double)System.Diagnostics.Stopwatch.Frequency);
+        var due = TimeSpan.FromSeconds(Math.Max(0, core.NextDeadline - connection.Manager.Ticks) / (double)System.Diagnostics.Stopwatch.Frequency);
         continueTimer = connection.Manager.AddTimer(due, TimeSpan.Zero, _ =>
         {
             continueTimer = null;
-            core.OnTimer(Manager.Now);
+            core.OnTimer(connection.Manager.Ticks);
             Flush(connection);
             ArmContinueTimer(connection); // a later request's body may be held now
         });

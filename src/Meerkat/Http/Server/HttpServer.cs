@@ -41,8 +41,8 @@ public static class HttpServer
         if (address.Scheme == "https" && options.Tls is null)
             throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
         var listener = address.Scheme == "https"
-            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, _ => new HttpServerProtocol(options), SslApplicationProtocol.Http11)
-            : manager.Listen(address, datagram: false, handler, listenOptions, _ => new HttpServerProtocol(options));
+            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks), SslApplicationProtocol.Http11)
+            : manager.Listen(address, datagram: false, handler, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks));
         StartDeadlineSweep(manager, listener, options);
         return listener;
     }
@@ -153,7 +153,7 @@ public static class HttpServer
         var period = TimeSpan.FromMilliseconds(Math.Clamp(ShortestDeadline(options).TotalMilliseconds / 4, 10, 1000));
         manager.AddTimer(period, period, timer =>
         {
-            long now = Manager.Now;
+            long now = manager.Ticks;
             var connections = manager.Connections;
             bool any = false;
             for (int i = 0; i < connections.Count; i++)

@@ -12,7 +12,7 @@ internal sealed class HttpServerProtocol : Protocol
     private readonly HttpServerCore core;
     private Action<Connection>? switchProtocols;
 
-    public HttpServerProtocol(HttpServerOptions options) => core = new HttpServerCore(options, Manager.Now, options.TimeProvider);
+    public HttpServerProtocol(HttpServerOptions options, long now) => core = new HttpServerCore(options, now, options.TimeProvider);
 
     public HttpServerCore Core => core;
 
@@ -30,7 +30,7 @@ internal sealed class HttpServerProtocol : Protocol
                 Process(connection);
                 break;
             case EventKind.Write:
-                core.OutputProgressed(Manager.Now);
+                core.OutputProgressed(connection.Manager.Ticks);
                 Pump(connection);
                 break;
             case EventKind.Close:
@@ -102,7 +102,7 @@ internal sealed class HttpServerProtocol : Protocol
     {
         while (connection.State < ConnectionState.Draining && connection.Protocol == this)
         {
-            var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, Manager.Now, connection.SendWriter, out int consumed);
+            var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, connection.Manager.Ticks, connection.SendWriter, out int consumed);
             if (e.Kind == HttpServerEventKind.NeedMoreData)
             {
                 if (consumed > 0) connection.Consume(consumed);
