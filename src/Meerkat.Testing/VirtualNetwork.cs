@@ -140,8 +140,9 @@ public sealed class VirtualNetwork : IDisposable
     public void RunFor(TimeSpan duration)
     {
         long deadline = Clock.After(duration);
-        while (Clock.GetTimestamp() < deadline && Step(deadline))
+        while (Step(deadline))
         {
+            if (Clock.GetTimestamp() >= deadline && !HasWorkNow()) break;
         }
         Clock.AdvanceTo(deadline);
     }
