@@ -117,7 +117,7 @@ public sealed class VirtualNetwork : IDisposable
         Note($"clock jumped {span.TotalSeconds:0.######} s");
     }
 
-    /// <summary>Runs one iteration of every manager, or, when none has anything to do now, moves
+    /// <summary>Runs one iteration of every manager when any has something to do now; else moves
     /// the clock to the next timer or delivery. False when nothing is left to happen at all.</summary>
     /// <exception cref="InvalidOperationException">The managers keep working without time moving (a livelock).</exception>
     public bool Step() => Step(long.MaxValue);
@@ -180,12 +180,12 @@ public sealed class VirtualNetwork : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         RunDueActions();
-        foreach (var host in hosts) host.Manager.Poll(0);
-        RunDueActions();
         if (HasWorkNow())
         {
             if (++iterationsAtInstant > MaxIterationsPerInstant)
                 throw new InvalidOperationException($"the managers ran {MaxIterationsPerInstant} iterations at {Clock.Elapsed} without time moving: a livelock");
+            foreach (var host in hosts) host.Manager.Poll(0);
+            RunDueActions();
             return true;
         }
         iterationsAtInstant = 0;
