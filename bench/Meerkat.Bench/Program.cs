@@ -3,7 +3,7 @@
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket|routing [--option value ...]
-//   dotnet run -c Release --project bench/Meerkat.Bench -- idle|native|scaling [--option value ...]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- idle|native|scaling|observability [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
 
@@ -19,6 +19,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["native"] = ("native meerkat vs. meerkat on the JIT vs. Kestrel: size, start to first answer, RSS idle and after load", NativeBenchmark.Run),
     ["scaling"] = ("keep-alive req/s: Meerkat 1 and 2 loops vs. nginx 1 and 2 workers vs. Kestrel, scaling ratios", ScalingBenchmark.Run),
     ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
+    ["observability"] = ("GET /plaintext with nothing listening vs. OpenTelemetry metrics, metrics + traces, a Prometheus scrape; Kestrel with the same SDK", ObservabilityBenchmark.Run),
     ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };
 
@@ -33,6 +34,8 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel-routed"] = RoutingBenchmark.ServeKestrelRouted,
     ["serve-meerkat-mqtt"] = MqttBenchmark.ServeMeerkat,
     ["serve-mqttnet"] = MqttBenchmark.ServeMqttNet,
+    ["serve-meerkat-observed"] = ObservabilityBenchmark.ServeMeerkat,
+    ["serve-kestrel-observed"] = ObservabilityBenchmark.ServeKestrel,
 };
 if (args.Length > 0 && servers.TryGetValue(args[0], out var serve))
 {

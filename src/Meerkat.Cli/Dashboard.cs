@@ -1,40 +1,56 @@
+using System.Globalization;
+using Meerkat.Diagnostics;
+using Meerkat.Http;
+using Meerkat.Http.StaticFiles;
+
 namespace Meerkat.Cli;
 
-/// <summary>The demo's front page: a link to every endpoint.</summary>
+/// <summary>The demo's front page, a live dashboard: its HTML, CSS and JavaScript are embedded
+/// resources (Dashboard/, served through <see cref="FileSource.FromEmbeddedResources"/>), and its
+/// figures come from <c>/api/live</c>, a Server-Sent Events stream of <see cref="LiveStats"/> snapshots.</summary>
 internal static class Dashboard
 {
-    public static ReadOnlySpan<byte> Html => """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><title>Meerkat demo</title>
-        <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .3em}li{margin:.3em 0}</style>
-        </head><body>
-        <h1>Meerkat demo</h1>
-        <p>One event manager, one thread, every endpoint a few lines of handler.</p>
-        <ul>
-        <li><a href="/plaintext">/plaintext</a>: <code>Hello, World!</code></li>
-        <li><a href="/json">/json</a>: a JSON message</li>
-        <li><code>POST /echo</code> (or PUT): the request body back, with its Content-Type, streamed (any size)</li>
-        <li><a href="/bytes/1048576">/bytes/N</a>: N bytes with Content-Length, streamed</li>
-        <li><a href="/stream-bytes/1048576">/stream-bytes/N</a>: the same, chunked</li>
-        <li><a href="/delay/1000">/delay/MS</a>: answered by a worker thread after MS ms (a deferred response)</li>
-        <li><a href="/status/418">/status/CODE</a>: an empty response with that status</li>
-        <li><code>POST /upload</code>: the body streamed through SHA-256: <code>{"bytes":N,"sha256":"HEX"}</code></li>
-        <li><a href="/sse?count=5&amp;interval=500">/sse?count=N&amp;interval=MS</a>: Server-Sent Events <span id="sse"></span></li>
-        <li><a href="/files/">/files/</a>: static files from <code>--root</code></li>
-        <li><code>/ws</code>: a WebSocket echo, close code and reason included (<code>meerkat ws ws://HOST/ws</code>)
-          <form id="ws-form"><input id="ws-input" value="Hello, WebSocket!" size="24"> <button>send</button> <span id="ws"></span></form></li>
-        </ul>
-        <script>
-        const out = document.getElementById('sse');
-        const source = new EventSource('/sse?count=1000&interval=1000');
-        source.onmessage = e => { out.textContent = '(live: ' + e.data + ')'; };
-        const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
-        const wsOut = document.getElementById('ws');
-        ws.onopen = () => { wsOut.textContent = '(connected)'; };
-        ws.onmessage = e => { wsOut.textContent = '(echo: ' + e.data + ')'; };
-        ws.onclose = e => { wsOut.textContent = '(closed: ' + e.code + (e.reason ? ' ' + e.reason : '') + ')'; };
-        document.getElementById('ws-form').onsubmit = e => { e.preventDefault(); ws.send(document.getElementById('ws-input').value); };
-        </script>
-        </body></html>
-        """u8;
+    /// <summary>The embedded files, under <c>/dashboard/</c> (the page itself is also <c>/</c>).</summary>
+    public static StaticFileOptions Files { get; } = new()
+    {
+        Source = FileSource.FromEmbeddedResources(typeof(Dashboard).Assembly, "dashboard/"),
+        CacheControl = "no-cache",
+    };
+
+    /// <summary>Starts the live stream: the last two minutes at once (event <c>history</c>), then a snapshot a second.</summary>
+    public static void StartLiveFeed(Connection c, LiveStats stats)
+    {
+        c.BeginEventStream();
+        c.SendEvent(stats.HistoryJson(), "history");
+        c.Tag = new LiveFeed(stats);
+        c.AddTimer(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>A live stream's timer fired: send the current snapshot.</summary>
+    public static void SendSnapshot(Connection c, LiveFeed feed)
+    {
+        var snapshot = feed.Stats.Refresh();
+        c.SendEvent(LiveStats.Json(snapshot), id: snapshot.UnixMs.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The per-connection state of a live stream.</summary>
+    internal sealed class LiveFeed(LiveStats stats)
+    {
+        public LiveStats Stats { get; } = stats;
+    }
+}
+
+/// <summary>What the demo measures while it runs: the dashboard's figures and the Prometheus
+/// exposition at <c>/metrics</c>. Both listen to the process-wide <c>Meerkat</c> meter.</summary>
+internal sealed class DemoTelemetry : IDisposable
+{
+    public LiveStats Live { get; } = new();
+
+    public PrometheusMetrics Prometheus { get; } = new(i => i.Meter.Name == MeerkatTelemetry.MeterName && i.Meter.Scope is null);
+
+    public void Dispose()
+    {
+        Live.Dispose();
+        Prometheus.Dispose();
+    }
 }

@@ -8,10 +8,15 @@ using Meerkat.WebSockets;
 
 namespace Meerkat.Cli;
 
-/// <summary>The demo's endpoints, one handler; tests run it in-process.</summary>
-internal sealed class DemoServer(Manager manager, string root)
+/// <summary>The demo's endpoints, one handler; tests run it in-process. With <paramref name="telemetry"/>
+/// the front page's figures are live (<c>/api/live</c>) and <c>/metrics</c> answers.</summary>
+internal sealed class DemoServer(Manager manager, string root, DemoTelemetry? telemetry = null)
 {
     private readonly StaticFileOptions files = new() { Root = root, EnableDirectoryListing = true };
+
+    /// <summary>The live figures are taken every second whether or not a dashboard is open, so that its
+    /// chart shows the last two minutes at once.</summary>
+    private readonly ManagerTimer? ticker = telemetry is null ? null : manager.AddTimer(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), _ => telemetry!.Live.Refresh());
 
     /// <summary>/ws: a WebSocket echo (text stays text, binary stays binary), compressed when asked.</summary>
     private static readonly WebSocketServerOptions WebSocketEcho = new() { Deflate = new PerMessageDeflateOptions() };
@@ -52,6 +57,9 @@ internal sealed class DemoServer(Manager manager, string root)
             case EventKind.Timer when c.Tag is SseState sse:
                 SendNextEvent(c, sse, e.Timer!);
                 break;
+            case EventKind.Timer when c.Tag is Dashboard.LiveFeed feed:
+                Dashboard.SendSnapshot(c, feed);
+                break;
             case EventKind.Close:
                 (c.Tag as IDisposable)?.Dispose();
                 break;
@@ -61,7 +69,10 @@ internal sealed class DemoServer(Manager manager, string root)
     private void Route(Connection c, HttpRequest request)
     {
         string path = request.PathString;
-        if (path == "/") c.Reply(200, Dashboard.Html, "text/html; charset=utf-8");
+        if (path == "/") c.ServeStatic(Dashboard.Files, "/index.html");
+        else if (path.StartsWith("/dashboard/", StringComparison.Ordinal)) c.ServeStatic(Dashboard.Files, path["/dashboard".Length..]);
+        else if (path == "/api/live" && telemetry is not null) Dashboard.StartLiveFeed(c, telemetry.Live);
+        else if (path == "/metrics" && telemetry is not null) telemetry.Prometheus.Reply(c);
         else if (path == "/plaintext") c.Reply(200, "Hello, World!"u8, "text/plain");
         else if (path == "/json") c.Reply(200, """{"message":"Hello, World!"}"""u8, "application/json");
         else if (path == "/upload" && request.IsMethod("POST"u8)) ReplyUpload(c);

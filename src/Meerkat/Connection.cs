@@ -212,6 +212,8 @@ public sealed class Connection
     internal bool InCloseQueue { get; set; }
     internal bool InWorkQueue { get; set; }
     internal bool IsOpenRaised { get; set; }
+    /// <summary>meerkat.active_connections was incremented for this connection (Diagnostics/ConnectionTelemetry).</summary>
+    internal bool IsCountedActive { get; set; }
     internal ManagerTimer? DeadlineTimer { get; set; }
     /// <summary>Why the connection closes, for its protocol's <see cref="Protocol.OnClosing"/>.</summary>
     internal CloseCause CloseCause { get; set; }

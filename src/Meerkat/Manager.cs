@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Meerkat.Diagnostics;
+using Meerkat.Http;
 using Meerkat.Polling;
 
 namespace Meerkat;
@@ -72,6 +74,7 @@ public sealed class Manager : IDisposable
             _ => PollerBackend.Virtual,
         };
         if (Options.CheckInvariants) checker = new LifecycleChecker();
+        Metrics = MeerkatMetrics.For(Options.MeterFactory);
     }
 
     /// <summary>The settings this manager was made with.</summary>
@@ -106,6 +109,9 @@ public sealed class Manager : IDisposable
         long frequency = clock.TimestampFrequency;
         return frequency == Stopwatch.Frequency ? stamp : (long)(stamp * ((double)Stopwatch.Frequency / frequency));
     }
+
+    /// <summary>The instruments this manager records to (docs/observability.md).</summary>
+    internal MeerkatMetrics Metrics { get; }
 
     /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
     internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
@@ -281,8 +287,9 @@ public sealed class Manager : IDisposable
             ready.Clear();
             RaisePendingOpens();
             WaitForReadiness(timeoutMs);
+            long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Stopwatch.GetTimestamp() : 0;
             DeliverPosted();
-            ServiceReadyConnections();
+            ServiceReadyConnections(readyAt);
             RaisePollEvents();
             RunDueTimers();
             RunProtocolWork();
@@ -355,9 +362,10 @@ public sealed class Manager : IDisposable
             if (!datagram) socket.Listen((options ?? ListenOptions.Default).Backlog);
             socket.Blocking = false;
         }
-        catch
+        catch (Exception ex)
         {
             socket.Dispose();
+            Log(LogSeverity.Error, "listen-failed", $"cannot listen on {address.Scheme}://{address.Host}:{address.Port}: {ex.Message}", ex);
             throw;
         }
         var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
@@ -370,6 +378,8 @@ public sealed class Manager : IDisposable
         };
         Register(listener);
         poller.Add(listener);
+        if (IsLogging(LogSeverity.Information))
+            Log(LogSeverity.Information, "listen", $"listening on {(datagram ? "udp" : "tcp")}://{listener.LocalEndPoint}", connectionId: listener.Id);
         return listener;
     }
 
@@ -463,11 +473,27 @@ public sealed class Manager : IDisposable
 
     /// <summary>Raises a protocol-made event to the user's handler only and returns what the handler
     /// threw instead of failing the connection: the protocol answers it (an HTTP server sends 500).</summary>
+    /// <remarks>A server transaction's events (those about an <see cref="HttpRequest"/>, whatever the
+    /// HTTP version) are where its metrics and span begin and end (<see cref="HttpServerTelemetry"/>); its
+    /// span is <see cref="Activity.Current"/> while the handler runs, so client requests made there join its trace.</remarks>
     internal Exception? RaiseHttpToUser(Connection connection, Event e)
     {
         if (connection.State == ConnectionState.Closed) return null;
         checker?.Observe(connection, e.Kind, loopThread);
         Observer?.Invoke(connection, e);
+        if (e.Subject is not HttpRequest request) return InvokeHandler(connection, e);
+        var ambient = Activity.Current;
+        if (e.Kind == EventKind.HttpHeaders) HttpServerTelemetry.Begin(connection, request);
+        var span = request.Telemetry.Span;
+        if (span is not null) Activity.Current = span;
+        var error = InvokeHandler(connection, e);
+        if (e.Kind == EventKind.HttpDone) HttpServerTelemetry.End(connection, request, (HttpOutcome)e.Count, e.Error ?? error);
+        if (span is not null || e.Kind == EventKind.HttpHeaders) Activity.Current = ambient;
+        return error;
+    }
+
+    private static Exception? InvokeHandler(Connection connection, Event e)
+    {
         try
         {
             connection.Handler?.Invoke(connection, e);
@@ -492,6 +518,9 @@ public sealed class Manager : IDisposable
     {
         if (connection.State >= ConnectionState.Closing) return;
         connection.CloseCause = cause;
+        ConnectionTelemetry.Error(Metrics, connection, TelemetryTags.FailureOf(cause, error));
+        if (cause == CloseCause.Failed && IsLogging(LogSeverity.Debug))
+            Log(LogSeverity.Debug, "connection-failed", $"connection #{connection.Id} ({connection.Role}) failed: {error.Message}", error, connection.Id);
         if (connection.IsOpenRaised)
         {
             connection.Protocol?.OnClosing(connection, cause, error);
@@ -589,10 +618,14 @@ public sealed class Manager : IDisposable
         }
     }
 
-    private void ServiceReadyConnections()
+    /// <param name="readyAt">When the wait returned, to measure the loop lag (0: not measured): the
+    /// time until the last ready connection is handled is the longest any of them waited.</param>
+    private void ServiceReadyConnections(long readyAt)
     {
-        foreach (var connection in ready)
+        for (int i = 0; i < ready.Count; i++)
         {
+            var connection = ready[i];
+            if (readyAt != 0 && i == ready.Count - 1) ConnectionTelemetry.Lag(Metrics, readyAt);
             if (connection.State >= ConnectionState.Closing) continue;
             if (connection.IsConnecting)
             {
@@ -721,7 +754,14 @@ public sealed class Manager : IDisposable
 
     private void AdoptAccepted(Connection listener, Socket? socket, VirtualSocket? virtualSocket, IPEndPoint? local, IPEndPoint? remote)
     {
-        if (activeCount >= Options.MaxConnections || listener.State >= ConnectionState.Closing)
+        if (activeCount >= Options.MaxConnections)
+        {
+            socket?.Dispose();
+            virtualSocket?.Dispose();
+            RefuseOverLimit(listener);
+            return;
+        }
+        if (listener.State >= ConnectionState.Closing)
         {
             socket?.Dispose();
             virtualSocket?.Dispose();
@@ -760,6 +800,7 @@ public sealed class Manager : IDisposable
         if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("receive failed", error)); return; }
         if (n == 0) { EndOfStream(connection); return; }
+        ConnectionTelemetry.Received(Metrics, connection, n);
         // Adaptive read size: a read that filled its span asks for twice as much next time (a bulk
         // transfer then costs a read and a loop iteration per 256 KiB, not per 16 KiB); reads that
         // come back mostly empty shrink it again. The buffer still holds no more than it must:
@@ -812,6 +853,7 @@ public sealed class Manager : IDisposable
         int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : connection.Socket!.Send(buffer.Span, SocketFlags.None, out error);
         if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
+        ConnectionTelemetry.Sent(Metrics, connection, n);
         bool wasPaused = connection.IsReadPaused;
         buffer.Consume(n);
         buffer.ReleaseIfEmpty();
@@ -917,6 +959,7 @@ public sealed class Manager : IDisposable
         connections.RemoveAt(connections.Count - 1);
         byId.TryRemove(connection.Id, out _);
         if (connection.Role != ConnectionRole.Listener) activeCount--;
+        ConnectionTelemetry.Closed(Metrics, connection);
     }
 
     private void Teardown()
@@ -980,6 +1023,7 @@ public sealed class Manager : IDisposable
         connection.Index = connections.Count;
         connections.Add(connection);
         byId[connection.Id] = connection;
+        ConnectionTelemetry.Opened(Metrics, connection);
         if (queueOpen) openQueue.Add(connection);
     }
 
@@ -999,6 +1043,23 @@ public sealed class Manager : IDisposable
         if (thread != -1 && thread != Environment.CurrentManagedThreadId)
             throw new InvalidOperationException("call this on the loop thread; from other threads use Manager.Post");
     }
+
+    /// <summary>An accepted socket was closed at once: <see cref="ManagerOptions.MaxConnections"/> is reached.
+    /// Counted each time, logged at most once a second (a flood must not flood the log too).</summary>
+    private void RefuseOverLimit(Connection listener)
+    {
+        ConnectionTelemetry.Error(Metrics, listener, "connection_limit");
+        refusedSinceLog++;
+        long now = Now;
+        if (lastRefusalLog != 0 && now - lastRefusalLog < Stopwatch.Frequency) return;
+        lastRefusalLog = now;
+        Log(LogSeverity.Warning, "connection-limit",
+            $"MaxConnections ({Options.MaxConnections}) reached: {refusedSinceLog} connection(s) refused on {listener.LocalEndPoint}", connectionId: listener.Id);
+        refusedSinceLog = 0;
+    }
+
+    private long lastRefusalLog;
+    private int refusedSinceLog;
 
     private static long NextId() => Interlocked.Increment(ref lastId);
 

@@ -84,6 +84,14 @@ public sealed class ManagerOptions
     /// virtual network plugs in here.</summary>
     internal Func<Manager, Polling.Poller>? VirtualBackend { get; set; }
 
+    /// <summary>Where the manager's instruments come from (docs/observability.md): an
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, typically the one dependency injection
+    /// provides, creates the <c>Meerkat</c> Meter. Default null: the process-wide <c>Meerkat</c> Meter,
+    /// which any <see cref="System.Diagnostics.Metrics.MeterListener"/>, the OpenTelemetry SDK and
+    /// <c>dotnet-counters</c> see. Either way nothing is measured, and nothing costs, until a listener
+    /// enables an instrument.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     internal void Validate()
     {
         Require(Backend != PollerBackend.Virtual || VirtualBackend is not null,

@@ -19,8 +19,9 @@ internal static class DemoCommand
             string directory = result.GetValue(rootOption) ?? Directory.GetCurrentDirectory();
             if (!Directory.Exists(directory)) throw new UsageException($"--root '{directory}' is not a directory");
             string root = Path.GetFullPath(directory);
+            using var telemetry = new DemoTelemetry(); // one for every loop: the meter is process-wide
             return Server.Run(server.Urls(result), server.Tls(result), server.Threads(result),
-                manager => server.Logged(result, new DemoServer(manager, root).Handle));
+                manager => server.Logged(result, new DemoServer(manager, root, telemetry).Handle));
         });
         return command;
     }

@@ -7,7 +7,7 @@ using static Meerkat.Http.HeadWriting;
 namespace Meerkat.Http;
 
 /// <summary>Writes chunked bodies. Stateless: the caller decides the order (chunks, then the last chunk).</summary>
-public static class ChunkedEncoder
+internal static class ChunkedEncoder
 {
     /// <summary>Writes one whole chunk (header, data, CRLF). An empty <paramref name="data"/> writes nothing:
     /// an empty chunk would end the body.</summary>

@@ -7,7 +7,7 @@ namespace Meerkat.Http;
 
 /// <summary>A cached <c>Date</c> header value, refreshed when the given time reaches a new second.
 /// Not thread-safe: one per loop thread.</summary>
-public sealed class HttpDateCache
+internal sealed class HttpDateCache
 {
     private const int ImfFixdateLength = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
     private readonly byte[] _value = new byte[ImfFixdateLength];

@@ -68,7 +68,7 @@ public enum HttpError
 }
 
 /// <summary>Status codes and human-readable messages for <see cref="HttpError"/>.</summary>
-public static class HttpErrors
+internal static class HttpErrors
 {
     /// <summary>The status a server answers a request rejected for <paramref name="error"/> with.</summary>
     public static int StatusCode(this HttpError error) => error switch

@@ -28,7 +28,7 @@ public enum HttpFraming
 /// is unchanged (until the consumed bytes are discarded or the buffer is reused). The scalar
 /// properties (<see cref="StatusCode"/>, <see cref="KeepAlive"/>, ...) stay valid until the next head is read.
 /// </remarks>
-public sealed class HttpHead
+internal sealed class HttpHead
 {
     private ReadOnlyMemory<byte> _buffer;
     private Range _method, _target, _reason, _upgrade;

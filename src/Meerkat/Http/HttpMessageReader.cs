@@ -12,7 +12,7 @@
 namespace Meerkat.Http;
 
 /// <summary>The event <see cref="HttpMessageReader.Read"/> returns.</summary>
-public enum HttpReadResult
+internal enum HttpReadResult
 {
     /// <summary>No complete event at the start of the input: read more bytes and call again with the same
     /// unconsumed bytes plus the new ones. <c>consumed</c> may be non-zero (framing bytes were used).</summary>
@@ -47,7 +47,7 @@ public enum HttpReadResult
 /// returned the event; they are valid until that buffer is changed or Read is called again
 /// (<see cref="Head"/>'s scalar properties stay valid until the next head).
 /// </remarks>
-public sealed class HttpMessageReader
+internal sealed class HttpMessageReader
 {
     private enum State { Head, Body, Upgraded, Failed }
 

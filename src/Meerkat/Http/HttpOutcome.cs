@@ -2,7 +2,7 @@ namespace Meerkat.Http;
 
 /// <summary>
 /// How an HTTP transaction ended, carried by its <see cref="EventKind.HttpDone"/> event
-/// (<c>e.Outcome</c>, see <see cref="HttpEvents"/>). Every <see cref="EventKind.HttpHeaders"/> is followed by
+/// (<c>e.Outcome</c>, see <see cref="HttpEventExtensions"/>). Every <see cref="EventKind.HttpHeaders"/> is followed by
 /// exactly one <see cref="EventKind.HttpDone"/> before <see cref="EventKind.Close"/>, on every path
 /// (docs/design.md, "Transactions"); anything but <see cref="Completed"/> is an abort.
 /// </summary>
@@ -29,7 +29,7 @@ public enum HttpOutcome
 }
 
 /// <summary>HTTP views of an <see cref="Event"/> shared by server and client connections.</summary>
-public static class HttpEvents
+public static class HttpEventExtensions
 {
     extension(Event e)
     {

@@ -2,7 +2,7 @@
 namespace Meerkat.Http;
 
 /// <summary>Standard reason phrases (RFC 9110 §15).</summary>
-public static class ReasonPhrases
+internal static class ReasonPhrases
 {
     /// <summary>The reason phrase for <paramref name="statusCode"/>, or an empty span for an unknown code.</summary>
     public static ReadOnlySpan<byte> Get(int statusCode) => statusCode switch

@@ -5,7 +5,7 @@ using static Meerkat.Http.HeadWriting;
 namespace Meerkat.Http;
 
 /// <summary>Writes request heads. Call <see cref="WriteRequestLine"/>, then fields, then <see cref="WriteEnd"/>. Stateless.</summary>
-public sealed class RequestHeadWriter
+internal sealed class RequestHeadWriter
 {
     /// <summary>Writes <c>GET /path HTTP/1.1\r\n</c>.</summary>
     /// <exception cref="ArgumentException">The method is not a token or the target is empty or has a byte outside VCHAR.</exception>

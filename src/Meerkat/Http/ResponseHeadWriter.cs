@@ -7,7 +7,7 @@ namespace Meerkat.Http;
 
 /// <summary>Writes response heads. Call <see cref="WriteStatusLine"/>, then fields, then <see cref="WriteEnd"/>.
 /// Not thread-safe (it owns a <see cref="HttpDateCache"/>): one per loop thread or connection.</summary>
-public sealed class ResponseHeadWriter
+internal sealed class ResponseHeadWriter
 {
     private readonly HttpDateCache _date = new();
 

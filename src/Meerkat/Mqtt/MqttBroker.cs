@@ -1,5 +1,5 @@
 // How this file works: the embedded broker's session layer, without sockets (listeners are in
-// MqttBrokerListeners.cs). It owns the sessions by client identifier, the subscription trie, the
+// MqttBrokerExtensions.cs). It owns the sessions by client identifier, the subscription trie, the
 // retained messages and the optional persistent store; MqttBrokerConnection hands it decoded
 // packets. Every entry point runs on the loop thread and ends with Commit: the store is synced
 // (fsync) and WebSocket links flushed before the loop's write phase sends any acknowledgement.
@@ -15,7 +15,7 @@ namespace Meerkat.Mqtt;
 /// An embedded MQTT broker (3.1.1 and 5.0 clients at once): QoS 0/1/2, retained messages, wills
 /// (with 5.0 will delay), persistent sessions with bounded queues, shared subscriptions, topic
 /// aliases, keep-alive enforcement, authentication and authorization hooks, and an optional
-/// persistent store. Listen with <see cref="MqttBrokerListeners"/>; every member runs on the loop thread.
+/// persistent store. Listen with <see cref="MqttBrokerExtensions"/>; every member runs on the loop thread.
 /// </summary>
 public sealed class MqttBroker : IDisposable
 {

@@ -38,7 +38,7 @@ public enum MqttClientState
 }
 
 /// <summary>What a client core tells its application; called during the core's methods.</summary>
-public interface IMqttClientObserver
+internal interface IMqttClientObserver
 {
     /// <summary>CONNACK arrived (accepted or refused).</summary>
     void OnConnAck(MqttConnAckPacket packet);
@@ -57,7 +57,7 @@ public interface IMqttClientObserver
 }
 
 /// <summary>The sans-I/O MQTT client: one session, one connection at a time. Single-threaded.</summary>
-public sealed class MqttClientCore
+internal sealed class MqttClientCore
 {
     private readonly MqttClientOptions options;
     private readonly Dictionary<ushort, MqttDelivery> inflight = [];

@@ -421,7 +421,7 @@ public sealed class MqttClientSession : IMqttClientObserver
 }
 
 /// <summary>The MQTT client on the loop: <c>manager.ConnectMqtt(options, handler)</c>.</summary>
-public static class MqttClientConnections
+public static class MqttClientExtensions
 {
     extension(Manager manager)
     {

@@ -42,7 +42,7 @@ public sealed class MqttEventInfo
 }
 
 /// <summary>MQTT views of an <see cref="Event"/>.</summary>
-public static class MqttEvents
+public static class MqttEventExtensions
 {
     extension(Event e)
     {

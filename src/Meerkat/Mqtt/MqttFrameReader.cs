@@ -18,14 +18,14 @@ namespace Meerkat.Mqtt;
 /// <param name="Type">The control packet type.</param>
 /// <param name="Flags">The low four bits of the first byte.</param>
 /// <param name="Body">The variable header and payload; valid until the reader's next call.</param>
-public readonly record struct MqttFrame(MqttPacketType Type, byte Flags, ReadOnlyMemory<byte> Body)
+internal readonly record struct MqttFrame(MqttPacketType Type, byte Flags, ReadOnlyMemory<byte> Body)
 {
     /// <summary>The packet's size on the wire.</summary>
     public int Size => 1 + VariableByteInteger.Size(Body.Length) + Body.Length;
 }
 
 /// <summary>Splits received bytes into MQTT packets; one per connection direction, on one thread.</summary>
-public sealed class MqttFrameReader : IDisposable
+internal sealed class MqttFrameReader : IDisposable
 {
     private enum State { Idle, Header, Body }
 

@@ -8,7 +8,7 @@ using System.Text;
 namespace Meerkat.Mqtt;
 
 /// <summary>Decodes framed MQTT packets (see <see cref="MqttFrameReader"/>).</summary>
-public static class MqttPacketDecoder
+internal static class MqttPacketDecoder
 {
     /// <summary>Decodes a packet of the given protocol version (CONNECT carries its own).</summary>
     /// <exception cref="MqttProtocolException">The packet is malformed or breaks the protocol; the code says which.</exception>

@@ -9,7 +9,7 @@ using System.Text;
 namespace Meerkat.Mqtt;
 
 /// <summary>Encodes MQTT packets.</summary>
-public static class MqttPacketEncoder
+internal static class MqttPacketEncoder
 {
     /// <summary>Writes <paramref name="packet"/> for <paramref name="version"/>; returns its size.</summary>
     /// <exception cref="ArgumentException">The packet cannot be encoded (too large, or a string over 65,535 bytes).</exception>

@@ -4,7 +4,7 @@ namespace Meerkat.Mqtt;
 /// The Variable Byte Integer (MQTT 5.0 §1.5.5): 7 bits per byte, least significant first, the top
 /// bit saying another byte follows; at most four bytes, so at most 268,435,455.
 /// </summary>
-public static class VariableByteInteger
+internal static class VariableByteInteger
 {
     /// <summary>The largest value four bytes can carry.</summary>
     public const int MaxValue = 268_435_455;

@@ -1,7 +1,7 @@
 namespace Meerkat.Sntp;
 
 /// <summary>The Kiss-o'-Death codes that change what a client does (RFC 5905 §7.4).</summary>
-public static class KissCodes
+internal static class KissCodes
 {
     /// <summary>Access denied: stop sending to this server.</summary>
     public const string Deny = "DENY";

@@ -1,7 +1,7 @@
 namespace Meerkat.Sntp;
 
 /// <summary>The association mode of an NTP packet (RFC 5905 §7.3).</summary>
-public enum NtpMode
+internal enum NtpMode
 {
     /// <summary>Reserved.</summary>
     Reserved = 0,

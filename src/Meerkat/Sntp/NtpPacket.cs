@@ -17,7 +17,7 @@ namespace Meerkat.Sntp;
 /// </code>
 /// Bytes after the header (extension fields, a key identifier and digest) are ignored on reading.
 /// </remarks>
-public readonly record struct NtpPacket
+internal readonly record struct NtpPacket
 {
     /// <summary>Size of the header in bytes.</summary>
     public const int Size = 48;

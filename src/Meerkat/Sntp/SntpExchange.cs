@@ -21,7 +21,7 @@ namespace Meerkat.Sntp;
 /// → <see cref="SntpState.Waiting"/> (a retry), <see cref="SntpState.Answered"/>,
 /// <see cref="SntpState.KissOfDeath"/> or <see cref="SntpState.TimedOut"/>; the last three are final.</para>
 /// </remarks>
-public sealed class SntpExchange
+internal sealed class SntpExchange
 {
     private readonly SntpOptions options;
     private readonly (ulong Nonce, DateTimeOffset Sent)[] requests;

@@ -1,7 +1,7 @@
 namespace Meerkat.Sntp;
 
 /// <summary>What <see cref="SntpExchange.Receive"/> made of a datagram.</summary>
-public enum SntpReceiveStatus
+internal enum SntpReceiveStatus
 {
     /// <summary>Not an acceptable answer (malformed, not a reply to a request of this exchange,
     /// unsynchronized server...): it was dropped and the exchange still waits.

@@ -1,7 +1,7 @@
 namespace Meerkat.Sntp;
 
 /// <summary>Where an <see cref="SntpExchange"/> is.</summary>
-public enum SntpState
+internal enum SntpState
 {
     /// <summary>Nothing sent yet. Next: Waiting.</summary>
     Idle,

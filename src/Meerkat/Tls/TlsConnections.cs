@@ -19,7 +19,7 @@ namespace Meerkat.Tls;
 /// <see cref="EventKind.Write"/> counts ciphertext bytes. <see cref="Connection.CloseAfterDrain"/> sends
 /// close_notify after the queued plaintext; <see cref="Connection.Close"/> does not.
 /// </remarks>
-public static class TlsConnections
+public static class TlsExtensions
 {
     /// <summary>Listens for TLS on <c>tls://host:port</c> (port 0 picks one).</summary>
     /// <exception cref="ArgumentException">The URL or the options are invalid.</exception>

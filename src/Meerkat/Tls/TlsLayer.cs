@@ -40,6 +40,7 @@ internal sealed class TlsLayer : SecurityLayer
     private byte[] readChunk;
     private byte[] writeChunk;
     private HandshakePhase handshake;
+    private long handshakeStarted;
     private ReadPhase reading;
     private Task? handshakeTask;
     private ValueTask<int> pendingRead;
@@ -95,6 +96,7 @@ internal sealed class TlsLayer : SecurityLayer
     {
         if (handshake != HandshakePhase.NotStarted) return;
         handshake = HandshakePhase.Running;
+        handshakeStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         loopThreadId = Environment.CurrentManagedThreadId;
         timer = connection.Manager.AddTimer(endpoint.HandshakeTimeout, TimeSpan.Zero, _ => OnHandshakeTimeout(), null);
         try
@@ -327,6 +329,7 @@ internal sealed class TlsLayer : SecurityLayer
         if (handshake == HandshakePhase.Done && !isHandshakeRaised)
         {
             isHandshakeRaised = true;
+            Diagnostics.TlsTelemetry.HandshakeEnded(connection, handshakeStarted, ssl.SslProtocol, null);
             manager.Raise(connection, new Event(EventKind.TlsHandshake));
             if (!connection.SendBuffer.IsEmpty) manager.ScheduleWrite(connection);
         }
@@ -338,6 +341,7 @@ internal sealed class TlsLayer : SecurityLayer
         }
         if (failure is not null)
         {
+            if (!isHandshakeRaised && handshakeStarted != 0) Diagnostics.TlsTelemetry.HandshakeEnded(connection, handshakeStarted, default, failure);
             manager.Fail(connection, failure);
             return;
         }

@@ -71,7 +71,7 @@ public sealed record PerMessageDeflateParameters(
 }
 
 /// <summary>Negotiates permessage-deflate in Sec-WebSocket-Extensions (RFC 7692 §7.1).</summary>
-public static class PerMessageDeflate
+internal static class PerMessageDeflate
 {
     /// <summary>The extension name.</summary>
     public const string ExtensionName = "permessage-deflate";

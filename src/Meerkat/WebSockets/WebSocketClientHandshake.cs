@@ -8,14 +8,14 @@ namespace Meerkat.WebSockets;
 /// <param name="Error">Why the response is unacceptable, or null on success.</param>
 /// <param name="Subprotocol">The subprotocol the server chose, or null.</param>
 /// <param name="Deflate">The permessage-deflate agreement, or null.</param>
-public sealed record WebSocketClientHandshakeResult(string? Error, string? Subprotocol = null, PerMessageDeflateParameters? Deflate = null)
+internal sealed record WebSocketClientHandshakeResult(string? Error, string? Subprotocol = null, PerMessageDeflateParameters? Deflate = null)
 {
     /// <summary>True when the connection is open.</summary>
     public bool IsSuccess => Error is null;
 }
 
 /// <summary>One client opening handshake: a fresh key, the request headers, the response check.</summary>
-public sealed class WebSocketClientHandshake
+internal sealed class WebSocketClientHandshake
 {
     private readonly IReadOnlyList<string> _subprotocols;
     private readonly PerMessageDeflateOptions? _deflate;

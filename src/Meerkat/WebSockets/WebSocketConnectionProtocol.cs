@@ -2,7 +2,7 @@
 // on the loop thread. Received bytes go from the receive buffer into the engine; each engine
 // event becomes WsMessage or WsControl for the user; automatic replies (pong, close echo, the
 // close for a violation) go straight into the send buffer. Sends from the user (see
-// WebSocketConnections) write frames into the send buffer through the engine.
+// WebSocketExtensions) write frames into the send buffer through the engine.
 //
 // Phases (ordered, so checks read "phase >= Open"):
 //   Handshake  client only: request sent on Connect, waiting for the 101 -> Open, or Error+Close
@@ -186,6 +186,7 @@ internal sealed class WebSocketConnectionProtocol : Protocol
                 info.Set(default, false, WebSocketControl.Close, e.CloseCode, e.Reason ?? string.Empty, isViolation: true);
                 break;
         }
+        if (e.Kind is WebSocketEventKind.Message or WebSocketEventKind.MessageEnd) Diagnostics.WebSocketTelemetry.Message(connection, e.MessageKind, received: true);
         connection.Manager.RaiseToUser(connection, new Event(kind, e.Payload, subject: info));
     }
 

@@ -27,7 +27,7 @@ namespace Meerkat.WebSockets;
 /// <see cref="WebSocketEventKind.MessageData"/> pieces, then <see cref="WebSocketEventKind.MessageEnd"/>).
 /// Sans-I/O, single-threaded, allocation-free after construction.
 /// </summary>
-public sealed class WebSocketFrameReader : IDisposable
+internal sealed class WebSocketFrameReader : IDisposable
 {
     private const int BaseHeaderLength = 2;
     private const int MaskKeyLength = 4;

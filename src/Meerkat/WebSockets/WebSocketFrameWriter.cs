@@ -24,7 +24,7 @@ namespace Meerkat.WebSockets;
 /// Encodes WebSocket frames for the endpoint playing one role. Allocation-free for uncompressed
 /// frames (text is encoded through a pooled buffer). Single-threaded.
 /// </summary>
-public sealed class WebSocketFrameWriter : IDisposable
+internal sealed class WebSocketFrameWriter : IDisposable
 {
     /// <summary>Largest control frame payload (RFC 6455 §5.5).</summary>
     public const int MaxControlPayloadLength = 125;

@@ -51,7 +51,7 @@ public sealed class WebSocketUpgradeRequest
 /// <param name="ResponseHeaders">Headers to send with <paramref name="StatusCode"/>.</param>
 /// <param name="Subprotocol">The selected subprotocol, or null.</param>
 /// <param name="Deflate">The permessage-deflate agreement, or null.</param>
-public sealed record WebSocketServerHandshake(
+internal sealed record WebSocketServerHandshake(
     int StatusCode,
     string? Error,
     IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders,
@@ -63,7 +63,7 @@ public sealed record WebSocketServerHandshake(
 }
 
 /// <summary>Computes and checks the values of the RFC 6455 §4 opening handshake.</summary>
-public static class WebSocketHandshake
+internal static class WebSocketHandshake
 {
     /// <summary>The GUID appended to the key before hashing (RFC 6455 §1.3).</summary>
     public const string KeyGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -10,7 +10,7 @@ using System.Runtime.InteropServices;
 namespace Meerkat.WebSockets;
 
 /// <summary>Applies (and removes: XOR is its own inverse) a WebSocket masking key.</summary>
-public static class WebSocketMask
+internal static class WebSocketMask
 {
     private const int KeyLength = 4;
     private const int BitsPerByte = 8;

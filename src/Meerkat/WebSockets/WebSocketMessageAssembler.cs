@@ -5,7 +5,7 @@ namespace Meerkat.WebSockets;
 /// grows geometrically and is dropped after a message larger than <see cref="RetainedCapacity"/>,
 /// so one huge message does not pin its memory for the life of the connection.
 /// </summary>
-public sealed class WebSocketMessageAssembler
+internal sealed class WebSocketMessageAssembler
 {
     /// <summary>Capacity kept between messages: 64 KiB.</summary>
     public const int RetainedCapacity = 64 * 1024;

@@ -38,7 +38,7 @@ public enum WebSocketProtocolState
 /// A sans-I/O WebSocket endpoint: frames in, events out; messages in, bytes out. One per
 /// connection, used from one thread (the loop thread).
 /// </summary>
-public sealed class WebSocketProtocol : IDisposable
+internal sealed class WebSocketProtocol : IDisposable
 {
     private readonly WebSocketFrameReader _reader;
     private readonly WebSocketFrameWriter _writer;

@@ -78,6 +78,36 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Theory, MemberData(nameof(Builds))]
+    public async Task Serve_with_metrics_answers_a_Prometheus_scrape_that_counts_each_request(bool native)
+    {
+        SkipUnlessSignals();
+        File.WriteAllText(Path.Combine(directory, "a.txt"), "a file\n");
+        File.WriteAllText(Path.Combine(directory, "metrics"), "a file the scrape goes before\n");
+        using var serve = MeerkatProcess.Start(native, "serve", directory, "--metrics", "--listen", "http://127.0.0.1:0", "--threads", "2", "--quiet");
+        string url = serve.WaitForListening();
+        const int Files = 3;
+        for (int i = 0; i < Files; i++) Assert.Equal("a file\n", await client.GetStringAsync(url + "/a.txt", TestContext.Current.CancellationToken));
+        using var missing = await client.GetAsync(url + "/nothing-here", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        using var scrape = await client.GetAsync(url + "/metrics", TestContext.Current.CancellationToken);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", scrape.Content.Headers.ContentType!.ToString());
+        var lines = (await scrape.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Split('\n');
+        // One series per status code (both loops add to the same series): 3 answered 200, 1 answered 404;
+        // the scrape itself is still in flight, so it counts as an active request and not yet as a duration.
+        double Count(string status) => lines.Where(l => l.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+                && l.Contains($"http_response_status_code=\"{status}\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(Files, Count("200"));
+        Assert.Equal(1, Count("404"));
+        Assert.Contains("# TYPE http_server_request_duration_seconds histogram", lines);
+        Assert.Contains(lines, l => l.StartsWith("http_server_active_requests", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        serve.Signal(MeerkatProcess.SIGTERM);
+        Assert.Equal(ExitCodes.Ok, serve.WaitForExit());
+        Assert.Contains("metrics at /metrics", serve.Output, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Builds))]
     public async Task Get_fetches_from_the_demo_and_usage_errors_exit_2(bool native)
     {
         SkipUnlessSignals();

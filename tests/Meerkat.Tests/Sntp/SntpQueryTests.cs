@@ -172,13 +172,13 @@ public class SntpQueryTests
     [Fact]
     public void Server_addresses_are_parsed_with_port_123_by_default()
     {
-        Assert.Equal(new NetworkAddress("udp", "pool.ntp.org", 123), SntpQueries.ParseServer("pool.ntp.org"));
-        Assert.Equal(new NetworkAddress("udp", "10.0.0.1", 1123), SntpQueries.ParseServer("10.0.0.1:1123"));
-        Assert.Equal(new NetworkAddress("udp", "::1", 123), SntpQueries.ParseServer("::1"));
-        Assert.Equal(new NetworkAddress("udp", "::1", 4123), SntpQueries.ParseServer("[::1]:4123"));
-        Assert.Throws<ArgumentException>(() => SntpQueries.ParseServer("ntp://pool.ntp.org"));
-        Assert.Throws<ArgumentException>(() => SntpQueries.ParseServer("host:99999"));
-        Assert.Throws<ArgumentException>(() => SntpQueries.ParseServer(" "));
+        Assert.Equal(new NetworkAddress("udp", "pool.ntp.org", 123), SntpExtensions.ParseServer("pool.ntp.org"));
+        Assert.Equal(new NetworkAddress("udp", "10.0.0.1", 1123), SntpExtensions.ParseServer("10.0.0.1:1123"));
+        Assert.Equal(new NetworkAddress("udp", "::1", 123), SntpExtensions.ParseServer("::1"));
+        Assert.Equal(new NetworkAddress("udp", "::1", 4123), SntpExtensions.ParseServer("[::1]:4123"));
+        Assert.Throws<ArgumentException>(() => SntpExtensions.ParseServer("ntp://pool.ntp.org"));
+        Assert.Throws<ArgumentException>(() => SntpExtensions.ParseServer("host:99999"));
+        Assert.Throws<ArgumentException>(() => SntpExtensions.ParseServer(" "));
     }
 
     private static (SntpResult? Result, Exception? Error) Run(Manager manager, string server, SntpOptions options) =>

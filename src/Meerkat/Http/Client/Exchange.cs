@@ -66,6 +66,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     // parsed (OnPumpEnded) or the response ended (OnDone), whichever is first, so a small body
     // that came with the head is complete when the caller sees the response.
     private HttpResponse? unpublished;
+    // The caller's span when it called SendAsync: the client span's parent, though the request is sent from the loop thread.
+    private readonly System.Diagnostics.Activity? parentSpan = System.Diagnostics.Activity.Current;
 
     public Exchange(ConnectionPool pool, HttpClientRequest request, MeerkatHttpClientOptions options, CancellationToken token, Func<Exception>? cancelReason,
         long bodyStart = -1)
@@ -141,6 +143,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
 
     private void Send()
     {
+        var ambient = System.Diagnostics.Activity.Current;
+        if (parentSpan is not null) System.Diagnostics.Activity.Current = parentSpan;
         try
         {
             if (Request.ContentStream is { } stream)
@@ -156,6 +160,10 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
             Abort(ex);
+        }
+        finally
+        {
+            if (parentSpan is not null) System.Diagnostics.Activity.Current = ambient;
         }
     }
 

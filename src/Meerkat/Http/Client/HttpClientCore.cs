@@ -81,7 +81,7 @@ internal sealed class HttpClientCore
 
     /// <param name="limits">Parser limits for response heads, chunks and trailers.</param>
     /// <param name="maxBufferedBodySize">Largest body kept for a request with <see cref="HttpClientRequest.BufferResponse"/>.</param>
-    /// <param name="expectContinueTicks">How long a body waits for 100 Continue, in <see cref="Manager.Now"/> ticks.</param>
+    /// <param name="expectContinueTicks">How long a body waits for 100 Continue, in the manager's clock ticks (Stopwatch units).</param>
     public HttpClientCore(HttpLimits limits, int maxBufferedBodySize, long expectContinueTicks)
     {
         reader = new HttpMessageReader(isRequest: false, limits);
@@ -135,14 +135,17 @@ internal sealed class HttpClientCore
     /// more requests (<see cref="State"/> &gt;= MustClose, or a request asked to close).</summary>
     /// <exception cref="ArgumentException">The request breaks a rule of RFC 9110/9112 or carries a field the client writes.</exception>
     /// <exception cref="InvalidOperationException">A request body is still being sent.</exception>
-    public bool SendRequest(HttpClientRequest request, long now)
+    /// <param name="request">The request.</param>
+    /// <param name="now">The time, in the manager's clock ticks (Stopwatch units).</param>
+    /// <param name="trace">The request's client span, whose trace context goes into the head; null for none.</param>
+    public bool SendRequest(HttpClientRequest request, long now, System.Diagnostics.Activity? trace = null)
     {
         var content = request.Content ?? ReadOnlyMemory<byte>.Empty;
         bool hasBody = request.Content is not null || request.Method is "POST" or "PUT" or "PATCH";
         bool expectContinue = string.Equals(request.GetHeader("Expect"), "100-continue", StringComparison.OrdinalIgnoreCase);
         if (expectContinue && content.IsEmpty)
             throw new ArgumentException("Expect: 100-continue needs a request with content (RFC 9110 §10.1.1)", nameof(request));
-        if (!Begin(request, hasBody ? content.Length : RequestWriter.NoBody, out var entry)) return false;
+        if (!Begin(request, hasBody ? content.Length : RequestWriter.NoBody, trace, out var entry)) return false;
         if (expectContinue) writer.Hold(content, entry, now + continueTicks, entry.ClosesConnection);
         else writer.WriteWholeBody(output, content.Span, entry.ClosesConnection);
         return true;
@@ -150,11 +153,11 @@ internal sealed class HttpClientCore
 
     /// <summary>A request whose body follows through <see cref="SendRequestBody"/> and <see cref="EndRequestBody"/>:
     /// <paramref name="contentLength"/> bytes, or chunked when it is -1. False as for <see cref="SendRequest"/>.</summary>
-    public bool SendRequestHead(HttpClientRequest request, long contentLength)
+    public bool SendRequestHead(HttpClientRequest request, long contentLength, System.Diagnostics.Activity? trace = null)
     {
         if (contentLength == RequestWriter.Chunked && peerMinorVersion == 0)
             throw new InvalidOperationException("the server answered HTTP/1.0 on this connection, so a chunked body cannot be sent: give its length (RFC 9112 §6.1)");
-        if (!Begin(request, contentLength, out var entry)) return false;
+        if (!Begin(request, contentLength, trace, out var entry)) return false;
         writer.StartBody(contentLength, entry.ClosesConnection);
         return true;
     }
@@ -171,13 +174,13 @@ internal sealed class HttpClientCore
         if (writer.State == RequestWriterState.AwaitingContinue && now - writer.ContinueDeadline >= 0) writer.Release(output);
     }
 
-    private bool Begin(HttpClientRequest request, long contentLength, out Outstanding entry)
+    private bool Begin(HttpClientRequest request, long contentLength, System.Diagnostics.Activity? trace, out Outstanding entry)
     {
         entry = null!;
         if (IsSendingBody) throw new InvalidOperationException("the previous request's body is still being sent (or waits for 100 Continue)");
         if (State >= HttpClientState.MustClose || writer.State == RequestWriterState.Finished) return false;
         CheckMethod(request, contentLength);
-        bool closes = writer.WriteHead(output, request, contentLength);
+        bool closes = writer.WriteHead(output, request, contentLength, trace);
         entry = spare ?? new Outstanding();
         spare = null;
         entry.Method = request.Method;

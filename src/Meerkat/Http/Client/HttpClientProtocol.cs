@@ -7,6 +7,8 @@
 // word on whether the end of stream can be trusted. A transaction the core still holds open when
 // the connection fails or closes from outside gets its HttpDone here, with the reason, before
 // Error or Close: every HttpHeaders is followed by exactly one HttpDone.
+using System.Diagnostics;
+using Meerkat.Diagnostics;
 using Meerkat.Tls;
 
 namespace Meerkat.Http.Client;
@@ -14,6 +16,7 @@ namespace Meerkat.Http.Client;
 internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : Protocol
 {
     private readonly HttpClientCore core = new(options.Limits, options.MaxBufferedBodySize, Ticks(options.ExpectContinueTimeout));
+    private readonly HttpClientTelemetry telemetry = new();
     private ManagerTimer? continueTimer;
     private bool pumping;
 
@@ -32,13 +35,46 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public bool SendRequest(Connection connection, HttpClientRequest request)
     {
-        bool accepted = core.SendRequest(request, connection.Manager.Ticks);
+        var span = HttpClientTelemetry.StartSpan(connection, request);
+        bool accepted;
+        try
+        {
+            accepted = core.SendRequest(request, connection.Manager.Ticks, span);
+        }
+        catch (Exception ex)
+        {
+            HttpClientTelemetry.Abandon(span, ex);
+            throw;
+        }
+        Taken(connection, request, span, accepted);
         ArmContinueTimer(connection);
         return Flush(connection) && accepted;
     }
 
-    public bool SendRequestHead(Connection connection, HttpClientRequest request, long contentLength) =>
-        core.SendRequestHead(request, contentLength) & Flush(connection);
+    public bool SendRequestHead(Connection connection, HttpClientRequest request, long contentLength)
+    {
+        var span = HttpClientTelemetry.StartSpan(connection, request);
+        bool accepted;
+        try
+        {
+            accepted = core.SendRequestHead(request, contentLength, span);
+        }
+        catch (Exception ex)
+        {
+            HttpClientTelemetry.Abandon(span, ex);
+            throw;
+        }
+        Taken(connection, request, span, accepted);
+        return accepted & Flush(connection);
+    }
+
+    /// <summary>Starts measuring a request the core took (its head is written, with the span's
+    /// traceparent); ends the span of one it refused.</summary>
+    private void Taken(Connection connection, HttpClientRequest request, Activity? span, bool accepted)
+    {
+        if (accepted) telemetry.Sent(connection, request, span);
+        else HttpClientTelemetry.Abandon(span, null);
+    }
 
     public bool SendRequestBody(Connection connection, ReadOnlySpan<byte> data)
     {
@@ -82,8 +118,12 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
             case EventKind.Read:
                 Pump(connection);
                 break;
+            case EventKind.Connect:
+                telemetry.Connected(connection);
+                break;
             case EventKind.Close:
                 continueTimer?.Cancel();
+                telemetry.Closed(connection);
                 break;
         }
     }
@@ -102,11 +142,16 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     public override void OnClosing(Connection connection, CloseCause cause, Exception? error)
     {
         continueTimer?.Cancel();
-        if (!core.Abort(OutcomeOf(cause, error), out var outcome)) return;
-        var manager = connection.Manager;
-        var done = new Event(EventKind.HttpDone, count: (long)outcome, error: outcome == HttpOutcome.Completed ? null : error, subject: core.Response);
-        if (manager.RaiseHttpToUser(connection, done) is { } thrown)
-            manager.Log(LogSeverity.Error, "handler-error", $"the handler threw on HttpDone: {thrown.Message}", thrown, connection.Id);
+        var reason = OutcomeOf(cause, error);
+        if (core.Abort(reason, out var outcome))
+        {
+            var manager = connection.Manager;
+            var done = new Event(EventKind.HttpDone, count: (long)outcome, error: outcome == HttpOutcome.Completed ? null : error, subject: core.Response);
+            telemetry.Ended(connection, outcome, core.Response, done.Error);
+            if (manager.RaiseHttpToUser(connection, done) is { } thrown)
+                manager.Log(LogSeverity.Error, "handler-error", $"the handler threw on HttpDone: {thrown.Message}", thrown, connection.Id);
+        }
+        telemetry.Abandoned(connection, reason, error);
     }
 
     public void Pause() => IsPaused = true;
@@ -181,8 +226,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         }
     }
 
-    private void RaiseDone(Connection connection, HttpOutcome outcome, Exception? error) =>
+    private void RaiseDone(Connection connection, HttpOutcome outcome, Exception? error)
+    {
+        telemetry.Ended(connection, outcome, core.Response, error);
         connection.Manager.RaiseToUser(connection, new Event(EventKind.HttpDone, count: (long)outcome, error: error, subject: core.Response));
+    }
 
     /// <summary>Why a transaction was cut, from why the connection closes.</summary>
     private static HttpOutcome OutcomeOf(CloseCause cause, Exception? error) => cause switch

@@ -2,7 +2,7 @@ namespace Meerkat.Http.Client;
 
 /// <summary>
 /// An HTTP request to send: method, absolute <c>http://</c> URL, header fields and an optional
-/// whole body. Used by both the loop-level API (<see cref="HttpClientConnections"/>) and
+/// whole body. Used by both the loop-level API (<see cref="HttpClientExtensions"/>) and
 /// <see cref="MeerkatHttpClient"/>. <c>Host</c>, <c>Content-Length</c> and
 /// <c>Transfer-Encoding</c> are written by the client; do not add them.
 /// </summary>

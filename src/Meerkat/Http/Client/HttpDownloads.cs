@@ -42,7 +42,7 @@ public readonly record struct DownloadProgress(long BytesReceived, long? TotalBy
 public sealed record DownloadResult(string Path, long Length, long ResumedFrom, string? Sha256);
 
 /// <summary>Downloads to files with <see cref="MeerkatHttpClient"/>.</summary>
-public static class HttpDownloads
+public static class HttpDownloadExtensions
 {
     private const int CopyBufferSize = 64 * 1024;
     // Below IOV_MAX (1024), so one gathering write is one pwritev.

@@ -62,7 +62,7 @@ public sealed class MeerkatHttpClient : IDisposable, IAsyncDisposable
     public Task<HttpClientResponse> SendAsync(HttpClientRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        HttpClientConnections.RequireHttp(request.Uri);
+        HttpClientExtensions.RequireHttp(request.Uri);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
         if (request.ContentStream is not null && request.Content is not null)
             throw new ArgumentException("set the request's Content or its ContentStream, not both", nameof(request));

@@ -52,12 +52,17 @@ internal sealed class RequestWriter
     /// or <see cref="NoBody"/>. Nothing is written when the request is rejected (a bad method, target or
     /// field). Returns whether the request asks the server to close.</summary>
     /// <exception cref="ArgumentException">A field the client writes itself, or one a request must not carry.</exception>
-    public bool WriteHead(ArrayBufferWriter<byte> output, HttpClientRequest request, long contentLength)
+    /// <param name="output">Where the head goes.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="contentLength">As above.</param>
+    /// <param name="trace">A client span whose trace context is written as <c>traceparent</c> (and
+    /// <c>tracestate</c>, <c>baggage</c>) fields, unless the request carries a <c>traceparent</c> of its own.</param>
+    public bool WriteHead(ArrayBufferWriter<byte> output, HttpClientRequest request, long contentLength, System.Diagnostics.Activity? trace = null)
     {
         int mark = output.WrittenCount;
         try
         {
-            return WriteFields(output, request, contentLength);
+            return WriteFields(output, request, contentLength, trace);
         }
         catch
         {
@@ -142,7 +147,7 @@ internal sealed class RequestWriter
     }
 
     /// <summary>Writes the head; true when it asks the server to close.</summary>
-    private bool WriteFields(ArrayBufferWriter<byte> output, HttpClientRequest request, long contentLength)
+    private bool WriteFields(ArrayBufferWriter<byte> output, HttpClientRequest request, long contentLength, System.Diagnostics.Activity? trace)
     {
         var uri = request.Uri;
         string target = uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery; // RFC 9112 §3.2.1: an empty path is sent as "/"
@@ -173,6 +178,7 @@ internal sealed class RequestWriter
             if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && value.Contains("close", StringComparison.OrdinalIgnoreCase)) close = true;
             HeadWriting.WriteField(output, name, value);
         }
+        if (trace is not null && request.GetHeader("traceparent") is null) Diagnostics.TraceContext.Inject(trace, output);
         if (contentLength >= 0) headWriter.WriteHeader(output, "Content-Length"u8, contentLength);
         else if (contentLength == Chunked) headWriter.WriteHeader(output, "Transfer-Encoding"u8, "chunked"u8);
         headWriter.WriteEnd(output);

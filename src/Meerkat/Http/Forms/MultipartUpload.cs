@@ -49,7 +49,7 @@ public sealed class UploadOptions
 public sealed record UploadedFile(string? FieldName, string FileName, string SavedName, string Path, long Length, string ContentType);
 
 /// <summary>Receives one multipart/form-data request body into files. Feed it the route's
-/// <see cref="EventKind.HttpBody"/> pieces; or use <see cref="Uploads.MapUpload"/>, which does.</summary>
+/// <see cref="EventKind.HttpBody"/> pieces; or use <see cref="UploadExtensions.MapUpload"/>, which does.</summary>
 public sealed class MultipartUpload : IDisposable
 {
     private enum Stage { Receiving, Completed, Failed, Disposed }
@@ -93,13 +93,13 @@ public sealed class MultipartUpload : IDisposable
         string? contentType = request.GetHeader("Content-Type");
         if (contentType is null || !HeaderParameters.MainValue(contentType).Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            HttpForms.Refuse(connection, FormError.WrongContentType, $"The Content-Type is {contentType ?? "missing"}; expected multipart/form-data.");
+            HttpFormExtensions.Refuse(connection, FormError.WrongContentType, $"The Content-Type is {contentType ?? "missing"}; expected multipart/form-data.");
             return null;
         }
         var error = MultipartReader.TryCreate(contentType, out var reader, new MultipartReaderOptions { MaxParts = options.MaxFiles + options.MaxFields });
         if (error != MultipartError.None)
         {
-            HttpForms.Refuse(connection, FormError.Malformed, $"The multipart Content-Type is unusable: {error}.");
+            HttpFormExtensions.Refuse(connection, FormError.Malformed, $"The multipart Content-Type is unusable: {error}.");
             return null;
         }
         System.IO.Directory.CreateDirectory(options.Directory);
@@ -253,7 +253,7 @@ public sealed class MultipartUpload : IDisposable
         stage = Stage.Failed;
         CloseFile();
         DeleteWritten();
-        if (connection.HasPendingRequest()) HttpForms.Refuse(connection, error, problem);
+        if (connection.HasPendingRequest()) HttpFormExtensions.Refuse(connection, error, problem);
         else connection.Close();
     }
 

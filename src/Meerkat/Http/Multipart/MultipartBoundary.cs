@@ -7,7 +7,7 @@
 namespace Meerkat.Http.Multipart;
 
 /// <summary>Reads the boundary from a multipart Content-Type header (RFC 2046 §5.1.1).</summary>
-public static class MultipartBoundary
+internal static class MultipartBoundary
 {
     /// <summary>The longest boundary RFC 2046 allows.</summary>
     public const int MaxLength = 70;

@@ -20,7 +20,7 @@ public static class BasicAuthentication
         ArgumentNullException.ThrowIfNull(credentials);
         ArgumentNullException.ThrowIfNull(realm);
         string challenge = $"Basic realm={AuthorizationHeader.Quote(realm)}, charset=\"UTF-8\"";
-        HttpResponseHeaders.Validate("WWW-Authenticate", challenge);
+        HttpResponseHeaderExtensions.Validate("WWW-Authenticate", challenge);
         var missing = Encoding.UTF8.GetBytes("This resource needs a user name and password (HTTP Basic authentication).\n");
         var malformed = Encoding.UTF8.GetBytes("The Authorization header does not hold valid Basic credentials (base64 of user:password).\n");
         var wrong = Encoding.UTF8.GetBytes("The user name or password is wrong.\n");

@@ -42,7 +42,7 @@ public static class BearerAuthentication
         string invalid = $"Bearer realm={quoted}, error=\"invalid_token\"";
         string malformed = $"Bearer realm={quoted}, error=\"invalid_request\"";
         string forbidden = $"Bearer realm={quoted}, error=\"insufficient_scope\"";
-        HttpResponseHeaders.Validate("WWW-Authenticate", missing);
+        HttpResponseHeaderExtensions.Validate("WWW-Authenticate", missing);
         return (c, request, route) =>
         {
             switch (AuthorizationHeader.Read(request, "Bearer"u8, out var token))

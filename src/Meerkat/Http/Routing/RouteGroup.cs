@@ -32,7 +32,7 @@ public class RouteGroup : RouteSettings<RouteGroup>
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(handler);
-        if (method.Length == 0 || !HttpResponseHeaders.IsToken(method))
+        if (method.Length == 0 || !HttpResponseHeaderExtensions.IsToken(method))
             throw new ArgumentException($"'{method}' is not an HTTP method token", nameof(method));
         Router.ThrowIfSealed();
         var route = new Route(this, method, RoutePattern.Parse(RoutePattern.Combine(Prefix, template)), handler);

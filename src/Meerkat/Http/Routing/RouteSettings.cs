@@ -63,7 +63,7 @@ public abstract class RouteSettings<TSelf> where TSelf : RouteSettings<TSelf>
         Router.ThrowIfSealed();
         foreach (var (name, value) in fields)
         {
-            HttpResponseHeaders.Validate(name, value);
+            HttpResponseHeaderExtensions.Validate(name, value);
             headers.Add((name, value));
         }
         return (TSelf)this;

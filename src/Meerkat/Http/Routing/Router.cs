@@ -138,6 +138,7 @@ public sealed class Router : RouteGroup
                 context.CaptureSlots[0] = path.Length > 0 ? new Range(1, path.Length) : default;
             }
             context.Route = route;
+            request.Route = route?.Template;
             if (route is null)
             {
                 context.Stage = RouteStage.Answered;

@@ -24,7 +24,15 @@ public sealed class HttpRequest
         Trailers = NoTrailers;
         StreamBody = false;
         ResponseStatus = 0;
+        Route = null;
+        ProtocolVersion = Diagnostics.TelemetryTags.Http1VersionOf(head.VersionMinor);
     }
+
+    /// <summary>The metrics and span of this transaction (Diagnostics/HttpServerTelemetry).</summary>
+    internal Diagnostics.ServerTransactionTelemetry Telemetry;
+
+    /// <summary><c>network.protocol.version</c> of the request: <c>1.0</c> or <c>1.1</c> (an HTTP/2 stream sets <c>2</c>).</summary>
+    internal string ProtocolVersion { get; set; } = "1.1";
 
     /// <summary>The whole request is read: its buffered body and trailer fields, for HttpMessage.</summary>
     internal void Finish(ReadOnlyMemory<byte> body, HttpHeaders? trailers)
@@ -76,6 +84,14 @@ public sealed class HttpRequest
     /// <summary>Set in <see cref="EventKind.HttpHeaders"/> to receive the body as
     /// <see cref="EventKind.HttpBody"/> pieces instead of buffered, in bounded memory.</summary>
     public bool StreamBody { get; set; }
+
+    /// <summary>The route template that matched this request, e.g. <c>/items/{id}</c>: set by
+    /// <see cref="Routing.Router"/>; a handler that routes by itself may set it (from
+    /// <see cref="EventKind.HttpHeaders"/> to <see cref="EventKind.HttpDone"/>). It becomes the
+    /// <c>http.route</c> attribute of <c>http.server.request.duration</c> and of the server span, whose
+    /// name becomes <c>{method} {route}</c>, so it must be a template, never the path itself (one
+    /// time series per distinct value). Null when the request was not routed.</summary>
+    public string? Route { get; set; }
 
     /// <summary>In <see cref="EventKind.HttpDone"/>: the status the response was sent with.</summary>
     public int ResponseStatus { get; internal set; }

@@ -79,6 +79,12 @@ internal sealed class HttpServerCore
 
     public ResponseWriter Response { get; }
 
+    /// <summary>The status and reason of the last head refused without a transaction (400, 408, 414, 431,
+    /// 501, 505), for the caller to count and log; it clears it (<see cref="ClearRejection"/>).</summary>
+    public (int Status, string Reason) Rejection { get; private set; }
+
+    public void ClearRejection() => Rejection = default;
+
     /// <summary>The body piece of the last Body event: a slice of that call's input.</summary>
     public ReadOnlySpan<byte> BodyPiece => reader.Body.Span;
 
@@ -405,6 +411,7 @@ internal sealed class HttpServerCore
     /// <summary>Answers a head that could not start a transaction (400, 408, 414, 431, 501, 505) and closes.</summary>
     private void RejectHead(IBufferWriter<byte> output, int status, string message, bool isHead)
     {
+        Rejection = (status, message);
         WriteError(output, ResponseContext.Unparsed(isHead), status, message);
         State = HttpServerState.MustClose;
     }

@@ -48,7 +48,7 @@ public sealed class HttpServerOptions
     /// <summary>TLS settings, required by <c>https://</c> listeners (ALPN defaults to <c>http/1.1</c>). Default null.</summary>
     public Meerkat.Tls.TlsServerOptions? Tls { get; set; }
 
-    /// <summary>A validated copy, taken by <see cref="HttpServer.ListenHttp"/>: changing these options
+    /// <summary>A validated copy, taken by <see cref="HttpServerExtensions.ListenHttp"/>: changing these options
     /// afterwards changes nothing for that listener.</summary>
     /// <exception cref="ArgumentException">A size or time limit is out of range.</exception>
     internal HttpServerOptions Snapshot()

@@ -118,6 +118,7 @@ internal sealed class HttpServerProtocol : Protocol
     /// <summary>Does what the core's state asks of the connection.</summary>
     private void Settle(Connection connection)
     {
+        if (core.Rejection.Status != 0) ReportRejection(connection);
         switch (core.State)
         {
             case HttpServerState.MustClose:
@@ -173,8 +174,23 @@ internal sealed class HttpServerProtocol : Protocol
         if (done.Kind == HttpServerEventKind.Done) RaiseDone(connection, done);
     }
 
-    private static void LogHandlerError(Connection connection, EventKind kind, Exception error, string what) =>
+    private static void LogHandlerError(Connection connection, EventKind kind, Exception error, string what)
+    {
+        Diagnostics.ConnectionTelemetry.Error(connection.Manager.Metrics, connection, "handler_error");
         connection.Manager.Log(LogSeverity.Error, "handler-error", $"the handler threw on {kind} ({what}): {error.Message}", error, connection.Id);
+    }
+
+    /// <summary>The core refused a request head on its own (no transaction began): counted, and logged at Debug
+    /// (a client's mistake, and a flood of them must not flood the log).</summary>
+    private void ReportRejection(Connection connection)
+    {
+        var (status, reason) = core.Rejection;
+        core.ClearRejection();
+        var manager = connection.Manager;
+        Diagnostics.ConnectionTelemetry.Error(manager.Metrics, connection, Diagnostics.TelemetryTags.RejectionOf(status));
+        if (manager.IsLogging(LogSeverity.Debug))
+            manager.Log(LogSeverity.Debug, "request-rejected", $"a request from {connection.RemoteEndPoint} was refused with {status}: {reason}", connectionId: connection.Id);
+    }
 
     /// <summary>Fills the send buffer from the response's producer while the connection can take more.</summary>
     private void Pump(Connection connection)

@@ -58,7 +58,7 @@ internal sealed class ResponseWriter
     public IDisposable? Resource { get; set; }
 
     /// <summary>Headers added for this transaction before its response began (router: CORS, extra
-    /// headers; see <c>HttpResponseHeaders.AddResponseHeader</c>), written after the caller's.</summary>
+    /// headers; see <c>HttpResponseHeaderExtensions.AddResponseHeader</c>), written after the caller's.</summary>
     public List<(string Name, string Value)> AddedHeaders { get; } = [];
 
     public void Reset()

@@ -13,7 +13,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>Selects a content coding from an Accept-Encoding header (RFC 9110 §12.5.3).</summary>
-public static class AcceptEncoding
+internal static class AcceptEncoding
 {
     /// <summary>The Accept-Encoding header field name.</summary>
     public const string Name = "Accept-Encoding";

@@ -11,7 +11,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>The result of evaluating the preconditions of a request (RFC 9110 §13.2.2).</summary>
-public enum ConditionalOutcome
+internal enum ConditionalOutcome
 {
     /// <summary>All preconditions hold (or none were sent): perform the method.</summary>
     Proceed,
@@ -24,7 +24,7 @@ public enum ConditionalOutcome
 }
 
 /// <summary>Evaluates conditional request header fields against a representation's validators.</summary>
-public static class ConditionalRequest
+internal static class ConditionalRequest
 {
     /// <summary>Header field names read by <see cref="Evaluate"/> and <see cref="RangeApplies"/>.</summary>
     public const string IfMatch = "If-Match", IfNoneMatch = "If-None-Match",

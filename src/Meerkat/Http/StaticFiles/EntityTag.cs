@@ -12,7 +12,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>Creates and compares HTTP entity tags (RFC 9110 §8.8.3).</summary>
-public static class EntityTag
+internal static class EntityTag
 {
     private const char Quote = '"';
     private const char ListSeparator = ',';

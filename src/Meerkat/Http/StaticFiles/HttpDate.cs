@@ -10,7 +10,7 @@ using System.Globalization;
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>Formats and parses HTTP dates (RFC 9110 §5.6.7).</summary>
-public static class HttpDate
+internal static class HttpDate
 {
     private const string ImfFixdate = "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'";
     private const string Rfc850Date = "dddd, dd-MMM-yy HH':'mm':'ss 'GMT'";

@@ -16,7 +16,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>What a Range header asks for, evaluated against a length.</summary>
-public enum RangeKind
+internal enum RangeKind
 {
     /// <summary>No usable single byte range: send the whole representation (200).</summary>
     Ignore,
@@ -32,7 +32,7 @@ public enum RangeKind
 /// <param name="Kind">What to send.</param>
 /// <param name="Start">First byte offset, meaningful when <paramref name="Kind"/> is <see cref="RangeKind.Satisfiable"/>.</param>
 /// <param name="Length">Number of bytes, meaningful when <paramref name="Kind"/> is <see cref="RangeKind.Satisfiable"/>.</param>
-public readonly record struct ByteRange(RangeKind Kind, long Start, long Length)
+internal readonly record struct ByteRange(RangeKind Kind, long Start, long Length)
 {
     /// <summary>The offset of the last byte of a satisfiable range.</summary>
     public long End => Start + Length - 1;
@@ -45,7 +45,7 @@ public readonly record struct ByteRange(RangeKind Kind, long Start, long Length)
 }
 
 /// <summary>Parses the Range request header (RFC 9110 §14.2).</summary>
-public static class RangeHeader
+internal static class RangeHeader
 {
     /// <summary>The Range header field name.</summary>
     public const string Name = "Range";

@@ -18,7 +18,7 @@ using System.Text;
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>Plans responses to static file requests. Stateless and thread-safe; touches only the file source.</summary>
-public static class StaticFilePlanner
+internal static class StaticFilePlanner
 {
     private const string Get = "GET";
     private const string Head = "HEAD";

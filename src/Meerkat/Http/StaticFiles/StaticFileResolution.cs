@@ -5,7 +5,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>What a request path resolved to.</summary>
-public enum ResolutionKind
+internal enum ResolutionKind
 {
     /// <summary>Nothing servable there (missing, outside the root, hidden dotfile, file with a trailing slash): 404.</summary>
     NotFound,
@@ -24,7 +24,7 @@ public enum ResolutionKind
 }
 
 /// <summary>The outcome of <see cref="StaticFileResolver.Resolve"/>.</summary>
-public sealed record StaticFileResolution
+internal sealed record StaticFileResolution
 {
     private StaticFileResolution(ResolutionKind kind) => Kind = kind;
 

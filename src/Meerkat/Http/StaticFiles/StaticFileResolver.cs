@@ -14,7 +14,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>Resolves request targets to files, directories or listings of a <see cref="FileSource"/>. Stateless.</summary>
-public static class StaticFileResolver
+internal static class StaticFileResolver
 {
     private const char Dot = '.';
     private const string WellKnown = ".well-known";

@@ -7,7 +7,7 @@
 namespace Meerkat.Http.StaticFiles;
 
 /// <summary>A planned response to a static file request. Immutable.</summary>
-public sealed class StaticFileResponse
+internal sealed class StaticFileResponse
 {
     internal StaticFileResponse(
         int statusCode, IReadOnlyList<KeyValuePair<string, string>> headers,

@@ -9,7 +9,7 @@ public sealed class HeaderParsingTests
     [InlineData("bytes 0-0/*", 0L, 0L, null)]
     [InlineData("BYTES 5-9/10", 5L, 9L, 10L)]
     public void ContentRangeParses(string value, long first, long last, long? total) =>
-        Assert.Equal((first, last, total), HttpDownloads.ContentRange(value));
+        Assert.Equal((first, last, total), HttpDownloadExtensions.ContentRange(value));
 
     [Theory]
     [InlineData(null)]
@@ -18,5 +18,5 @@ public sealed class HeaderParsingTests
     [InlineData("bytes 5-9/9")]
     [InlineData("items 1-2/3")]
     [InlineData("bytes -5/10")]
-    public void ContentRangeRejectsWhatItCannotTrust(string? value) => Assert.Null(HttpDownloads.ContentRange(value));
+    public void ContentRangeRejectsWhatItCannotTrust(string? value) => Assert.Null(HttpDownloadExtensions.ContentRange(value));
 }

@@ -34,9 +34,10 @@ public sealed class ConditionalRequestTests
     [InlineData("If-Modified-Since", "Monday, 06-May-24 07:08:09 GMT", ConditionalOutcome.NotModified)]
     [InlineData("If-Modified-Since", "Mon May  6 07:08:09 2024", ConditionalOutcome.NotModified)]
     [InlineData("If-Modified-Since", "yesterday", ConditionalOutcome.Proceed)]
-    public void Single_condition(string header, string value, ConditionalOutcome expected)
+    // The outcome arrives as object: the enum is internal and a test method is public.
+    public void Single_condition(string header, string value, object expected)
     {
-        Assert.Equal(expected, Evaluate("GET", (header, value)));
+        Assert.Equal((ConditionalOutcome)expected, Evaluate("GET", (header, value)));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Meerkat.Http;
 
 /// <summary>Answers requests from a <see cref="FileSource"/> (a directory, a zip archive, embedded resources): the plan comes
 /// from <see cref="StaticFilePlanner"/> (safe paths, validators, ranges, precompressed variants), the body is streamed in bounded memory.</summary>
-public static class StaticFileServing
+public static class StaticFileExtensions
 {
     /// <summary>Answers the pending request from <paramref name="options"/>' source.</summary>
     /// <param name="connection">The server connection whose request is pending.</param>

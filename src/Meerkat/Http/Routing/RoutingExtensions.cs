@@ -1,7 +1,7 @@
 namespace Meerkat.Http.Routing;
 
 /// <summary>The router's view of a connection, for code that wraps the router (access logs, metrics).</summary>
-public static class RoutingConnections
+public static class RoutingExtensions
 {
     extension(Connection connection)
     {

@@ -1,7 +1,7 @@
 namespace Meerkat.Http.Client;
 
 /// <summary>Client-side HTTP views of an <see cref="Event"/>.</summary>
-public static class HttpClientEvents
+public static class HttpClientEventExtensions
 {
     extension(Event e)
     {

@@ -6,7 +6,7 @@ namespace Meerkat.Http;
 /// whatever response the handler then sends (<c>Reply</c>, <c>BeginResponse</c>, <c>ServeStatic</c>...).
 /// Runs on the loop thread.
 /// </summary>
-public static class HttpResponseHeaders
+public static class HttpResponseHeaderExtensions
 {
     /// <summary>Adds a header to the response of the pending request, after the ones the handler passes.
     /// Nothing is copied: keep the strings constant to stay allocation-free.</summary>

@@ -1,7 +1,7 @@
 namespace Meerkat.Http.Forms;
 
 /// <summary>Reads form bodies on a server connection and answers their errors, on the loop thread.</summary>
-public static class HttpForms
+public static class HttpFormExtensions
 {
     /// <summary>
     /// Reads the buffered request body (in <see cref="EventKind.HttpMessage"/>) as an

@@ -16,7 +16,7 @@ namespace Meerkat.Http;
 /// });
 /// </code>
 /// </example>
-public static class HttpServer
+public static class HttpServerExtensions
 {
     extension(Event e)
     {

@@ -30,7 +30,7 @@ namespace Meerkat.Http.Json;
 /// });
 /// </code>
 /// </example>
-public static class HttpJson
+public static class HttpJsonExtensions
 {
     /// <summary>The media type of JSON bodies.</summary>
     public const string MediaType = "application/json";

@@ -15,7 +15,7 @@ using Meerkat.WebSockets;
 namespace Meerkat.Mqtt;
 
 /// <summary>Listening for MQTT clients: <c>manager.ListenMqtt("mqtt://127.0.0.1:1883", broker)</c>.</summary>
-public static class MqttBrokerListeners
+public static class MqttBrokerExtensions
 {
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(250);
 

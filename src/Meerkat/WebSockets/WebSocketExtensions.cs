@@ -24,7 +24,7 @@ namespace Meerkat.WebSockets;
 /// });
 /// </code>
 /// </example>
-public static class WebSocketConnections
+public static class WebSocketExtensions
 {
     extension(Event e)
     {
@@ -138,6 +138,7 @@ public static class WebSocketConnections
             var engine = Sendable(connection, (long)text.Length * 3);
             if (engine is null) return false;
             engine.SendText(text, connection.SendWriter);
+            Diagnostics.WebSocketTelemetry.Message(connection, WebSocketMessageKind.Text, received: false);
             return true;
         }
 
@@ -151,6 +152,7 @@ public static class WebSocketConnections
             var engine = Sendable(connection, data.Length);
             if (engine is null) return false;
             engine.SendMessage(kind, data, connection.SendWriter);
+            Diagnostics.WebSocketTelemetry.Message(connection, kind, received: false);
             return true;
         }
 
@@ -163,6 +165,7 @@ public static class WebSocketConnections
             var engine = Sendable(connection, data.Length);
             if (engine is null) return false;
             engine.SendFragment(kind, data, isEndOfMessage, connection.SendWriter);
+            if (isEndOfMessage) Diagnostics.WebSocketTelemetry.Message(connection, kind, received: false);
             return true;
         }
 

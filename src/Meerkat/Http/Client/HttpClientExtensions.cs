@@ -12,7 +12,7 @@ namespace Meerkat.Http.Client;
 /// <see cref="EventKind.HttpBody"/> pieces, <see cref="EventKind.HttpMessage"/>,
 /// <see cref="EventKind.HttpDone"/>; read <c>e.Response</c>). All members run on the loop thread.
 /// </summary>
-public static class HttpClientConnections
+public static class HttpClientExtensions
 {
     extension(Manager manager)
     {

@@ -15,7 +15,7 @@ namespace Meerkat.Sntp;
 /// Console.WriteLine($"offset {answer.Offset.TotalMilliseconds} ms, delay {answer.RoundTripDelay.TotalMilliseconds} ms");
 /// </code>
 /// </example>
-public static class SntpQueries
+public static class SntpExtensions
 {
     /// <summary>The NTP port.</summary>
     public const int DefaultPort = 123;

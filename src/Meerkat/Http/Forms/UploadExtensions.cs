@@ -10,7 +10,7 @@ namespace Meerkat.Http.Forms;
 public delegate void UploadHandler(Connection connection, HttpRequest request, RouteContext route, MultipartUpload upload);
 
 /// <summary>Routes that receive multipart/form-data uploads into files.</summary>
-public static class Uploads
+public static class UploadExtensions
 {
     /// <summary>Maps POST <paramref name="template"/> to receive uploads per <paramref name="options"/>: the body
     /// is streamed to files as it arrives (bounded memory), refusals are answered (415, 413, 400), and
