@@ -176,7 +176,11 @@ public static class ObservabilityBenchmark
         var options = new BenchArgs(args[1..]);
         string collect = options.Choice("collect", "none", KestrelCollections);
         options.RejectUnknown();
-        using var sdk = Collect(collect, ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"], ["Microsoft.AspNetCore"]);
+        // As an ASP.NET Core application is observed: the framework's own meters, and its spans through
+        // the AspNetCore instrumentation (which gives them the semantic conventions' attributes, as
+        // Meerkat's spans have).
+        using var sdk = Collect(collect, ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"], [],
+            tracing => tracing.AddAspNetCoreInstrumentation());
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -207,17 +211,24 @@ public static class ObservabilityBenchmark
 
     /// <summary>The OpenTelemetry SDK as an application would set it up, exporting to nowhere: metrics
     /// read every second by a periodic reader, spans always sampled and batched.</summary>
-    private static SdkProviders Collect(string collect, string[] meters, string[] sources)
+    private static SdkProviders Collect(string collect, string[] meters, string[] sources, Action<TracerProviderBuilder>? instrument = null)
     {
         if (collect is not ("metrics" or "metrics+traces")) return new SdkProviders(null, null);
         var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(meters)
             .AddReader(new PeriodicExportingMetricReader(new DiscardMetrics(), exportIntervalMilliseconds: 1000))
             .Build();
         var tracerProvider = collect == "metrics+traces"
-            ? Sdk.CreateTracerProviderBuilder().AddSource(sources).SetSampler(new AlwaysOnSampler())
-                .AddProcessor(new BatchActivityExportProcessor(new DiscardSpans())).Build()
+            ? Traces(sources, instrument)
             : null;
         return new SdkProviders(meterProvider, tracerProvider);
+    }
+
+    private static TracerProvider Traces(string[] sources, Action<TracerProviderBuilder>? instrument)
+    {
+        var builder = Sdk.CreateTracerProviderBuilder().AddSource(sources).SetSampler(new AlwaysOnSampler())
+            .AddProcessor(new BatchActivityExportProcessor(new DiscardSpans()));
+        instrument?.Invoke(builder);
+        return builder.Build();
     }
 
     private sealed record SdkProviders(MeterProvider? Meters, TracerProvider? Tracer) : IDisposable

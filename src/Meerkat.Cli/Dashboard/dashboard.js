@@ -12,6 +12,9 @@
     : v >= 1024 ? (v / 1024).toFixed(1) + ' KiB/s' : Math.round(v) + ' B/s';
   const ms = v => v === 0 ? '–' : v < 1 ? Math.round(v * 1000) + ' µs' : v < 100 ? v.toFixed(2) + ' ms' : Math.round(v) + ' ms';
 
+  // A latency scale's label: 0, 250 µs, 2.5 ms, 50 ms (no trailing zeros).
+  const tick = v => v === 0 ? '0' : v < 1 ? Math.round(v * 1000) + ' µs' : Number(v.toPrecision(3)) + ' ms';
+
   function show(s) {
     $('m-rps').textContent = number(s.rps);
     $('m-requests').textContent = number(s.requests);
@@ -56,7 +59,7 @@
       g.strokeStyle = line; g.beginPath(); g.moveTo(left, y); g.lineTo(left + w, y); g.stroke();
       g.fillStyle = muted;
       g.textAlign = 'right'; g.fillText(number(rpsMax * i / 4), left - 8, y + 4);
-      g.textAlign = 'left'; g.fillText(ms(p99Max * i / 4) === '–' ? '0' : ms(p99Max * i / 4), left + w + 8, y + 4);
+      g.textAlign = 'left'; g.fillText(tick(p99Max * i / 4), left + w + 8, y + 4);
     }
     g.textAlign = 'center';
     for (let s = 0; s <= maxPoints; s += 30) g.fillText(s === 0 ? 'now' : '-' + s + ' s', left + w - w * s / (maxPoints - 1), height - 6);

@@ -225,7 +225,7 @@ internal sealed class MqttClientCore
         if (!MqttTopic.IsValidName(message.Topic)) throw new ArgumentException($"'{message.Topic}' is not a valid topic name (non-empty, no + or #)", nameof(message));
         if ((int)message.QualityOfService > 2) throw new ArgumentException("QoS must be 0, 1 or 2", nameof(message));
         if (pending.Count >= options.MaxPendingMessages) throw new InvalidOperationException($"{pending.Count} messages are already waiting to be sent (MaxPendingMessages)");
-        var delivery = new MqttDelivery(message);
+        var delivery = new MqttDelivery(message) { QueuedAt = now };
         pending.Enqueue(delivery);
         Pump(now, output, observer);
         return delivery;
@@ -476,7 +476,7 @@ internal sealed class MqttClientCore
             var qos = delivery.Message.QualityOfService;
             if (qos != MqttQualityOfService.AtMostOnce && inflight.Count >= window) return;
             pending.Dequeue();
-            if (Refused(delivery, observer)) continue;
+            if (Expired(delivery, now, observer) || Refused(delivery, observer)) continue;
             if (qos == MqttQualityOfService.AtMostOnce)
             {
                 WritePublish(delivery, false, now, output);
@@ -505,18 +505,38 @@ internal sealed class MqttClientCore
         return true;
     }
 
+    /// <summary>A 5.0 message that waited (offline, or behind the in-flight window) past its Message
+    /// Expiry Interval is never sent (§3.3.2.3.3): it ends as not delivered.</summary>
+    private bool Expired(MqttDelivery delivery, long now, IMqttClientObserver observer)
+    {
+        if (Version != MqttProtocolVersion.V500 || delivery.Message.Properties?.MessageExpiryInterval is not { } seconds) return false;
+        if (now - delivery.QueuedAt < seconds * 1000L) return false;
+        Complete(delivery, MqttDeliveryOutcome.NotDelivered, MqttReasonCode.UnspecifiedError,
+            $"the message expired before it could be sent (Message Expiry Interval {seconds} s)", observer);
+        return true;
+    }
+
     private void WritePublish(MqttDelivery delivery, bool duplicate, long now, IBufferWriter<byte> output)
     {
         var m = delivery.Message;
         string topic = m.Topic;
         var properties = m.Properties;
+        if (!duplicate && properties?.MessageExpiryInterval is { } seconds && now > delivery.QueuedAt)
+        {
+            // The broker is told the lifetime left, not the one the message was queued with.
+            long leftMs = seconds * 1000L - (now - delivery.QueuedAt);
+            properties = properties.Clone();
+            properties.MessageExpiryInterval = (uint)Math.Max(1, (leftMs + 999) / 1000);
+        }
         if (serverTopicAliasMaximum > 0 && !duplicate)
         {
             if (outgoingAliases.TryGetValue(topic, out ushort alias)) topic = string.Empty;
             else if (outgoingAliases.Count < serverTopicAliasMaximum) outgoingAliases[topic] = alias = (ushort)(outgoingAliases.Count + 1);
             if (alias != 0)
             {
-                properties = properties?.Clone() ?? new MqttProperties();
+                // A copy: the message's own properties are the application's (the expiry above may have copied already).
+                if (properties is null) properties = new MqttProperties();
+                else if (ReferenceEquals(properties, m.Properties)) properties = properties.Clone();
                 properties.TopicAlias = alias;
             }
         }

@@ -42,6 +42,9 @@ public sealed class MqttDelivery
 
     internal Stage Step { get; set; }
 
+    /// <summary>When it was queued, in the core's milliseconds: its Message Expiry Interval runs from here.</summary>
+    internal long QueuedAt { get; init; }
+
     /// <summary>Called once when the delivery ends (the facade's task), on the loop thread.</summary>
     internal Action<MqttDelivery>? Completed { get; set; }
 

@@ -69,16 +69,28 @@ public static class SntpExtensions
                     // The manager is gone, and the query with it.
                 }
             });
-            manager.Post(() =>
+            // A manager disposed before the posted start runs drops it: the query fails then instead
+            // of never completing.
+            Action disposing = () => completion.TrySetException(new ObjectDisposedException(nameof(Manager), "the manager was disposed before the SNTP query ended"));
+            manager.Disposing += disposing;
+            _ = completion.Task.ContinueWith(_ => { manager.Disposing -= disposing; registration.Dispose(); },
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            try
             {
-                if (completion.Task.IsCompleted) return;
-                connection = manager.QuerySntp(server, (result, error) =>
+                manager.Post(() =>
                 {
-                    registration.Dispose();
-                    if (result is not null) completion.TrySetResult(result);
-                    else completion.TrySetException(error!);
-                }, options);
-            });
+                    if (completion.Task.IsCompleted) return;
+                    connection = manager.QuerySntp(server, (result, error) =>
+                    {
+                        if (result is not null) completion.TrySetResult(result);
+                        else completion.TrySetException(error!);
+                    }, options);
+                });
+            }
+            catch (ObjectDisposedException ex)
+            {
+                completion.TrySetException(ex);
+            }
             return completion.Task;
         }
 

@@ -24,7 +24,12 @@ internal sealed class MqttPair : IDisposable
 
         public List<MqttConnAckPacket> ConnAcks { get; } = [];
         public void OnConnAck(MqttConnAckPacket packet) => ConnAcks.Add(packet);
-        public void OnMessage(MqttPublishPacket packet) => Received.Add($"{packet.Topic}:{System.Text.Encoding.UTF8.GetString(packet.Payload.Span)}");
+        public List<MqttPublishPacket> Packets { get; } = [];
+        public void OnMessage(MqttPublishPacket packet)
+        {
+            Received.Add($"{packet.Topic}:{System.Text.Encoding.UTF8.GetString(packet.Payload.Span)}");
+            Packets.Add(packet);
+        }
         public void OnPublishDone(MqttDelivery delivery) => Done.Add(delivery);
         public void OnSubscribeDone(MqttSubscribeRequest request) => Acks.Add(request);
         public void OnDisconnect(MqttDisconnectPacket packet) { }
@@ -118,8 +123,8 @@ internal sealed class MqttPair : IDisposable
         Log.Add("restart");
     }
 
-    public void Publish(Client client, string topic, string payload, MqttQualityOfService qos) =>
-        Api(client, () => client.Core.Publish(new MqttApplicationMessage(topic, System.Text.Encoding.UTF8.GetBytes(payload), qos), now, client.Out, client));
+    public void Publish(Client client, string topic, string payload, MqttQualityOfService qos, MqttProperties? properties = null) =>
+        Api(client, () => client.Core.Publish(new MqttApplicationMessage(topic, System.Text.Encoding.UTF8.GetBytes(payload), qos, properties: properties), now, client.Out, client));
 
     public void Subscribe(Client client, string filter, MqttQualityOfService qos) =>
         Api(client, () => client.Core.Subscribe([new MqttSubscription(filter, qos)], null, now, client.Out));

@@ -170,6 +170,26 @@ public class SntpQueryTests
     }
 
     [Fact]
+    public async Task QueryAsync_fails_when_the_manager_is_disposed_before_its_start_runs()
+    {
+        using var server = new FakeNtpServer((_, _) => []);
+        var manager = new Manager(new ManagerOptions { CheckInvariants = true });
+        var query = manager.QuerySntpAsync(server.Server);   // posted; no loop runs it
+        manager.Dispose();
+        var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => query.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.Contains("SNTP", error.Message);
+        Assert.Empty(server.Requests);
+    }
+
+    [Fact]
+    public async Task QueryAsync_on_a_disposed_manager_fails_at_once()
+    {
+        var manager = new Manager();
+        manager.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => manager.QuerySntpAsync("127.0.0.1"));
+    }
+
+    [Fact]
     public void Server_addresses_are_parsed_with_port_123_by_default()
     {
         Assert.Equal(new NetworkAddress("udp", "pool.ntp.org", 123), SntpExtensions.ParseServer("pool.ntp.org"));

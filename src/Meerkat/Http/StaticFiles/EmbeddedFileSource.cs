@@ -8,6 +8,7 @@
 // time (or, for a single-file or AOT program without one, the time the source was created).
 // Resource streams are seekable memory: ranges cost nothing.
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Security.Cryptography;
 
@@ -53,14 +54,15 @@ internal sealed class EmbeddedFileSource : FileSource
 
     private static string Parent(string path) => path.LastIndexOf('/') is var slash and >= 0 ? path[..slash] : "";
 
+    // Location is empty in single-file and Native AOT programs (handled: the start time is used then).
+    // A #pragma silences only the compiler; the AOT compiler needs the attribute.
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty Location falls back to the start time.")]
     private static DateTimeOffset BuildTime(Assembly assembly)
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
         // Whole seconds: HTTP dates carry no more, and If-Modified-Since compares at that resolution.
         now = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
-#pragma warning disable IL3000 // Location is empty in single-file and AOT programs: handled below.
         string location = assembly.Location;
-#pragma warning restore IL3000
         return location.Length > 0 && File.Exists(location) ? new DateTimeOffset(File.GetLastWriteTimeUtc(location), TimeSpan.Zero) : now;
     }
 
