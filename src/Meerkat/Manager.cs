@@ -30,7 +30,7 @@ namespace Meerkat;
 /// <see cref="Stop"/> and <see cref="Dispose"/>. Everything else runs on the loop thread (or
 /// before the loop first runs).</para>
 /// </remarks>
-public sealed class Manager : IDisposable
+public sealed partial class Manager : IDisposable
 {
     private const int AcceptBatch = 128;
     internal const int MinReadSize = 16 * 1024;
@@ -115,17 +115,6 @@ public sealed class Manager : IDisposable
 
     /// <summary>Opens and closes counted by the invariant checker (null when it is off).</summary>
     internal (int Opens, int Closes)? CheckedCounts => checker is null ? null : (checker.OpenCount, checker.CloseCount);
-
-    /// <summary>Sees every event before the handlers do (Meerkat.Testing's trace); null when unused.</summary>
-    internal Action<Connection, Event>? Observer { get; set; }
-
-    /// <summary>For a driver that owns time (the virtual network): the next iteration has work
-    /// without waiting for readiness or a timer.</summary>
-    internal bool HasPendingWork =>
-        readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0 || HasPostedWork();
-
-    /// <summary>When the earliest live timer is due (<see cref="Ticks"/>), or null.</summary>
-    internal long? NextTimerDue => disposed ? null : timers.NextDue();
 
     /// <summary>Raised on the loop thread when <see cref="Dispose"/> begins, before any connection is
     /// closed (and after posting became impossible): owners of work waiting on this loop (the HTTP
@@ -380,24 +369,6 @@ public sealed class Manager : IDisposable
         poller.Add(listener);
         if (IsLogging(LogSeverity.Information))
             Log(LogSeverity.Information, "listen", $"listening on {(datagram ? "udp" : "tcp")}://{listener.LocalEndPoint}", connectionId: listener.Id);
-        return listener;
-    }
-
-    /// <summary>A listener on the virtual network: any host name (<c>server.test</c>) or IP literal.</summary>
-    private Connection ListenVirtual(VirtualBackend network, NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options,
-        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
-    {
-        if (datagram) throw new NotSupportedException("the virtual network carries TCP only");
-        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            State = ConnectionState.Connected,
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        listener.Virtual = network.Listen(listener, address.Host, options?.BoundPort ?? address.Port, (options ?? ListenOptions.Default).Backlog);
-        listener.LocalEndPoint = listener.Virtual.LocalEndPoint;
-        Register(listener);
-        poller.Add(listener);
         return listener;
     }
 
@@ -897,27 +868,6 @@ public sealed class Manager : IDisposable
         Raise(connection, new Event(EventKind.Connect));
         if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
         if (!connection.SendBuffer.IsEmpty) ScheduleWrite(connection);
-    }
-
-    /// <summary>Virtual network: the host name of an outbound connection resolved to <paramref name="address"/>.</summary>
-    internal void OnVirtualResolved(Connection connection, IPEndPoint address)
-    {
-        if (connection.State >= ConnectionState.Closing) return;
-        connection.RemoteEndPoint = address;
-        Raise(connection, new Event(EventKind.Resolve));
-    }
-
-    /// <summary>Virtual network: an outbound connection's link is up.</summary>
-    internal void OnVirtualConnected(Connection connection, VirtualSocket link)
-    {
-        if (connection.State >= ConnectionState.Closing)
-        {
-            link.Dispose();
-            return;
-        }
-        connection.Virtual = link;
-        poller.Add(connection);
-        OnConnected(connection);
     }
 
     private void OnConnectTimeout(Connection connection)
