@@ -2,7 +2,7 @@
 // load generator and report live in Harness/. Run in Release:
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
-//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|https|websocket|routing [--option value ...]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|http2|https|websocket|routing [--option value ...]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- idle|native|scaling|observability [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["plaintext"] = ("HTTP GET /plaintext: Meerkat vs. Kestrel, servers in child processes, wrk + h2load", PlaintextBenchmark.Run),
     ["client"] = ("HTTP client: MeerkatHttpClient vs. HttpClient against a Kestrel child, sequential + concurrent", ClientBenchmark.Run),
     ["download"] = ("1 GiB from nginx (child): `meerkat get -o` vs. `curl -o`, MB/s and peak RSS", DownloadBenchmark.Run),
+    ["http2"] = ("HTTP/2 GET /plaintext, h2load -c 64 -m 16 over h2c and h2 (TLS): Meerkat vs. Kestrel (vs. nghttpd when installed)", Http2Benchmark.Run),
     ["https"] = ("HTTPS GET /plaintext: Meerkat vs. Kestrel (same PEM cert), wrk keep-alive + Connection: close", HttpsBenchmark.Run),
     ["websocket"] = ("WebSocket binary echo round trips: Meerkat vs. Kestrel (children), same closed-loop load", WebSocketBenchmark.Run),
     ["idle"] = ("memory per idle keep-alive connection (10,000 of them): Meerkat vs. Kestrel vs. nginx", IdleBenchmark.Run),

@@ -67,8 +67,18 @@ public sealed class Connection
     public object? Tag { get; set; }
 
     /// <summary>The HTTP router's per-connection state (Http/Routing), kept apart from <see cref="Tag"/>,
-    /// which stays the application's.</summary>
-    internal object? RoutingState { get; set; }
+    /// which stays the application's. On a multiplexed connection (HTTP/2) it is the addressed stream's.</summary>
+    internal object? RoutingState
+    {
+        get => Protocol is { IsMultiplexed: true } multiplexed ? multiplexed.AddressedRoutingState : routingState;
+        set
+        {
+            if (Protocol is { IsMultiplexed: true } multiplexed) multiplexed.AddressedRoutingState = value;
+            else routingState = value;
+        }
+    }
+
+    private object? routingState;
 
     /// <summary>True once the peer has closed its sending side (end of stream read).</summary>
     public bool IsPeerClosed { get; internal set; }
@@ -81,8 +91,11 @@ public sealed class Connection
     public int SendBufferedBytes => PendingSendBytes;
 
     /// <summary>True while the send buffer is under the high-water mark: a producer may send more.
-    /// When false, wait for <see cref="EventKind.Write"/> events.</summary>
-    public bool IsWritable => State < ConnectionState.Draining && PendingSendBytes < Manager.Options.SendHighWaterMark;
+    /// When false, wait for <see cref="EventKind.Write"/> events. On an HTTP/2 connection it also
+    /// takes in the flow-control window of the stream being answered (the one whose event is being
+    /// raised, see docs/http2.md).</summary>
+    public bool IsWritable => State < ConnectionState.Draining && PendingSendBytes < Manager.Options.SendHighWaterMark
+        && (Protocol is null || Protocol.IsAddressedWritable);
 
     /// <summary>Queues bytes to send; they are written when the loop reaches its write phase.</summary>
     /// <returns>False, with nothing queued, when the connection is closing or closed or the data

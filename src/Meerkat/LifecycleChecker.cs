@@ -13,7 +13,10 @@ namespace Meerkat;
 /// HTTP transaction (after the upgrade request's <c>HttpDone</c>), <c>WsMessage</c>/<c>WsControl</c>
 /// only after it and no HTTP event after it; on server and client connections, an open transaction
 /// gets its <c>HttpDone</c> before <c>Error</c> or <c>Close</c>; <c>MqttConnAck</c> at most once, on an
-/// outbound connection; and every event on the loop thread.
+/// outbound connection; and every event on the loop thread. On a multiplexed connection (HTTP/2,
+/// <see cref="Protocol.IsMultiplexed"/>) transactions are tracked per stream, keyed on the event's
+/// subject (the stream's request or response object): each follows the same order, streams interleave,
+/// and every one of them must have ended before <c>Error</c> or <c>Close</c>.
 /// </remarks>
 internal sealed class LifecycleChecker
 {
@@ -29,6 +32,10 @@ internal sealed class LifecycleChecker
         public bool Connected;
         public bool WebSocket;
         public bool MqttConnAck;
+        /// <summary>Multiplexed connections: the open transactions, by subject (one per stream).</summary>
+        public Dictionary<object, Transaction>? Streams;
+
+        public bool IsInTransaction => Transaction != Transaction.Idle || Streams is { Count: > 0 };
     }
 
     private readonly Dictionary<long, Track> tracks = [];
@@ -37,7 +44,7 @@ internal sealed class LifecycleChecker
 
     public int CloseCount { get; private set; }
 
-    public void Observe(Connection connection, EventKind kind, int loopThread)
+    public void Observe(Connection connection, EventKind kind, int loopThread, object? subject = null)
     {
         if (Environment.CurrentManagedThreadId != loopThread && loopThread != -1)
             Fail(connection, kind, "raised off the loop thread");
@@ -78,7 +85,35 @@ internal sealed class LifecycleChecker
                 Require(connection.Role == ConnectionRole.Accepted, connection, kind, "Accept on a connection that was not accepted");
                 break;
             default:
-                ObserveTransaction(connection, kind, track);
+                if (kind is >= EventKind.HttpHeaders and <= EventKind.HttpDone && connection.Protocol is { IsMultiplexed: true } && subject is not null)
+                    ObserveStream(connection, kind, track, subject);
+                else ObserveTransaction(connection, kind, track);
+                break;
+        }
+    }
+
+    /// <summary>One stream of a multiplexed connection: the same order as <see cref="ObserveTransaction"/>, per subject.</summary>
+    private static void ObserveStream(Connection connection, EventKind kind, Track track, object subject)
+    {
+        Require(!track.WebSocket, connection, kind, "HTTP event after WsOpen");
+        var streams = track.Streams ??= new(ReferenceEqualityComparer.Instance);
+        streams.TryGetValue(subject, out var state); // Idle when absent
+        switch (kind)
+        {
+            case EventKind.HttpHeaders:
+                Require(state == Transaction.Idle, connection, kind, "HttpHeaders twice for one stream (before its HttpDone)");
+                streams[subject] = Transaction.Headers;
+                break;
+            case EventKind.HttpBody:
+                Require(state == Transaction.Headers, connection, kind, "HttpBody outside a stream's message");
+                break;
+            case EventKind.HttpMessage:
+                Require(state == Transaction.Headers, connection, kind, "HttpMessage without the stream's HttpHeaders");
+                streams[subject] = Transaction.Message;
+                break;
+            default:
+                Require(state != Transaction.Idle, connection, kind, "HttpDone without a transaction on this stream");
+                streams.Remove(subject);
                 break;
         }
     }
@@ -90,7 +125,7 @@ internal sealed class LifecycleChecker
         switch (kind)
         {
             case EventKind.WsOpen:
-                Require(!track.WebSocket && track.Transaction == Transaction.Idle, connection, kind, "WsOpen twice or inside an HTTP transaction");
+                Require(!track.WebSocket && !track.IsInTransaction, connection, kind, "WsOpen twice or inside an HTTP transaction");
                 track.WebSocket = true;
                 break;
             case EventKind.WsMessage or EventKind.WsControl:
@@ -123,7 +158,9 @@ internal sealed class LifecycleChecker
     private static void RequireTransactionEnded(Connection connection, EventKind kind, Track track)
     {
         if (connection.Role is ConnectionRole.Accepted or ConnectionRole.Outbound)
-            Require(track.Transaction == Transaction.Idle, connection, kind, "an HTTP transaction is still open (HttpHeaders without its HttpDone)");
+            Require(!track.IsInTransaction, connection, kind, track.Streams is { Count: > 0 } streams
+                ? $"{streams.Count} HTTP/2 stream transaction(s) still open (HttpHeaders without their HttpDone)"
+                : "an HTTP transaction is still open (HttpHeaders without its HttpDone)");
     }
 
     private static void Require(bool condition, Connection connection, EventKind kind, string rule)

@@ -50,6 +50,7 @@ public sealed partial class Manager : IDisposable
     private readonly List<Connection> workQueue = [];
     private readonly TimerQueue timers = new();
     private readonly ConcurrentQueue<(long Id, byte[] Payload, int Length)> wakeups = new();
+    private readonly ConcurrentDictionary<long, (Connection Connection, object Target)> wakeupTargets = new();
     private readonly ConcurrentQueue<object> posted = new();
     private readonly ManualResetEventSlim runExited = new(true);
     private readonly byte[] scratch = new byte[64 * 1024];
@@ -221,10 +222,16 @@ public sealed partial class Manager : IDisposable
     /// <summary>Delivers <paramref name="payload"/> (copied; any size) as a <see cref="EventKind.Wakeup"/>
     /// event on connection <paramref name="connectionId"/>. Thread-safe; payloads to one connection
     /// arrive in the order they were sent; none is dropped while the connection lives.</summary>
-    /// <returns>False when the connection is gone (or the manager disposed).</returns>
+    /// <param name="connectionId">A connection's <see cref="Connection.Id"/>, or an HTTP server request's
+    /// <c>Id</c> (<c>e.Request.Id</c>): the Wakeup is then raised on the request's connection with
+    /// <c>e.Request</c> set, and <c>c.Reply(...)</c> there answers that request (the way to finish a
+    /// deferred response when an HTTP/2 connection has several requests in progress). A request's id
+    /// lives until its <see cref="EventKind.HttpDone"/>.</param>
+    /// <param name="payload">The bytes the event carries.</param>
+    /// <returns>False when the connection (or the request) is gone, or the manager disposed.</returns>
     public bool Wakeup(long connectionId, ReadOnlySpan<byte> payload)
     {
-        if (disposed || !byId.ContainsKey(connectionId)) return false;
+        if (disposed || !byId.ContainsKey(connectionId) && !wakeupTargets.ContainsKey(connectionId)) return false;
         byte[] copy = payload.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent(payload.Length);
         payload.CopyTo(copy);
         wakeups.Enqueue((connectionId, copy, payload.Length));
@@ -332,6 +339,19 @@ public sealed partial class Manager : IDisposable
         }
     }
 
+    /// <summary>Loop thread: a new id, from the sequence of connection ids, that <see cref="Wakeup(long, ReadOnlySpan{byte})"/>
+    /// delivers to <paramref name="connection"/>'s protocol (<see cref="Protocol.OnAddressedWakeup"/>) with
+    /// <paramref name="target"/>, until <see cref="UnregisterWakeupTarget"/>.</summary>
+    internal long RegisterWakeupTarget(Connection connection, object target)
+    {
+        long id = NextId();
+        wakeupTargets[id] = (connection, target);
+        return id;
+    }
+
+    /// <summary>Forgets an id of <see cref="RegisterWakeupTarget"/>: later wakeups to it are refused (queued ones dropped).</summary>
+    internal void UnregisterWakeupTarget(long id) => wakeupTargets.TryRemove(id, out _);
+
     internal Connection Listen(NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options, Func<Connection, Protocol?>? protocol,
         Func<Connection, SecurityLayer?>? security = null)
     {
@@ -422,7 +442,7 @@ public sealed partial class Manager : IDisposable
     internal void Raise(Connection connection, Event e)
     {
         if (connection.State == ConnectionState.Closed) return;
-        checker?.Observe(connection, e.Kind, loopThread);
+        checker?.Observe(connection, e.Kind, loopThread, e.Subject);
         Observer?.Invoke(connection, e);
         if (e.Kind == EventKind.Open) connection.IsOpenRaised = true;
         try
@@ -450,7 +470,7 @@ public sealed partial class Manager : IDisposable
     internal Exception? RaiseHttpToUser(Connection connection, Event e)
     {
         if (connection.State == ConnectionState.Closed) return null;
-        checker?.Observe(connection, e.Kind, loopThread);
+        checker?.Observe(connection, e.Kind, loopThread, e.Subject);
         Observer?.Invoke(connection, e);
         if (e.Subject is not HttpRequest request) return InvokeHandler(connection, e);
         var ambient = Activity.Current;
@@ -583,8 +603,15 @@ public sealed partial class Manager : IDisposable
             if (work is Action action) action(); else ((ILoopWorkItem)work).Run();
         for (int n = wakeups.Count; n > 0 && wakeups.TryDequeue(out var wakeup); n--)
         {
-            if (byId.TryGetValue(wakeup.Id, out var connection) && connection.State < ConnectionState.Closing && connection.IsOpenRaised)
-                Raise(connection, new Event(EventKind.Wakeup, wakeup.Payload.AsSpan(0, wakeup.Length)));
+            if (byId.TryGetValue(wakeup.Id, out var connection))
+            {
+                if (connection.State < ConnectionState.Closing && connection.IsOpenRaised)
+                    Raise(connection, new Event(EventKind.Wakeup, wakeup.Payload.AsSpan(0, wakeup.Length)));
+            }
+            else if (wakeupTargets.TryGetValue(wakeup.Id, out var target) && target.Connection is { State: < ConnectionState.Closing, IsOpenRaised: true, Protocol: { } protocol })
+            {
+                protocol.OnAddressedWakeup(target.Connection, target.Target, wakeup.Payload.AsSpan(0, wakeup.Length));
+            }
             if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
         }
     }

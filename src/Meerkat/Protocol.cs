@@ -43,4 +43,26 @@ internal abstract class Protocol
     /// progress and close; connections still open at the deadline are closed with
     /// <see cref="CloseCause.Shutdown"/>. The default does nothing (the deadline closes the connection).</summary>
     public virtual void OnShutdown(Connection connection) { }
+
+    /// <summary>True when the protocol carries several transactions at once (HTTP/2 streams): the
+    /// lifecycle checker then tracks HTTP transactions per event subject.</summary>
+    public virtual bool IsMultiplexed => false;
+
+    /// <summary>A <see cref="Manager.Wakeup(long, ReadOnlySpan{byte})"/> sent to an id this protocol
+    /// registered with <see cref="Manager.RegisterWakeupTarget"/> (an HTTP request's <c>Id</c>): raise
+    /// it to the user with <paramref name="target"/> as the addressed unit of work.</summary>
+    public virtual void OnAddressedWakeup(Connection connection, object target, ReadOnlySpan<byte> payload) =>
+        connection.Manager.Raise(connection, new Event(EventKind.Wakeup, payload));
+
+    /// <summary>Multiplexed protocols: whether the unit of work API calls address now (an HTTP/2 stream)
+    /// can take more output; <see cref="Connection.IsWritable"/> includes it.</summary>
+    public virtual bool IsAddressedWritable => true;
+
+    /// <summary>Multiplexed protocols: the router's state of the unit of work API calls address now (an
+    /// HTTP/2 stream), behind <see cref="Connection.RoutingState"/>; null when none is addressed.</summary>
+    public virtual object? AddressedRoutingState
+    {
+        get => null;
+        set { }
+    }
 }

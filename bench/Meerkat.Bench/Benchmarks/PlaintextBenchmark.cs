@@ -438,7 +438,7 @@ public static partial class PlaintextBenchmark
             }, httpOptions, listenOptions), WaitForStdinEof, new ManagerOptions { MaxConnections = maxConnections });
     }
 
-    /// <summary>Hidden subcommand <c>serve-kestrel PORT [--style raw|mapget]</c>: a slim
+    /// <summary>Hidden subcommand <c>serve-kestrel PORT [--style raw|mapget] [--protocols h2]</c>: a slim
     /// WebApplication, logging off. <c>raw</c>: one <c>app.Run</c> terminal middleware writing the
     /// pre-encoded bytes (no routing); <c>mapget</c>: <c>MapGet("/plaintext", () => Results.Text(...))</c>.</summary>
     public static int ServeKestrel(string[] args)
@@ -446,6 +446,7 @@ public static partial class PlaintextBenchmark
         int port = ParsePort(args);
         var options = new BenchArgs(args[1..]);
         string style = options.Choice("style", "raw", "raw", "mapget");
+        string protocols = options.Choice("protocols", "default", "default", "h2");
         var (cert, key) = (options.Text("cert", ""), options.Text("key", ""));
         options.RejectUnknown();
 
@@ -453,6 +454,8 @@ public static partial class PlaintextBenchmark
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port, listen =>
         {
+            // h2c: Kestrel speaks HTTP/2 without TLS only on an HTTP/2-only endpoint (prior knowledge).
+            if (protocols == "h2") listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
             // HTTPS: the PEM pair the parent wrote (the same certificate as the Meerkat child).
             if (cert.Length > 0)
                 listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key.Length > 0 ? key : null));

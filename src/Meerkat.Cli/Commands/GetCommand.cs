@@ -9,7 +9,7 @@ namespace Meerkat.Cli;
 
 /// <summary>
 /// <c>meerkat get URL [-o FILE] [-C] [--retries N] [--timeout S] [-X METHOD] [-H 'Name: value']...
-/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [--cert FILE --key FILE] [-k] [--compressed]</c>: fetches a URL with MeerkatHttpClient,
+/// [-d DATA|@FILE] [-i] [--max-redirects N] [--cacert FILE] [--cert FILE --key FILE] [-k] [--compressed] [--http2] [--http2-prior-knowledge]</c>: fetches a URL with MeerkatHttpClient,
 /// body to stdout or FILE. A plain GET to a file goes through DownloadAsync (a .part file, resumable with -C).
 /// https:// verifies the server against the system store, or against the CA bundle of <c>--cacert</c>;
 /// <c>-k/--insecure</c> accepts any certificate. A TLS failure is a network error whose message names the reason.
@@ -36,6 +36,8 @@ internal static class GetCommand
         public string? ClientKey;
         public bool Insecure;
         public bool Compressed;
+        public bool Http2;
+        public bool Http2PriorKnowledge;
         public List<KeyValuePair<string, string>> Headers { get; } = [];
         public Stream? Stdout;
         public TextWriter Stderr = Console.Error;
@@ -69,6 +71,7 @@ internal static class GetCommand
             MaxRedirects = settings.MaxRedirects,
             Tls = ClientTls.Options(settings.CaCert, settings.Insecure, settings.ClientCert, settings.ClientKey),
             AutomaticDecompression = settings.Compressed,
+            Connection = new HttpClientConnectionOptions { EnableHttp2 = settings.Http2, Http2PriorKnowledge = settings.Http2PriorKnowledge },
         };
         if (settings.Timeout is { } timeout) options.TotalTimeout = timeout;
         using var client = new MeerkatHttpClient(options);
@@ -132,7 +135,8 @@ internal static class GetCommand
             : settings.Stdout is { } stdout ? new NonClosingStream(stdout) : Console.OpenStandardOutput();
         if (settings.IncludeHead)
         {
-            var head = new StringBuilder($"HTTP/1.{response.Head.VersionMinor} {response.StatusCode} {response.ReasonPhrase}\r\n");
+            var head = new StringBuilder(response.Head.VersionMajor == 2 ? $"HTTP/2 {response.StatusCode}\r\n"
+                : $"HTTP/1.{response.Head.VersionMinor} {response.StatusCode} {response.ReasonPhrase}\r\n");
             foreach (var (name, value) in response.Headers) head.Append(name).Append(": ").Append(value).Append("\r\n");
             await output.WriteAsync(Encoding.Latin1.GetBytes(head.Append("\r\n").ToString()), token).ConfigureAwait(false);
         }
@@ -168,10 +172,12 @@ internal static class GetCommand
         private readonly Option<string?> clientKey = CliSymbols.Value("--key", "FILE", "the private key of --cert (PEM)");
         private readonly Option<bool> insecure = CliSymbols.Flag("--insecure", "accept any server certificate", "-k");
         private readonly Option<bool> compressed = CliSymbols.Flag("--compressed", "ask for gzip, deflate or br and write the decoded body");
+        private readonly Option<bool> http2 = CliSymbols.Flag("--http2", "https://: offer HTTP/2 by ALPN and use it when the server agrees");
+        private readonly Option<bool> http2PriorKnowledge = CliSymbols.Flag("--http2-prior-knowledge", "http://: speak HTTP/2 (h2c) from the first byte");
 
         public Command Create() => new("get", "HTTP(S) client: fetch a URL, the body to stdout or a file")
         {
-            url, output, resume, include, method, headers, data, retries, timeout, maxRedirects, caCert, clientCert, clientKey, insecure, compressed,
+            url, output, resume, include, method, headers, data, retries, timeout, maxRedirects, caCert, clientCert, clientKey, insecure, compressed, http2, http2PriorKnowledge,
         };
 
         public Settings Bind(ParseResult result)
@@ -187,6 +193,8 @@ internal static class GetCommand
                 ClientKey = result.GetValue(clientKey),
                 Insecure = result.GetValue(insecure),
                 Compressed = result.GetValue(compressed),
+                Http2 = result.GetValue(http2),
+                Http2PriorKnowledge = result.GetValue(http2PriorKnowledge),
             };
             if (result.GetValue(method) is { } m)
             {

@@ -30,7 +30,7 @@ internal sealed class ChunkedBodyWriter : BodyWriter
     }
 
     /// <summary>Fields a sender must not put in trailers (RFC 9110 §6.5.1): framing, routing, the connection.</summary>
-    private static bool IsForbiddenTrailer(string name) =>
+    internal static bool IsForbiddenTrailer(string name) =>
         name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Trailer", StringComparison.OrdinalIgnoreCase)

@@ -18,7 +18,7 @@ public static class HttpResponseHeaderExtensions
         Validate(name, value);
         if (!connection.HasPendingRequest())
             throw new InvalidOperationException($"connection #{connection.Id} has no request whose response has not begun: add headers before answering");
-        ((HttpServerProtocol)connection.Protocol!).Response.AddedHeaders.Add((name, value));
+        HttpServerExtensions.Transaction(connection).AddedHeaders.Add((name, value));
     }
 
     /// <summary>Checks a field the way the response writer will, so that mistakes surface where they are made.</summary>

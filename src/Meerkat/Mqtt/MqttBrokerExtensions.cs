@@ -42,7 +42,7 @@ public static class MqttBrokerExtensions
             Connection listener = scheme switch
             {
                 "mqtt" => manager.Listen(tcp, datagram: false, null, listenOptions, c => new MqttBrokerStreamProtocol(broker)),
-                "mqtts" => manager.ListenTls(tcp, null, tls!, listenOptions, c => new MqttBrokerStreamProtocol(broker), default),
+                "mqtts" => manager.ListenTls(tcp, null, tls!, listenOptions, c => new MqttBrokerStreamProtocol(broker), []),
                 _ => ListenWebSocket(manager, url, address, broker, tls, listenOptions),
             };
             // One ticker per broker: keep-alive, CONNECT deadlines, expiry; it stops with the last listener.
@@ -77,7 +77,7 @@ public static class MqttBrokerExtensions
             if (e.Kind != EventKind.HttpHeaders) return;
             if (!e.Request!.PathIs(path)) c.Reply(404, "no MQTT endpoint here\n");
             else c.UpgradeToWebSocket(wsOptions);
-        }, new HttpServerOptions { Tls = tls }, listenOptions);
+        }, new HttpServerOptions { Tls = tls, EnableHttp2 = false }, listenOptions); // a WebSocket endpoint: HTTP/1.1 only
     }
 
     private static void OnWebSocketEvent(Connection connection, Event e, MqttBroker broker)

@@ -28,7 +28,7 @@ public static class TlsExtensions
         ArgumentNullException.ThrowIfNull(options);
         var address = NetworkAddress.Parse(url);
         if (address.Scheme != "tls") throw new ArgumentException($"ListenTls takes tls:// URLs, not '{address.Scheme}://'", nameof(url));
-        var endpoint = new TlsServerEndpoint(options, defaultProtocol: null);
+        var endpoint = new TlsServerEndpoint(options, defaultProtocols: []);
         return manager.Listen(address, datagram: false, handler, listenOptions, protocol: null, security: c => new TlsLayer(c, endpoint));
     }
 
@@ -41,19 +41,21 @@ public static class TlsExtensions
         return manager.ConnectTls(new NetworkAddress("tcp", address.Host, address.Port), handler, options ?? new TlsClientOptions(), protocol: null);
     }
 
-    /// <summary>For protocols over TLS (the HTTP client): an outbound connection with TLS under <paramref name="protocol"/>.</summary>
-    internal static Connection ConnectTls(this Manager manager, NetworkAddress address, ConnectionHandler? handler, TlsClientOptions options, Protocol? protocol)
+    /// <summary>For protocols over TLS (the HTTP client): an outbound connection with TLS under <paramref name="protocol"/>;
+    /// ALPN offers <paramref name="defaultProtocols"/> when the options name none (the HTTP client with HTTP/2: h2 and http/1.1).</summary>
+    internal static Connection ConnectTls(this Manager manager, NetworkAddress address, ConnectionHandler? handler, TlsClientOptions options, Protocol? protocol,
+        IReadOnlyList<SslApplicationProtocol>? defaultProtocols = null)
     {
         options.Validate();
-        var endpoint = new TlsClientEndpoint(options, address.Host);
+        var endpoint = new TlsClientEndpoint(options, address.Host, defaultProtocols);
         return manager.Connect(address, datagram: false, handler, protocol, c => new TlsLayer(c, endpoint));
     }
 
     /// <summary>For protocols over TLS (the HTTP server): a listener whose connections run TLS under the protocol.</summary>
     internal static Connection ListenTls(this Manager manager, NetworkAddress address, ConnectionHandler? handler, TlsServerOptions options, ListenOptions? listenOptions,
-        Func<Connection, Protocol?> protocol, SslApplicationProtocol defaultProtocol)
+        Func<Connection, Protocol?> protocol, IReadOnlyList<SslApplicationProtocol> defaultProtocols)
     {
-        var endpoint = new TlsServerEndpoint(options, defaultProtocol);
+        var endpoint = new TlsServerEndpoint(options, defaultProtocols);
         return manager.Listen(address, datagram: false, handler, listenOptions, protocol, c => new TlsLayer(c, endpoint));
     }
 

@@ -39,14 +39,15 @@ internal sealed class TlsServerEndpoint : TlsEndpoint
     private readonly List<SslApplicationProtocol> protocols;
     private readonly ServerOptionsSelectionCallback select;
 
-    public TlsServerEndpoint(TlsServerOptions options, SslApplicationProtocol? defaultProtocol)
+    /// <param name="options">The listener's TLS settings.</param>
+    /// <param name="defaultProtocols">ALPN protocols offered when the options name none (HTTP: h2 and http/1.1).</param>
+    public TlsServerEndpoint(TlsServerOptions options, IReadOnlyList<SslApplicationProtocol> defaultProtocols)
     {
         options.Validate();
         this.options = options;
         if (options.Certificate is { } certificate) defaultContext = Context(certificate);
         foreach (var (name, named) in options.CertificatesByName) contexts[name] = Context(named);
-        protocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols]
-            : defaultProtocol is { } p ? [p] : [];
+        protocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : [.. defaultProtocols];
         select = Select;
     }
 
@@ -116,7 +117,7 @@ internal sealed class TlsServerEndpoint : TlsEndpoint
 }
 
 /// <summary>The client side: verification on unless explicitly turned off.</summary>
-internal sealed class TlsClientEndpoint(TlsClientOptions options, string host) : TlsEndpoint
+internal sealed class TlsClientEndpoint(TlsClientOptions options, string host, IReadOnlyList<SslApplicationProtocol>? defaultProtocols = null) : TlsEndpoint
 {
     public override TimeSpan HandshakeTimeout => options.HandshakeTimeout;
 
@@ -130,7 +131,7 @@ internal sealed class TlsClientEndpoint(TlsClientOptions options, string host) :
             EnabledSslProtocols = options.EnabledProtocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = ChainPolicy(options.TrustedRoots),
-            ApplicationProtocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : null,
+            ApplicationProtocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : defaultProtocols is { Count: > 0 } offered ? [.. offered] : null,
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckServer(layer, certificate as X509Certificate2, chain, errors),
         };
         if (options.ClientCertificate is { } mine) settings.ClientCertificates = [mine];

@@ -37,7 +37,8 @@ public sealed class TlsServerOptions
     public X509Certificate2Collection? IntermediateCertificates { get; set; }
 
     /// <summary>ALPN protocols offered, in preference order (e.g. <c>http/1.1</c>). Default none;
-    /// <c>ListenHttp</c> uses <c>http/1.1</c> when this is empty.</summary>
+    /// <c>ListenHttp</c> uses <c>h2</c> and <c>http/1.1</c> when this is empty (only <c>http/1.1</c> without
+    /// <c>HttpServerOptions.EnableHttp2</c>).</summary>
     public IList<SslApplicationProtocol> ApplicationProtocols { get; } = [];
 
     /// <summary>Whether to ask for client certificates. Default <see cref="ClientCertificateMode.None"/>.</summary>

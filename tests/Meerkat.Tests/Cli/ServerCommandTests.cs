@@ -54,6 +54,30 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Theory, MemberData(nameof(Builds))]
+    public async Task Serve_speaks_h2c_by_prior_knowledge_beside_http11_and_logs_each_stream(bool native)
+    {
+        SkipUnlessSignals();
+        File.WriteAllText(Path.Combine(directory, "a.txt"), "a file\n");
+        using var serve = MeerkatProcess.Start(native, "serve", directory, "--listen", "http://127.0.0.1:0", "--threads", "1");
+        string url = serve.WaitForListening();
+        var token = TestContext.Current.CancellationToken;
+        async Task<(Version, string)> Get(string path, Version version)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url + path) { Version = version, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            using var response = await client.SendAsync(request, token);
+            return (response.Version, await response.Content.ReadAsStringAsync(token));
+        }
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Get("/a.txt", HttpVersion.Version20)));
+        Assert.All(answers, a => Assert.Equal((HttpVersion.Version20, "a file\n"), a));
+        Assert.Equal((HttpVersion.Version11, "a file\n"), await Get("/a.txt", HttpVersion.Version11));
+        for (int i = 0; i < 4; i++) serve.WaitForLine(l => l.Contains("\"GET /a.txt HTTP/2\" 200 ", StringComparison.Ordinal));
+        serve.WaitForLine(l => l.Contains("\"GET /a.txt HTTP/1.1\" 200 ", StringComparison.Ordinal));
+        serve.Signal(MeerkatProcess.SIGINT);
+        Assert.Equal(ExitCodes.Ok, serve.WaitForExit());
+    }
+
+    [Theory, MemberData(nameof(Builds))]
     public async Task A_second_server_on_a_busy_port_fails_and_the_first_keeps_every_request(bool native)
     {
         SkipUnlessSignals();

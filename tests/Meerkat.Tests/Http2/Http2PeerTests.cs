@@ -83,7 +83,7 @@ public class Http2PeerTests
         }
     }
 
-    private static readonly (string Case, string Expected)[] MalformedCases =
+    internal static readonly (string Case, string Expected)[] MalformedCases =
     [
         ("uppercase-name", "RST PROTOCOL_ERROR"),
         ("connection-header", "RST PROTOCOL_ERROR"),
@@ -142,7 +142,7 @@ public class Http2PeerTests
     }
 
     /// <summary>/usr/bin/python3 (or python3 on PATH) able to import h2, or skip (fail under CI).</summary>
-    private static string PythonWithH2()
+    internal static string PythonWithH2()
     {
         foreach (string? python in new[] { "/usr/bin/python3", Peers.Find("python3") })
         {
@@ -158,7 +158,7 @@ public class Http2PeerTests
 
     // A client making `count` concurrent POSTs (25 at a time, our limit) with random bodies and
     // random x- fields, under a 20,000-octet receive window; checks every echo.
-    private const string ClientScript = """
+    internal const string ClientScript = """
 import random, socket, sys
 import h2.config, h2.connection, h2.events, h2.settings
 
@@ -274,7 +274,7 @@ while True:
 
     // One malformed sequence per case, built with h2's own HPACK encoder (Huffman, dynamic table)
     // and hyperframe; prints what our server answered: "RST <code>", "GOAWAY <code>" or the status.
-    private const string MalformedScript = """
+    internal const string MalformedScript = """
 import socket, sys
 import h2.errors
 import hpack, hyperframe.frame as f

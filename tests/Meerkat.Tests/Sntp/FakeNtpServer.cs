@@ -37,6 +37,22 @@ internal sealed class FakeNtpServer : IDisposable
         get { lock (requests) return [.. requests]; }
     }
 
+    /// <summary>Waits until <paramref name="count"/> requests have arrived (the server's receive task
+    /// may lag behind a client that already gave up); false when <paramref name="timeout"/> passes first.</summary>
+    public bool WaitForRequests(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (requests)
+        {
+            while (requests.Count < count)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(requests, left)) return requests.Count >= count;
+            }
+            return true;
+        }
+    }
+
     /// <summary>A good reply to <paramref name="request"/>, stamped with this machine's clock.</summary>
     public static NtpPacket Answer(NtpPacket request)
     {
@@ -101,6 +117,7 @@ internal sealed class FakeNtpServer : IDisposable
             {
                 index = requests.Count;
                 requests.Add(request);
+                Monitor.PulseAll(requests);
             }
             foreach (var packet in script(request, index))
             {

@@ -8,7 +8,9 @@
 // https:// origin has its own connection options carrying its TLS settings. With
 // MaxPipelineDepth above 1, safe requests may also queue on a busy connection (Slot.Behind):
 // Current is always the exchange whose response is being read, and when it is done the next one
-// behind it takes its place.
+// behind it takes its place. An HTTP/2 connection (HttpClientConnectionOptions.EnableHttp2 or
+// Http2PriorKnowledge) carries one exchange at a time here, like a kept-alive HTTP/1.1 one, and is
+// never pipelined on; multiplexing is the loop-level API's (docs/http2.md).
 namespace Meerkat.Http.Client;
 
 internal sealed class ConnectionPool
@@ -169,7 +171,8 @@ internal sealed class ConnectionPool
             var connection = manager.ConnectHttp(origin.Uri, OnEvent, origin.ConnectionOptions);
             connection.Tag = slot;
             slot.Connection = connection;
-            if (connection.Protocol is HttpClientProtocol protocol) protocol.PumpEnded = onPumpEnded;
+            if (connection.Protocol is IHttpClientProtocol protocol) protocol.PumpEnded = onPumpEnded;
+            if (connection.Protocol is Http2.Http2ClientProtocol http2) http2.StreamLost = onStreamLost;
             exchange.OnAssigned(connection, Assignment.New);
             return;
         }
@@ -188,7 +191,7 @@ internal sealed class ConnectionPool
         Slot? best = null;
         foreach (var slot in origin.Slots)
         {
-            if (!slot.IsConnected || slot.Answered == 0 || slot.Connection is not { State: < ConnectionState.Draining }) continue;
+            if (!slot.IsConnected || slot.Answered == 0 || slot.Connection is not { State: < ConnectionState.Draining, Protocol: HttpClientProtocol }) continue;
             if (slot.Current is not { IsFinished: false, IsPipelinable: true } || slot.InFlight >= options.MaxPipelineDepth) continue;
             if (best is null || slot.InFlight < best.InFlight) best = slot;
         }
@@ -333,6 +336,14 @@ internal sealed class ConnectionPool
             list = next;
         }
     }
+
+    // HTTP/2 (one exchange per connection in this pool): a stream that ended before its response head raises no
+    // event, so the connection goes with that error, and OnClose fails the exchange or sends it again.
+    private static readonly Action<Connection, object?, Exception, bool> onStreamLost = static (connection, _, error, _) =>
+    {
+        ((Slot)connection.Tag!).LastError ??= error;
+        connection.Close();
+    };
 
     private readonly Action<Connection> onPumpEnded = static connection => ((Slot)connection.Tag!).Current?.OnPumpEnded();
 

@@ -27,9 +27,21 @@ public sealed class HttpClientConnectionOptions
     /// Bodies framed by Content-Length or chunked coding do not depend on close_notify.</summary>
     public bool AllowUntilCloseBodyWithoutCloseNotify { get; set; }
 
+    /// <summary>Whether an <c>https://</c> connection offers HTTP/2 (<c>h2</c>, then <c>http/1.1</c>, by ALPN) and
+    /// speaks it when the server chooses it (like curl's <c>--http2</c>): every request is then a stream of
+    /// one connection, with the same events, interleaved. Default false: HTTP/1.1 only. See docs/http2.md.</summary>
+    public bool EnableHttp2 { get; set; }
+
+    /// <summary>Whether an <c>http://</c> connection speaks HTTP/2 from its first byte (h2c with prior
+    /// knowledge, RFC 9113 §3.3; curl's <c>--http2-prior-knowledge</c>): only for servers known to speak it.
+    /// Default false.</summary>
+    public bool Http2PriorKnowledge { get; set; }
+
     /// <summary>A copy with other TLS settings (the pool's per-origin options).</summary>
     internal HttpClientConnectionOptions WithTls(TlsClientOptions? tls) => new()
     {
+        EnableHttp2 = EnableHttp2,
+        Http2PriorKnowledge = Http2PriorKnowledge,
         Limits = Limits,
         MaxBufferedBodySize = MaxBufferedBodySize,
         ExpectContinueTimeout = ExpectContinueTimeout,

@@ -1,6 +1,7 @@
 // How this file works: the loop-level client API, as extension members on Manager and
 // Connection. It only checks arguments and forwards to the connection's HttpClientProtocol;
 // for https:// the TLS layer (Meerkat.Tls) runs under that protocol.
+using Meerkat.Http2;
 using Meerkat.Tls;
 
 namespace Meerkat.Http.Client;
@@ -34,9 +35,11 @@ public static class HttpClientExtensions
             RequireHttp(uri);
             options ??= HttpClientConnectionOptions.Default;
             var address = new NetworkAddress("tcp", uri.DnsSafeHost, uri.Port);
-            var protocol = new HttpClientProtocol(options);
-            return uri.Scheme == Uri.UriSchemeHttps
-                ? manager.ConnectTls(address, handler, options.Tls ?? new TlsClientOptions(), protocol)
+            bool https = uri.Scheme == Uri.UriSchemeHttps;
+            bool http2 = https ? options.EnableHttp2 : options.Http2PriorKnowledge;
+            Protocol protocol = http2 ? new Http2ClientProtocol(options, isTls: https) : new HttpClientProtocol(options);
+            return https
+                ? manager.ConnectTls(address, handler, options.Tls ?? new TlsClientOptions(), protocol, http2 ? Http2ClientProtocol.AlpnProtocols : null)
                 : manager.Connect(address, datagram: false, handler, protocol);
         }
     }
@@ -44,7 +47,7 @@ public static class HttpClientExtensions
     extension(Connection connection)
     {
         /// <summary>True for a connection made by <c>ConnectHttp</c>.</summary>
-        public bool IsHttpClient => connection.Protocol is HttpClientProtocol;
+        public bool IsHttpClient => connection.Protocol is IHttpClientProtocol;
 
         /// <summary>Requests sent on this connection whose responses have not ended.</summary>
         public int PendingHttpRequests => Client(connection).PendingCount;
@@ -105,7 +108,7 @@ public static class HttpClientExtensions
             throw new NotSupportedException($"only http:// and https:// URLs are supported, not {uri.Scheme}://");
     }
 
-    private static HttpClientProtocol Client(Connection connection) =>
-        connection.Protocol as HttpClientProtocol
+    private static IHttpClientProtocol Client(Connection connection) =>
+        connection.Protocol as IHttpClientProtocol
         ?? throw new InvalidOperationException($"connection #{connection.Id} is not an HTTP client connection (open it with ConnectHttp)");
 }

@@ -13,7 +13,7 @@ using Meerkat.Tls;
 
 namespace Meerkat.Http.Client;
 
-internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : Protocol
+internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : Protocol, IHttpClientProtocol
 {
     private readonly HttpClientCore core = new(options.Limits, options.MaxBufferedBodySize, Ticks(options.ExpectContinueTimeout));
     private readonly HttpClientTelemetry telemetry = new();
@@ -29,7 +29,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     /// <summary>Called (loop thread) after each pass over the receive buffer, once the events of
     /// the bytes at hand were raised: MeerkatHttpClient publishes a head there, so a small body that
     /// arrived with it reaches the caller in the same hop.</summary>
-    internal Action<Connection>? PumpEnded { get; set; }
+    public Action<Connection>? PumpEnded { get; set; }
 
     // ------------------------------------------------------------------ sending
 
@@ -233,7 +233,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     }
 
     /// <summary>Why a transaction was cut, from why the connection closes.</summary>
-    private static HttpOutcome OutcomeOf(CloseCause cause, Exception? error) => cause switch
+    internal static HttpOutcome OutcomeOf(CloseCause cause, Exception? error) => cause switch
     {
         CloseCause.HandlerError => HttpOutcome.HandlerError,
         CloseCause.Disposed => HttpOutcome.Disposed,

@@ -14,12 +14,14 @@ namespace Meerkat.Http.Client;
 public sealed class HttpResponse
 {
     private List<KeyValuePair<string, string>>? trailers;
+    // major × 10 + minor in one field: the object stays as small as HTTP/1.1's allocation tests count it.
+    private readonly int version;
 
     internal HttpResponse(HttpHead head, string requestMethod, FieldStrings? strings = null)
     {
         StatusCode = head.StatusCode;
         ReasonPhrase = strings is null ? head.ReasonString : strings.Reason(head.Reason);
-        VersionMinor = head.VersionMinor;
+        version = 10 + head.VersionMinor;
         KeepAlive = head.KeepAlive;
         Framing = head.Framing;
         ContentLength = head.ContentLength;
@@ -27,14 +29,32 @@ public sealed class HttpResponse
         Headers = strings is null ? FieldStrings.Copy(head.Headers) : strings.Fields(head.Headers);
     }
 
+    /// <summary>A response received on an HTTP/2 stream (RFC 9113 §8.3.2): no reason phrase, no connection fields.</summary>
+    internal HttpResponse(Meerkat.Http2.Http2HeaderSection section, string requestMethod, bool hasContent, FieldStrings? strings = null)
+    {
+        StatusCode = section.Status;
+        ReasonPhrase = "";
+        version = 20;
+        KeepAlive = true;
+        ContentLength = section.ContentLength;
+        // HTTP/2 frames the body itself: "Chunked" stands for a length not announced, as for a request.
+        Framing = !hasContent || requestMethod == "HEAD" || StatusCode is 204 or 304 ? HttpFraming.None
+            : ContentLength >= 0 ? HttpFraming.ContentLength : HttpFraming.Chunked;
+        RequestMethod = requestMethod;
+        Headers = strings is null ? FieldStrings.Copy(section.Fields) : strings.Fields(section.Fields);
+    }
+
     /// <summary>The status code, e.g. 200.</summary>
     public int StatusCode { get; }
+
+    /// <summary>1 for HTTP/1.x, 2 for a response received on an HTTP/2 stream.</summary>
+    public int VersionMajor => version / 10;
 
     /// <summary>The reason phrase as sent (may be empty).</summary>
     public string ReasonPhrase { get; }
 
-    /// <summary>Minor HTTP version of the response: 0 for HTTP/1.0, 1 for HTTP/1.1.</summary>
-    public int VersionMinor { get; }
+    /// <summary>Minor HTTP version of the response: 0 for HTTP/1.0 and HTTP/2, 1 for HTTP/1.1.</summary>
+    public int VersionMinor => version % 10;
 
     /// <summary>Whether the connection stays open after this response (RFC 9112 §9.3).</summary>
     public bool KeepAlive { get; }
@@ -64,7 +84,7 @@ public sealed class HttpResponse
     public string? GetTrailer(string name) => Find(Trailers, name);
 
     /// <inheritdoc/>
-    public override string ToString() => $"HTTP/1.{VersionMinor} {StatusCode} {ReasonPhrase}";
+    public override string ToString() => VersionMajor == 2 ? $"HTTP/2 {StatusCode}" : $"HTTP/1.{VersionMinor} {StatusCode} {ReasonPhrase}";
 
     internal void SetTrailers(HttpHeaders fields)
     {

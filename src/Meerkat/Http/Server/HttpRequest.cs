@@ -5,12 +5,18 @@ namespace Meerkat.Http;
 /// <summary>
 /// The request of the current HTTP transaction on a server connection, as seen from
 /// <see cref="EventKind.HttpHeaders"/>, <see cref="EventKind.HttpBody"/> and
-/// <see cref="EventKind.HttpMessage"/>. One object per connection, reused for every request:
-/// its spans are valid only during the callback; copy what a deferred response needs.
+/// <see cref="EventKind.HttpMessage"/>. One object per HTTP/1.1 connection (per HTTP/2 stream),
+/// reused for every request: its spans are valid only during the callback; copy what a deferred
+/// response needs, and keep <see cref="Id"/> to address the request later.
 /// </summary>
 public sealed class HttpRequest
 {
     private static readonly HttpHeaders NoTrailers = new();
+    private long id;
+
+    /// <summary>The connection and the protocol's unit of work (the HTTP/1.1 connection, an HTTP/2
+    /// stream) that a Wakeup sent to <see cref="Id"/> is delivered to. Set by the protocol.</summary>
+    internal (Connection Connection, object Target) Owner { get; set; }
 
     internal HttpHead Head { get; private set; } = null!;
 
@@ -26,6 +32,14 @@ public sealed class HttpRequest
         ResponseStatus = 0;
         Route = null;
         ProtocolVersion = Diagnostics.TelemetryTags.Http1VersionOf(head.VersionMinor);
+    }
+
+    /// <summary>The transaction is over (after its HttpDone): its <see cref="Id"/> stops addressing it.</summary>
+    internal void EndTransaction()
+    {
+        if (id == 0) return;
+        Owner.Connection.Manager.UnregisterWakeupTarget(id);
+        id = 0;
     }
 
     /// <summary>The metrics and span of this transaction (Diagnostics/HttpServerTelemetry).</summary>
@@ -53,8 +67,22 @@ public sealed class HttpRequest
     /// <summary>The query after <c>?</c>, without it; empty when there is none.</summary>
     public ReadOnlySpan<byte> Query => Head.Query;
 
-    /// <summary>1 for HTTP/1.1 (and 1.2 and above, read as 1.1), 0 for HTTP/1.0.</summary>
+    /// <summary>1 for HTTP/1.1 (and 1.2 and above, read as 1.1), 0 for HTTP/1.0 and HTTP/2.</summary>
     public int VersionMinor => Head.VersionMinor;
+
+    /// <summary>1 for HTTP/1.x, 2 for a request on an HTTP/2 stream.</summary>
+    public int VersionMajor { get; internal set; } = 1;
+
+    /// <summary>
+    /// This request's address for <see cref="Manager.Wakeup(long, ReadOnlySpan{byte})"/>: a wakeup sent
+    /// to it from any thread is raised as <see cref="EventKind.Wakeup"/> on the request's connection with
+    /// <c>e.Request</c> set to this request, and the response calls made there (<c>c.Reply</c>,
+    /// <c>c.BeginResponse</c>, ...) answer it, on HTTP/1.1 and on an HTTP/2 connection with several
+    /// requests in progress alike. Unique within the process, never reused (the sequence of connection
+    /// ids); valid until the request's <see cref="EventKind.HttpDone"/>, after which
+    /// <c>Wakeup</c> returns false. Read it on the loop thread, during the request's events.
+    /// </summary>
+    public long Id => id != 0 ? id : id = Owner.Connection.Manager.RegisterWakeupTarget(Owner.Connection, Owner.Target);
 
     /// <summary>The header fields, in order.</summary>
     public HttpHeaders Headers => Head.Headers;
@@ -130,5 +158,5 @@ public sealed class HttpRequest
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{MethodString} {Encoding.Latin1.GetString(Target)} HTTP/1.{VersionMinor}";
+    public override string ToString() => $"{MethodString} {Encoding.Latin1.GetString(Target)} {(VersionMajor == 2 ? "HTTP/2" : $"HTTP/1.{VersionMinor}")}";
 }

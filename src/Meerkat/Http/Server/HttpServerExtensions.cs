@@ -41,23 +41,18 @@ public static class HttpServerExtensions
         if (address.Scheme == "https" && options.Tls is null)
             throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
         var listener = address.Scheme == "https"
-            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks), SslApplicationProtocol.Http11)
+            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks, isTls: true),
+                options.EnableHttp2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11])
             : manager.Listen(address, datagram: false, handler, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks));
         StartDeadlineSweep(manager, listener, options);
         return listener;
     }
 
-    /// <summary>Answers the pending request in one call: status, body, content type, extra headers.</summary>
+    /// <summary>Answers the pending request in one call: status, body, content type, extra headers. On an
+    /// HTTP/2 connection, the request addressed is the one whose event is being raised (docs/http2.md).</summary>
     /// <exception cref="InvalidOperationException">No request is waiting, or it was already answered.</exception>
-    public static void Reply(this Connection connection, int status, ReadOnlySpan<byte> body, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers)
-    {
-        var protocol = PendingProtocol(connection);
-        var writer = connection.SendWriter;
-        protocol.Core.BeginResponse(writer, status, body.Length, contentType, headers, protocol.PeerFinished(connection));
-        protocol.Response.Write(writer, body);
-        protocol.Response.End(writer);
-        protocol.ResponseChanged(connection);
-    }
+    public static void Reply(this Connection connection, int status, ReadOnlySpan<byte> body, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers) =>
+        Pending(connection).Reply(connection, status, body, contentType, headers);
 
     /// <summary>Answers the pending request with a UTF-8 text body.</summary>
     public static void Reply(this Connection connection, int status, string body, string contentType = "text/plain; charset=utf-8", params ReadOnlySpan<(string Name, string Value)> headers) =>
@@ -68,21 +63,12 @@ public static class HttpServerExtensions
     /// <see cref="WriteBody"/> (ideally while <see cref="Connection.IsWritable"/>, resuming on
     /// <see cref="EventKind.Write"/>) and finish with <see cref="EndResponse(Connection)"/>, or with
     /// <see cref="EndResponse(Connection, ReadOnlySpan{ValueTuple{string, string}})"/> to send trailer fields.</summary>
-    public static void BeginResponse(this Connection connection, int status, long contentLength = -1, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers)
-    {
-        var protocol = PendingProtocol(connection);
-        protocol.Core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, protocol.PeerFinished(connection));
-        protocol.ResponseChanged(connection);
-    }
+    public static void BeginResponse(this Connection connection, int status, long contentLength = -1, string? contentType = null, params ReadOnlySpan<(string Name, string Value)> headers) =>
+        Pending(connection).BeginResponse(connection, status, contentLength, contentType, headers, null);
 
     /// <summary>Appends a piece of the streamed response body.</summary>
     /// <returns><see cref="Connection.IsWritable"/>: false means wait for <see cref="EventKind.Write"/>.</returns>
-    public static bool WriteBody(this Connection connection, ReadOnlySpan<byte> data)
-    {
-        var protocol = ServerProtocol(connection);
-        protocol.Response.Write(connection.SendWriter, data);
-        return connection.IsWritable;
-    }
+    public static bool WriteBody(this Connection connection, ReadOnlySpan<byte> data) => Transaction(connection).WriteBody(connection, data);
 
     /// <summary>Finishes the streamed response.</summary>
     public static void EndResponse(this Connection connection) => connection.EndResponse([]);
@@ -93,22 +79,15 @@ public static class HttpServerExtensions
     /// A response to HEAD has no body, and its trailers are dropped with it.</summary>
     /// <exception cref="InvalidOperationException">The response has a Content-Length, or the client speaks HTTP/1.0 (no chunked coding).</exception>
     /// <exception cref="ArgumentException">A trailer names a field that frames or routes the message (Content-Length, Transfer-Encoding, Host...).</exception>
-    public static void EndResponse(this Connection connection, params ReadOnlySpan<(string Name, string Value)> trailers)
-    {
-        var protocol = ServerProtocol(connection);
-        protocol.Response.End(connection.SendWriter, trailers);
-        protocol.ResponseChanged(connection);
-    }
+    public static void EndResponse(this Connection connection, params ReadOnlySpan<(string Name, string Value)> trailers) =>
+        Transaction(connection).EndResponse(connection, trailers);
 
     /// <summary>Starts a response whose body <paramref name="producer"/> writes piece by piece, called
     /// whenever the connection can take more, in bounded memory, until it returns 0.</summary>
     public static void StreamResponse(this Connection connection, int status, long contentLength, string? contentType, HttpBodyProducer producer, params ReadOnlySpan<(string Name, string Value)> headers)
     {
         ArgumentNullException.ThrowIfNull(producer);
-        var protocol = PendingProtocol(connection);
-        protocol.Core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, protocol.PeerFinished(connection));
-        protocol.Response.Producer = producer;
-        protocol.ResponseChanged(connection);
+        Pending(connection).BeginResponse(connection, status, contentLength, contentType, headers, producer);
     }
 
     /// <summary>Starts a Server-Sent Events stream (<c>text/event-stream</c>, chunked). Send events
@@ -127,23 +106,29 @@ public static class HttpServerExtensions
         connection.WriteBody(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
-    /// <summary>True when this server connection has a request waiting for its response.</summary>
+    /// <summary>True when this server connection has a request waiting for its response (on HTTP/2: the
+    /// request whose event is being raised, or the only one in progress).</summary>
     public static bool HasPendingRequest(this Connection connection) =>
-        connection.Protocol is HttpServerProtocol protocol && protocol.Core.IsAwaitingResponse;
+        connection.Protocol is IHttpServerConnection server && server.Addressed(out _) is { IsAwaitingResponse: true };
 
-    private static HttpServerProtocol ServerProtocol(Connection connection) =>
-        connection.Protocol as HttpServerProtocol
-        ?? throw new InvalidOperationException($"connection #{connection.Id} is not an HTTP server connection");
-
-    private static HttpServerProtocol PendingProtocol(Connection connection)
+    /// <summary>The transaction response calls on <paramref name="connection"/> address now.</summary>
+    /// <exception cref="InvalidOperationException">Not an HTTP server connection, or (HTTP/2) no single request is addressed.</exception>
+    internal static IServerTransaction Transaction(Connection connection)
     {
-        var protocol = ServerProtocol(connection);
+        var server = connection.Protocol as IHttpServerConnection
+            ?? throw new InvalidOperationException($"connection #{connection.Id} is not an HTTP server connection");
+        return server.Addressed(out string? reason) ?? throw new InvalidOperationException($"connection #{connection.Id} {reason}");
+    }
+
+    private static IServerTransaction Pending(Connection connection)
+    {
+        var transaction = Transaction(connection);
         if (connection.State >= ConnectionState.Draining) throw new InvalidOperationException($"connection #{connection.Id} is closing: the response cannot be sent");
-        if (!protocol.Core.IsAwaitingResponse)
-            throw new InvalidOperationException(protocol.Core.IsInTransaction
+        if (!transaction.IsAwaitingResponse)
+            throw new InvalidOperationException(transaction.IsInTransaction
                 ? $"connection #{connection.Id}: the response to this request was already started"
                 : $"connection #{connection.Id} has no request waiting for a response");
-        return protocol;
+        return transaction;
     }
 
     /// <summary>One repeating timer per listener enforces the deadlines of its connections (head, idle,
@@ -158,7 +143,7 @@ public static class HttpServerExtensions
             bool any = false;
             for (int i = 0; i < connections.Count; i++)
             {
-                if (connections[i].Protocol is not HttpServerProtocol protocol || !ReferenceEquals(protocol.Options, options)) continue;
+                if (connections[i].Protocol is not IHttpServerConnection protocol || !ReferenceEquals(protocol.Options, options)) continue;
                 any = true;
                 protocol.CheckDeadlines(connections[i], now);
             }

@@ -45,8 +45,19 @@ public sealed class HttpServerOptions
     /// <summary>Value of the <c>Server</c> response header, or null for none. Default null.</summary>
     public string? ServerName { get; set; }
 
-    /// <summary>TLS settings, required by <c>https://</c> listeners (ALPN defaults to <c>http/1.1</c>). Default null.</summary>
+    /// <summary>TLS settings, required by <c>https://</c> listeners (ALPN offers <c>h2</c> then <c>http/1.1</c>,
+    /// or only <c>http/1.1</c> without <see cref="EnableHttp2"/>, unless the options name their own). Default null.</summary>
     public Meerkat.Tls.TlsServerOptions? Tls { get; set; }
+
+    /// <summary>Whether the listener also speaks HTTP/2 (RFC 9113), with the same handlers and events, one
+    /// transaction per stream: on <c>https://</c> when the client chooses <c>h2</c> by ALPN; on <c>http://</c>
+    /// (h2c) when the connection starts with the HTTP/2 preface (prior knowledge) or a request asks for
+    /// <c>Upgrade: h2c</c>. HTTP/1.1 is served beside it on the same port. Default true. See docs/http2.md.</summary>
+    public bool EnableHttp2 { get; set; } = true;
+
+    /// <summary>HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are
+    /// refused with REFUSED_STREAM, which clients retry. Default 100.</summary>
+    public int Http2MaxConcurrentStreams { get; set; } = 100;
 
     /// <summary>A validated copy, taken by <see cref="HttpServerExtensions.ListenHttp"/>: changing these options
     /// afterwards changes nothing for that listener.</summary>
@@ -57,6 +68,8 @@ public sealed class HttpServerOptions
             throw new ArgumentException("HttpServerOptions body sizes must not be negative");
         if (HeaderTimeout <= TimeSpan.Zero || IdleTimeout <= TimeSpan.Zero)
             throw new ArgumentException("HttpServerOptions.HeaderTimeout and IdleTimeout must be positive");
+        if (Http2MaxConcurrentStreams < 1)
+            throw new ArgumentException("HttpServerOptions.Http2MaxConcurrentStreams must be at least 1");
         var copy = (HttpServerOptions)MemberwiseClone();
         copy.Limits = Limits.Snapshot();
         return copy;

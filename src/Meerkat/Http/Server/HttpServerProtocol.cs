@@ -4,15 +4,36 @@
 // the core's state asks of the connection (keep it, close after drain, close now, switch protocol).
 // Nothing here decides HTTP: keep-alive, pipelining, deferred responses, 100-continue, deadlines
 // and every transaction's end live in the core, which tests drive without a socket.
+//
+// HTTP/2 (HttpServerOptions.EnableHttp2) is entered here, in three ways, before any HTTP/1.1
+// transaction of the connection is raised: TLS chose "h2" by ALPN (at TlsHandshake); a plain
+// connection starts with the HTTP/2 preface (prior knowledge: the first bytes are compared with it
+// before the HTTP/1.1 parser sees them, waiting while they are a prefix of it); or a request asks for
+// "Upgrade: h2c" with a valid HTTP2-Settings field (RFC 7540 §3.2): it is answered 101 and becomes
+// stream 1, so its HTTP/1.1 events are not raised. Http2ServerProtocol then owns the connection.
+using System.Net.Security;
+using Meerkat.Http2;
+using Meerkat.Tls;
+
 namespace Meerkat.Http;
 
 /// <summary>The server side of HTTP/1.1 on one accepted connection (glue over <see cref="HttpServerCore"/>).</summary>
-internal sealed class HttpServerProtocol : Protocol
+internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, IServerTransaction
 {
     private readonly HttpServerCore core;
+    private readonly bool isTls;
     private Action<Connection>? switchProtocols;
+    // A plain connection whose first bytes have not yet told HTTP/1.1 from the HTTP/2 preface.
+    private bool mayStartWithPreface;
+    // The pending request is being upgraded to h2c: its HTTP/1.1 events are stream 1's, not raised here.
+    private bool isUpgradingToHttp2;
 
-    public HttpServerProtocol(HttpServerOptions options, long now) => core = new HttpServerCore(options, now, options.TimeProvider);
+    public HttpServerProtocol(HttpServerOptions options, long now, bool isTls = false)
+    {
+        core = new HttpServerCore(options, now, options.TimeProvider);
+        this.isTls = isTls;
+        mayStartWithPreface = options.EnableHttp2 && !isTls;
+    }
 
     public HttpServerCore Core => core;
 
@@ -21,6 +42,54 @@ internal sealed class HttpServerProtocol : Protocol
     public HttpRequest Request => core.Request;
 
     public ResponseWriter Response => core.Response;
+
+    // ---- the transaction API (HttpServer): one request at a time on an HTTP/1.1 connection
+
+    public IServerTransaction? Addressed(out string? reason)
+    {
+        reason = null;
+        return this;
+    }
+
+    public bool IsInTransaction => core.IsInTransaction;
+
+    public bool IsAwaitingResponse => core.IsAwaitingResponse;
+
+    public List<(string Name, string Value)> AddedHeaders => core.Response.AddedHeaders;
+
+    public IDisposable? Resource
+    {
+        get => core.Response.Resource;
+        set => core.Response.Resource = value;
+    }
+
+    public void BeginResponse(Connection connection, int status, long contentLength, string? contentType, ReadOnlySpan<(string Name, string Value)> headers, HttpBodyProducer? producer)
+    {
+        core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, PeerFinished(connection));
+        if (producer is not null) core.Response.Producer = producer;
+        ResponseChanged(connection);
+    }
+
+    public bool WriteBody(Connection connection, ReadOnlySpan<byte> data)
+    {
+        core.Response.Write(connection.SendWriter, data);
+        return connection.IsWritable;
+    }
+
+    public void EndResponse(Connection connection, ReadOnlySpan<(string Name, string Value)> trailers)
+    {
+        core.Response.End(connection.SendWriter, trailers);
+        ResponseChanged(connection);
+    }
+
+    public void Reply(Connection connection, int status, ReadOnlySpan<byte> body, string? contentType, ReadOnlySpan<(string Name, string Value)> headers)
+    {
+        var writer = connection.SendWriter;
+        core.BeginResponse(writer, status, body.Length, contentType, headers, PeerFinished(connection));
+        core.Response.Write(writer, body);
+        core.Response.End(writer);
+        ResponseChanged(connection);
+    }
 
     public override void OnEvent(Connection connection, Event e)
     {
@@ -32,6 +101,11 @@ internal sealed class HttpServerProtocol : Protocol
             case EventKind.Write:
                 core.OutputProgressed(connection.Manager.Ticks);
                 Pump(connection);
+                break;
+            case EventKind.TlsHandshake when Options.EnableHttp2 && connection.Security is TlsLayer { Session: { } ssl }
+                                              && ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2:
+                core.Release();
+                Http2ServerProtocol.Install(connection, Options, processNow: false); // the plaintext follows as a Read event
                 break;
             case EventKind.Close:
                 core.Release();
@@ -100,6 +174,7 @@ internal sealed class HttpServerProtocol : Protocol
 
     private void Process(Connection connection)
     {
+        if (mayStartWithPreface && !IsHttp11(connection)) return;
         while (connection.State < ConnectionState.Draining && connection.Protocol == this)
         {
             var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, connection.Manager.Ticks, connection.SendWriter, out int consumed);
@@ -108,11 +183,82 @@ internal sealed class HttpServerProtocol : Protocol
                 if (consumed > 0) connection.Consume(consumed);
                 break;
             }
+            if (e.Kind == HttpServerEventKind.Headers) isUpgradingToHttp2 = TryUpgradeToHttp2(connection);
+            if (isUpgradingToHttp2)
+            {
+                // Stream 1 raises this request's events once the connection speaks HTTP/2.
+                if (consumed > 0) connection.Consume(consumed);
+                continue;
+            }
             var error = Raise(connection, e);
             if (consumed > 0 && connection.State < ConnectionState.Closed) connection.Consume(consumed);
             if (error is not null) HandlerFailed(connection, ToEventKind(e.Kind), error);
         }
         Settle(connection);
+    }
+
+    /// <summary>Prior knowledge (RFC 9113 §3.3): false while the first bytes are a prefix of the HTTP/2
+    /// preface (wait for more), or once they are the whole preface (HTTP/2 took the connection over).</summary>
+    private bool IsHttp11(Connection connection)
+    {
+        var received = connection.Received;
+        if (received.IsEmpty) return true;
+        switch (Http2Preface.Match(received))
+        {
+            case Http2PrefaceMatch.Complete:
+                mayStartWithPreface = false;
+                core.Release();
+                Http2ServerProtocol.Install(connection, Options, processNow: true);
+                return false;
+            case Http2PrefaceMatch.Partial when !connection.IsPeerClosed:
+                return false;
+            default:
+                mayStartWithPreface = false;
+                return true;
+        }
+    }
+
+    /// <summary>"Upgrade: h2c" (RFC 7540 §3.2, still sent by curl): a request without a body, on a plain
+    /// connection, with one valid HTTP2-Settings field named in Connection, is answered 101 and becomes
+    /// stream 1 of an HTTP/2 connection. Any other request is served by HTTP/1.1 (a server may ignore Upgrade).</summary>
+    private bool TryUpgradeToHttp2(Connection connection)
+    {
+        var request = core.Request;
+        if (!Options.EnableHttp2 || isTls || !request.Head.IsUpgrade || request.HasBody || request.IsMethod("CONNECT"u8)) return false;
+        if (!HasToken(request.Head.UpgradeProtocol, "h2c"u8) || !HasConnectionOption(request.Headers, "http2-settings"u8)) return false;
+        string? settingsField = null;
+        var headers = request.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (!System.Text.Ascii.EqualsIgnoreCase(headers.GetName(i), "HTTP2-Settings"u8)) continue;
+            if (settingsField is not null) return false; // more than one: no upgrade (RFC 7540 §3.2.1)
+            settingsField = headers.GetValueString(i);
+        }
+        if (settingsField is null || !Http2Upgrade.TryDecodeSettings(settingsField, out byte[] settings)) return false;
+        var stream1 = new Http2RequestHead();
+        stream1.Build(request);
+        core.SwitchProtocols(connection.SendWriter, [new("Connection", "Upgrade"), new("Upgrade", "h2c")]);
+        switchProtocols = SwitchToHttp2(settings, stream1);
+        return true;
+    }
+
+    /// <summary>Apart from <see cref="TryUpgradeToHttp2"/>, so that its closure is allocated only for an upgrade.</summary>
+    private Action<Connection> SwitchToHttp2(byte[] settings, Http2RequestHead stream1) =>
+        c => Http2ServerProtocol.InstallUpgraded(c, Options, settings, stream1);
+
+    private static bool HasConnectionOption(HttpHeaders headers, ReadOnlySpan<byte> option)
+    {
+        for (int i = 0; i < headers.Count; i++)
+            if (System.Text.Ascii.EqualsIgnoreCase(headers.GetName(i), "Connection"u8) && HasToken(headers.GetValue(i), option)) return true;
+        return false;
+    }
+
+    /// <summary>True when the comma-separated list <paramref name="list"/> has <paramref name="token"/> (case-insensitive).</summary>
+    private static bool HasToken(ReadOnlySpan<byte> list, ReadOnlySpan<byte> token)
+    {
+        foreach (Range range in list.Split((byte)','))
+            if (System.Text.Ascii.EqualsIgnoreCase(list[range].Trim(" \t"u8), token)) return true;
+        return false;
     }
 
     /// <summary>Does what the core's state asks of the connection.</summary>
@@ -137,11 +283,31 @@ internal sealed class HttpServerProtocol : Protocol
 
     private Exception? Raise(Connection connection, HttpServerEvent e) => e.Kind switch
     {
-        HttpServerEventKind.Headers => connection.Manager.RaiseHttpToUser(connection, new Event(EventKind.HttpHeaders, subject: core.Request)),
+        HttpServerEventKind.Headers => RaiseHeaders(connection),
         HttpServerEventKind.Body => connection.Manager.RaiseHttpToUser(connection, new Event(EventKind.HttpBody, core.BodyPiece, subject: core.Request)),
         HttpServerEventKind.Message => connection.Manager.RaiseHttpToUser(connection, new Event(EventKind.HttpMessage, subject: core.Request)),
         _ => RaiseDone(connection, e),
     };
+
+    private Exception? RaiseHeaders(Connection connection)
+    {
+        if (core.Request.Owner.Connection is null) core.Request.Owner = (connection, this);
+        return connection.Manager.RaiseHttpToUser(connection, new Event(EventKind.HttpHeaders, subject: core.Request));
+    }
+
+    /// <summary>A Wakeup sent to the request's <see cref="HttpRequest.Id"/>: raised with the request as its
+    /// subject; a throw there is a handler error of the transaction (500 or an abort), as on HTTP events.</summary>
+    public override void OnAddressedWakeup(Connection connection, object target, ReadOnlySpan<byte> payload)
+    {
+        if (!core.IsInTransaction)
+        {
+            base.OnAddressedWakeup(connection, target, payload);
+            return;
+        }
+        if (connection.Manager.RaiseHttpToUser(connection, new Event(EventKind.Wakeup, payload, subject: core.Request)) is { } error)
+            HandlerFailed(connection, EventKind.Wakeup, error);
+        Settle(connection);
+    }
 
     private static EventKind ToEventKind(HttpServerEventKind kind) => kind switch
     {
@@ -155,6 +321,7 @@ internal sealed class HttpServerProtocol : Protocol
     {
         var error = connection.Manager.RaiseHttpToUser(connection,
             new Event(EventKind.HttpDone, count: (long)done.Outcome, error: done.Error, subject: core.Request));
+        core.Request.EndTransaction();
         if (error is not null)
         {
             LogHandlerError(connection, EventKind.HttpDone, error, "the connection closes");

@@ -23,9 +23,8 @@ public static class StaticFileExtensions
     public static void ServeStatic(this Connection connection, StaticFileOptions options, string? path = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var protocol = connection.Protocol as HttpServerProtocol
-            ?? throw new InvalidOperationException($"connection #{connection.Id} is not an HTTP server connection");
-        var request = protocol.Request;
+        var transaction = HttpServerExtensions.Transaction(connection);
+        var request = transaction.Request;
         string target = path ?? System.Text.Encoding.Latin1.GetString(request.Target);
         var plan = StaticFilePlanner.Plan(options, request.MethodString, target, name => request.GetHeader(name));
         long length = -1;
@@ -49,7 +48,7 @@ public static class StaticFileExtensions
         var reader = plan.Entry.OpenReader(plan.FileOffset);
         long remaining = plan.FileLength;
         // The reader lives as long as the response: released when it completes or the connection closes.
-        protocol.Response.Resource = reader;
+        transaction.Resource = reader;
         connection.StreamResponse(plan.StatusCode, remaining, contentType, destination =>
         {
             if (remaining == 0) return 0;

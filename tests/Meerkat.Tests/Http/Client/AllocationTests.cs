@@ -53,8 +53,11 @@ public class ClientAllocationTests
         // queue array) and the HttpClientResponse handed to the caller; header strings and the
         // header array are reused from the previous response (same bytes), the body segment is
         // pooled, the exchange is the caller's.
-        // 432 bytes on .NET 10 (x64).
-        Assert.Equal(432L * Measured, allocated);
+        // 432 bytes on .NET 10 (x64), per request, exactly. When the machine is loaded and the caller
+        // runs in a burst while the loop waits, an internal queue may grow once in the window
+        // (40-80 bytes, once, not per request): a one-off below 1 KiB is allowed, a per-request
+        // byte more (5,000 bytes) is not.
+        Assert.InRange(allocated - 432L * Measured, 0, 1023);
         _ = server;
     }
 
