@@ -2,7 +2,7 @@
 // load generator and report live in Harness/. Run in Release:
 //   dotnet run -c Release --project bench/Meerkat.Bench -- echo [--connections 64] [--seconds 5] [--size 64]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- plaintext [--seconds 5] [--connections 64]
-//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|http2|https|websocket|routing [--option value ...]
+//   dotnet run -c Release --project bench/Meerkat.Bench -- client|download|http2|https|websocket|routing|proxy [--option value ...]
 //   dotnet run -c Release --project bench/Meerkat.Bench -- idle|native|scaling|observability [--option value ...]
 using Meerkat.Bench.Benchmarks;
 using Meerkat.Bench.Harness;
@@ -20,6 +20,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["native"] = ("native meerkat vs. meerkat on the JIT vs. Kestrel: size, start to first answer, RSS idle and after load", NativeBenchmark.Run),
     ["scaling"] = ("keep-alive req/s: Meerkat 1 and 2 loops vs. nginx 1 and 2 workers vs. Kestrel, scaling ratios", ScalingBenchmark.Run),
     ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
+    ["proxy"] = ("reverse proxy: Meerkat MapProxy vs. nginx proxy_pass to the same nginx upstream, req/s and 1 GiB MB/s", ProxyBenchmark.Run),
     ["observability"] = ("GET /plaintext with nothing listening vs. OpenTelemetry metrics, metrics + traces, a Prometheus scrape; Kestrel with the same SDK", ObservabilityBenchmark.Run),
     ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };
@@ -33,6 +34,7 @@ var servers = new Dictionary<string, Func<string[], int>>
     ["serve-kestrel-ws"] = WebSocketBenchmark.ServeKestrel,
     ["serve-meerkat-routed"] = RoutingBenchmark.ServeMeerkatRouted,
     ["serve-kestrel-routed"] = RoutingBenchmark.ServeKestrelRouted,
+    ["serve-meerkat-proxy"] = ProxyBenchmark.ServeMeerkatProxy,
     ["serve-meerkat-mqtt"] = MqttBenchmark.ServeMeerkat,
     ["serve-mqttnet"] = MqttBenchmark.ServeMqttNet,
     ["serve-meerkat-observed"] = ObservabilityBenchmark.ServeMeerkat,

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Meerkat.Http;
 using Meerkat.Http.Multipart;
+using Meerkat.Http.Routing;
 using Meerkat.Http.StaticFiles;
 using Meerkat.WebSockets;
 
@@ -20,6 +21,25 @@ internal sealed class DemoServer(Manager manager, string root, DemoTelemetry? te
 
     /// <summary>/ws: a WebSocket echo (text stays text, binary stays binary), compressed when asked.</summary>
     private static readonly WebSocketServerOptions WebSocketEcho = new() { Deflate = new PerMessageDeflateOptions() };
+
+    /// <summary>The demo on a router: the JSON API of <paramref name="api"/> (shared by every loop) under
+    /// <c>/api/items</c>, every other path to <see cref="Handle"/> through the router's fallback.</summary>
+    public ConnectionHandler Routed(DemoItemsApi api)
+    {
+        var router = new Router();
+        api.Map(router);
+        router.MapFallback((c, e, route) => Handle(c, e)).Receive(RouteEvents.Headers | RouteEvents.Body | RouteEvents.Write);
+        return (c, e) =>
+        {
+            // The router hands Close only to upgraded requests: what Handle keeps on the connection is freed here.
+            if (e.Kind == EventKind.Close && c.Tag is IDisposable owned)
+            {
+                c.Tag = null;
+                owned.Dispose();
+            }
+            router.Handle(c, e);
+        };
+    }
 
     public void Handle(Connection c, Event e)
     {

@@ -1,11 +1,15 @@
 // How this file works
 // -------------------
 // What `meerkat serve [DIR|FILE.zip] [--auth USER:PASS | --auth-file FILE] [--cors ORIGIN]...
-// [--header 'Name: value']... [--spa] [--listing]` serves, as a router the command's loop runs:
-// files from a directory or a zip archive behind one fallback route, with the router-wide
-// settings the flags ask for (Basic authentication, CORS, extra headers). Mistakes in the
-// settings throw ArgumentException naming the flag, for the command to report as usage errors.
+// [--header 'Name: value']... [--spa] [--listing] [--proxy PREFIX=URL]...` serves, as a router the
+// command's loop runs: files from a directory or a zip archive behind one fallback route, reverse
+// proxy mounts (each PREFIX forwarded to its URL with the prefix removed), with the router-wide
+// settings the flags ask for (Basic authentication, CORS, extra headers), which the proxy mounts
+// share. Mistakes in the settings throw ArgumentException naming the flag, for the command to
+// report as usage errors.
+using Meerkat.Diagnostics;
 using Meerkat.Http;
+using Meerkat.Http.Proxy;
 using Meerkat.Http.Routing;
 using Meerkat.Http.StaticFiles;
 
@@ -34,14 +38,18 @@ internal sealed record SiteSettings
 
     /// <summary><c>--listing</c>: directories without an index are listed.</summary>
     public bool Listing { get; init; }
+
+    /// <summary><c>--proxy PREFIX=URL</c>, repeatable: reverse proxy mounts.</summary>
+    public IReadOnlyList<string> Proxies { get; init; } = [];
 }
 
 /// <summary>Builds the router of <c>meerkat serve</c>.</summary>
 internal static class SiteServer
 {
-    /// <summary>The router serving <paramref name="settings"/>; <paramref name="description"/> says what it serves.</summary>
+    /// <summary>The router serving <paramref name="settings"/>; <paramref name="description"/> says what it serves.
+    /// With <paramref name="metrics"/>, <c>GET /metrics</c> answers its exposition (behind the same filters).</summary>
     /// <exception cref="ArgumentException">A flag's value is unusable (the message names it).</exception>
-    public static Router Build(SiteSettings settings, out string description)
+    public static Router Build(SiteSettings settings, out string description, PrometheusMetrics? metrics = null)
     {
         var files = new StaticFileOptions
         {
@@ -72,8 +80,41 @@ internal static class SiteServer
         }
         var router = new Router();
         Configure(router, settings);
-        router.MapFallback((c, e, route) => c.ServeStatic(files));
+        foreach (var text in settings.Proxies)
+        {
+            var (prefix, url) = ParseProxy(text);
+            try
+            {
+                router.MapProxy(prefix, url);
+            }
+            catch (Exception error) when (error is ArgumentException or NotSupportedException)
+            {
+                throw new ArgumentException($"--proxy '{text}': {error.Message}");
+            }
+            description += $"\nproxying {prefix} to {url}";
+        }
+        if (metrics is not null) router.MapGet("/metrics", (c, e, route) => metrics.Reply(c));
+        bool hintAtRoot = files.Root is { } root && !settings.Listing && !settings.Spa && !File.Exists(System.IO.Path.Combine(root, "index.html"));
+        if (hintAtRoot) description += "\n" + NoIndexHint;
+        router.MapFallback((c, e, route) =>
+        {
+            if (hintAtRoot && e.Request!.PathIs("/"u8)) c.Reply(404, NoIndexHint + "\n");
+            else c.ServeStatic(files);
+        });
         return router;
+    }
+
+    /// <summary>What <c>/</c> answers for a directory without index.html, unless --listing or --spa.</summary>
+    public const string NoIndexHint = "no index.html at /: add --listing to list the directory's files";
+
+    /// <summary>Splits <c>PREFIX=URL</c>: the prefix starts with <c>/</c>, the URL is http:// or https://.</summary>
+    /// <exception cref="ArgumentException">The text is not of that shape.</exception>
+    public static (string Prefix, string Url) ParseProxy(string text)
+    {
+        int equals = text.IndexOf('=');
+        if (equals <= 0 || text[0] != '/' || equals == text.Length - 1)
+            throw new ArgumentException($"--proxy takes PREFIX=URL (e.g. /api=http://127.0.0.1:9000), not '{text}'");
+        return (text[..equals], text[(equals + 1)..]);
     }
 
     /// <summary>Applies the authentication, CORS and header flags to every route of <paramref name="group"/>.</summary>

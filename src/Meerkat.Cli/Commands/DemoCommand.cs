@@ -20,8 +20,9 @@ internal static class DemoCommand
             if (!Directory.Exists(directory)) throw new UsageException($"--root '{directory}' is not a directory");
             string root = Path.GetFullPath(directory);
             using var telemetry = new DemoTelemetry(); // one for every loop: the meter is process-wide
+            var api = new DemoItemsApi(); // one store for every loop
             return Server.Run(server.Urls(result), server.Tls(result), server.Threads(result),
-                manager => server.Logged(result, new DemoServer(manager, root, telemetry).Handle));
+                manager => server.Logged(result, new DemoServer(manager, root, telemetry).Routed(api)));
         });
         return command;
     }

@@ -21,7 +21,7 @@ public sealed class DemoTests : IDisposable
     public DemoTests()
     {
         File.WriteAllText(Path.Combine(root, "hello.txt"), "hello, static world\n");
-        var listener = manager.ListenHttp("http://127.0.0.1:0", new DemoServer(manager, root).Handle);
+        var listener = manager.ListenHttp("http://127.0.0.1:0", new DemoServer(manager, root).Routed(new DemoItemsApi()));
         baseUrl = $"http://127.0.0.1:{listener.LocalEndPoint!.Port}";
     }
 
@@ -48,6 +48,24 @@ public sealed class DemoTests : IDisposable
         foreach (var link in new[] { "/plaintext", "/json", "/echo", "/bytes/", "/stream-bytes/", "/delay/", "/status/", "/upload", "/sse", "/files/" })
             Assert.Contains(link, dashboard, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, Get("/nope").StatusCode);
+    }
+
+    [Fact]
+    public void The_json_api_is_on_the_router_beside_the_other_endpoints()
+    {
+        var created = Send(new HttpRequestMessage(HttpMethod.Post, baseUrl + "/api/items") { Content = new StringContent("{\"name\": \"tea\", \"price\": 2.5}", Encoding.UTF8, "application/json") });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("/api/items/1", created.Headers.Location!.OriginalString);
+        Assert.Equal("""{"id":1,"name":"tea","price":2.5}""", Text(Get("/api/items/1")));
+        Assert.Equal("""[{"id":1,"name":"tea","price":2.5}]""", Text(Get("/api/items")));
+        var wrongType = Send(new HttpRequestMessage(HttpMethod.Put, baseUrl + "/api/items/1") { Content = new StringContent("name=tea", Encoding.UTF8, "text/plain") });
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType.StatusCode);
+        var patch = Send(new HttpRequestMessage(HttpMethod.Patch, baseUrl + "/api/items/1"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, patch.StatusCode);
+        Assert.Equal(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"], patch.Content.Headers.Allow);
+        Assert.Equal(HttpStatusCode.NoContent, Send(new HttpRequestMessage(HttpMethod.Delete, baseUrl + "/api/items/1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, Get("/api/items/1").StatusCode);
+        Assert.Equal("Hello, World!", Text(Get("/plaintext"))); // the rest still answers
     }
 
     [Theory]

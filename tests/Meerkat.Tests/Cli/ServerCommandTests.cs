@@ -54,6 +54,31 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Theory, MemberData(nameof(Builds))]
+    public async Task Serve_flags_mount_a_proxy_add_headers_and_refuse_bad_values(bool native)
+    {
+        SkipUnlessSignals();
+        File.WriteAllText(Path.Combine(directory, "index.html"), "<h1>home</h1>");
+        using var upstream = MeerkatProcess.Start(native, "demo", "--listen", "http://127.0.0.1:0", "--threads", "1");
+        string upstreamUrl = upstream.WaitForListening();
+        using var serve = MeerkatProcess.Start(native, "serve", directory, "--listen", "http://127.0.0.1:0", "--threads", "1",
+            "--proxy", "/demo=" + upstreamUrl, "--header", "X-Served-By: meerkat", "--cors", "https://app.example");
+        string url = serve.WaitForListening();
+        using var proxied = await client.GetAsync(url + "/demo/plaintext", TestContext.Current.CancellationToken);
+        Assert.Equal("Hello, World!", await proxied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("meerkat", proxied.Headers.GetValues("X-Served-By").Single());
+        Assert.Equal("<h1>home</h1>", await client.GetStringAsync(url + "/", TestContext.Current.CancellationToken));
+        Assert.Contains("proxying /demo to " + upstreamUrl, serve.Output, StringComparison.Ordinal);
+        serve.Signal(MeerkatProcess.SIGINT);
+        upstream.Signal(MeerkatProcess.SIGINT);
+        Assert.Equal(ExitCodes.Ok, serve.WaitForExit());
+        Assert.Equal(ExitCodes.Ok, upstream.WaitForExit());
+
+        using var refused = MeerkatProcess.Start(native, "serve", directory, "--listen", "http://127.0.0.1:0", "--proxy", "api");
+        Assert.Equal(ExitCodes.BadArguments, refused.WaitForExit());
+        Assert.Contains("--proxy takes PREFIX=URL", refused.Errors, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Builds))]
     public async Task Serve_speaks_h2c_by_prior_knowledge_beside_http11_and_logs_each_stream(bool native)
     {
         SkipUnlessSignals();

@@ -99,4 +99,37 @@ public sealed class SiteServerTests : IDisposable
         Assert.Contains("--header", Assert.Throws<ArgumentException>(() => SiteServer.ParseHeader("no colon")).Message);
         Assert.Contains("--header", Assert.Throws<ArgumentException>(() => SiteServer.Build(new SiteSettings { Path = directory, Headers = ["Bad Name: x"] }, out _)).Message);
     }
+
+    [Fact]
+    public async Task Proxy_mounts_forward_with_the_prefix_removed_behind_the_same_auth()
+    {
+        await using var kestrel = await Meerkat.Tests.Http.Client.Kestrel.StartAsync(app =>
+            Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(app, "/{*rest}",
+                (Microsoft.AspNetCore.Http.HttpContext c) => $"upstream {c.Request.Path}{c.Request.QueryString} auth={c.Request.Headers.Authorization}"));
+        using var server = Start(new SiteSettings { Path = directory, Auth = "ann:secret", Proxies = ["/api=" + kestrel.Url, "/v2/=" + kestrel.Url + "/base"] });
+        Assert.Equal(HttpStatusCode.Unauthorized, server.Get("/api/x").StatusCode);
+        var request = new HttpRequestMessage(HttpMethod.Get, "/api/items/7?full=1");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ann:secret")));
+        Assert.Equal("upstream /items/7?full=1 auth=Basic YW5uOnNlY3JldA==", server.Text(server.Send(request)));
+        var based = new HttpRequestMessage(HttpMethod.Get, "/v2/x");
+        based.Headers.Authorization = request.Headers.Authorization;
+        Assert.Equal("upstream /base/x auth=Basic YW5uOnNlY3JldA==", server.Text(server.Send(based)));
+        var file = new HttpRequestMessage(HttpMethod.Get, "/data.txt");
+        file.Headers.Authorization = request.Headers.Authorization;
+        Assert.Equal("some data", server.Text(server.Send(file)));
+    }
+
+    [Theory]
+    [InlineData("api=http://127.0.0.1:9000", "PREFIX=URL")]
+    [InlineData("/api", "PREFIX=URL")]
+    [InlineData("/api=", "PREFIX=URL")]
+    [InlineData("/api=ftp://127.0.0.1/", "http:// or https://")]
+    [InlineData("/api=not a url", "not an absolute URL")]
+    [InlineData("/{x}=http://127.0.0.1:9000", "literal")]
+    public void Proxy_flags_must_be_prefix_equals_url(string flag, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(() => SiteServer.Build(new SiteSettings { Path = directory, Proxies = [flag] }, out _));
+        Assert.Contains("--proxy", error.Message);
+        Assert.Contains(message, error.Message);
+    }
 }

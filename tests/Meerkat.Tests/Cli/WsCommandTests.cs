@@ -3,6 +3,7 @@ using System.Text;
 using Meerkat.Cli;
 using Meerkat.Http;
 using Meerkat.Tests.Core;
+using Meerkat.WebSockets;
 
 namespace Meerkat.Tests.Cli;
 
@@ -54,6 +55,33 @@ public sealed class WsCommandTests : IDisposable
         var (exit, output, errors) = Run("hello\nwörld ✓\n\nlast\n", baseUrl + "/ws", "-H", "X-Test: yes");
         Assert.True(exit == ExitCodes.Ok, errors);
         Assert.Equal("hello\nwörld ✓\n\nlast\n", output);
+    }
+
+    [Fact]
+    public void Reconnect_tries_again_after_a_refused_attempt_and_sends_the_lines_on_the_new_connection()
+    {
+        int attempts = 0;
+        var listener = manager.ListenHttp("http://127.0.0.1:0", (c, e) =>
+        {
+            if (e.Kind == EventKind.HttpHeaders && ++attempts == 1) c.Reply(503, "restarting\n");
+            else if (e.Kind == EventKind.HttpHeaders) c.UpgradeToWebSocket();
+            else if (e.Kind == EventKind.WsMessage) c.SendMessage(e.WebSocket!.MessageKind, e.Data);
+        });
+        var (exit, output, errors) = Run("one\ntwo\n", $"ws://127.0.0.1:{listener.LocalEndPoint!.Port}/ws", "--reconnect");
+        Assert.True(exit == ExitCodes.Ok, errors);
+        Assert.Equal("one\ntwo\n", output);
+        Assert.Contains("503", errors);
+        Assert.Contains("reconnecting in", errors);
+        Assert.Contains("reconnected (attempt 1)", errors);
+        Assert.Equal(2, attempts);
+    }
+
+    [Fact]
+    public void Reconnect_gives_up_on_a_404_and_exits_with_4()
+    {
+        var (exit, _, errors) = Run("", baseUrl + "/nope", "--reconnect");
+        Assert.Equal(ExitCodes.HttpError, exit);
+        Assert.Contains("giving up", errors);
     }
 
     [Fact]

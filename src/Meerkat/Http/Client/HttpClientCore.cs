@@ -22,8 +22,11 @@
 //   Ending           Message was reported and Done is next
 //                                             -> Idle or AwaitingResponse (the connection persists), MustClose (the response
 //                                                ends the connection), Failed (it ends it with requests unanswered),
+//                                                Switched (a 101 to a request that accepts upgrades),
 //                                                Closed (Abort: the caller raises Done, Completed)
 //   MustClose        the last response ended the connection: nothing more is read or sent -> Closed
+//   Switched         a 101 ended HTTP on this connection: the rest of the stream is the caller's (the
+//                    reverse proxy's tunnel); nothing more is read or sent -> Closed
 //   Failed           the error was reported, and is again on every call -> Closed
 //   Closed           the transport is gone. Terminal.
 using System.Buffers;
@@ -33,7 +36,7 @@ using static Meerkat.Http.HttpSyntax;
 namespace Meerkat.Http.Client;
 
 /// <summary>Where a client connection's receiving side is (see the file header for the successors).</summary>
-internal enum HttpClientState { Idle, AwaitingResponse, InResponse, Ending, MustClose, Failed, Closed }
+internal enum HttpClientState { Idle, AwaitingResponse, InResponse, Ending, MustClose, Switched, Failed, Closed }
 
 /// <summary>What <see cref="HttpClientCore.Receive"/> found.</summary>
 internal enum HttpClientEvent
@@ -65,6 +68,7 @@ internal sealed class HttpClientCore
         public string Method = "";
         public bool BufferResponse;
         public bool ClosesConnection;
+        public bool AcceptsUpgrade;
     }
 
     private readonly HttpMessageReader reader;
@@ -186,6 +190,7 @@ internal sealed class HttpClientCore
         entry.Method = request.Method;
         entry.BufferResponse = request.BufferResponse;
         entry.ClosesConnection = closes;
+        entry.AcceptsUpgrade = request.AcceptsUpgrade;
         outstanding.Enqueue(entry);
         if (State == HttpClientState.Idle)
         {
@@ -208,7 +213,8 @@ internal sealed class HttpClientCore
     // ------------------------------------------------------------------ receiving
 
     /// <summary>Returns the next event found at the start of <paramref name="input"/>. With
-    /// <paramref name="endOfStream"/> true it never returns <see cref="HttpClientEvent.NeedMoreData"/>.</summary>
+    /// <paramref name="endOfStream"/> true it never returns <see cref="HttpClientEvent.NeedMoreData"/>, except once
+    /// Switched (the stream is no longer HTTP).</summary>
     /// <param name="input">The unconsumed bytes received so far.</param>
     /// <param name="endOfStream">The server has closed its side: nothing follows <paramref name="input"/>.</param>
     /// <param name="consumed">Bytes of <paramref name="input"/> used; discard them once done with the event's views.</param>
@@ -226,6 +232,8 @@ internal sealed class HttpClientCore
                 return EndTransaction();
             case HttpClientState.Failed:
                 return HttpClientEvent.Error;
+            case HttpClientState.Switched:
+                return HttpClientEvent.NeedMoreData; // the bytes left belong to the protocol switched to
             default:
                 return HttpClientEvent.Close;
         }
@@ -283,8 +291,9 @@ internal sealed class HttpClientCore
     {
         var head = reader.Head;
         var entry = outstanding.Peek();
-        // RFC 9110 §7.8: a server must not switch to a protocol the client did not ask for, and this client asks for none.
-        if (head.StatusCode == 101) return Fail(HttpOutcome.ProtocolError, "the server switched protocols (101), which this client does not support");
+        // RFC 9110 §7.8: a server must not switch to a protocol the client did not ask for, and this client asks
+        // for none, unless the request is the reverse proxy's tunnelled upgrade.
+        if (head.StatusCode == 101 && !entry.AcceptsUpgrade) return Fail(HttpOutcome.ProtocolError, "the server switched protocols (101), which this client does not support");
         if (head.Framing != HttpFraming.None && OtherTransferCoding(head.Headers) is { } coding)
             return Fail(HttpOutcome.ProtocolError, $"the response uses the transfer coding '{coding}', which this client does not decode (it asks for none, RFC 9112 §7.4)");
         if (writer.Holder == entry)
@@ -330,6 +339,15 @@ internal sealed class HttpClientCore
         // Answered before its streamed body was all sent (a 413, say): the body's end would land where the server reads a request.
         bool answeredMidBody = writer.State == RequestWriterState.SendingBody && outstanding.Count == 1;
         var entry = outstanding.Dequeue();
+        if (Response!.StatusCode == 101)
+        {
+            // RFC 9110 §15.2.2: the connection now speaks the protocol switched to, from the byte after this head.
+            spare = entry;
+            Outcome = HttpOutcome.Completed;
+            writer.Finish();
+            State = HttpClientState.Switched;
+            return HttpClientEvent.Done;
+        }
         bool persists = Response!.KeepAlive && !entry.ClosesConnection && !answeredMidBody;
         spare = entry;
         buffered = null;

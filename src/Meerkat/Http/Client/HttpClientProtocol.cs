@@ -154,6 +154,14 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         telemetry.Abandoned(connection, reason, error);
     }
 
+    /// <summary>A graceful shutdown began: an idle kept-alive connection closes now (a pool would keep it
+    /// open until the deadline, holding the shutdown up); a busy one finishes its responses (the pool does
+    /// not keep it afterwards) or is closed at the deadline.</summary>
+    public override void OnShutdown(Connection connection)
+    {
+        if (core.State == HttpClientState.Idle && !core.IsSendingBody) connection.Close();
+    }
+
     public void Pause() => IsPaused = true;
 
     /// <summary>Unpauses; the buffered response continues in the loop's work phase, never inside the
@@ -179,7 +187,8 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         pumping = true;
         try
         {
-            while (!IsPaused && connection.State < ConnectionState.Closing)
+            // A handler may switch the connection to another protocol (the proxy's tunnel, after a 101): stop then.
+            while (!IsPaused && connection.State < ConnectionState.Closing && connection.Protocol == this)
             {
                 var e = core.Receive(connection.ReceiveBuffer.Memory, connection.IsPeerClosed, out int consumed);
                 Flush(connection);

@@ -54,6 +54,12 @@ public sealed class HttpClientRequest
     /// Default false: the body arrives only as <see cref="EventKind.HttpBody"/> pieces.</summary>
     public bool BufferResponse { get; set; }
 
+    /// <summary>The reverse proxy's hook for tunnelled upgrades (WebSocket): a <c>101 Switching Protocols</c>
+    /// answer to this request is accepted (normally it fails the connection, since the client asks for no
+    /// other protocol). It is raised as a response without a body, and after its <see cref="EventKind.HttpDone"/>
+    /// the connection reads no more HTTP: the rest of the stream is the handler's, who installs the new protocol.</summary>
+    internal bool AcceptsUpgrade { get; set; }
+
     /// <summary>Adds a header field; returns this request.</summary>
     public HttpClientRequest AddHeader(string name, string value)
     {

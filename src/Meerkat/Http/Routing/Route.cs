@@ -14,11 +14,17 @@ public sealed class Route : RouteSettings<Route>
         Method = method;
         MethodBytes = Encoding.ASCII.GetBytes(method);
         IsGet = method == "GET";
+        IsAnyMethod = method == AnyMethod;
         Pattern = pattern;
         Handler = handler;
     }
 
-    /// <summary>The method this route answers (GET routes answer HEAD too, unless HEAD is mapped).</summary>
+    /// <summary>The <see cref="Method"/> of a route that answers every method not mapped on its template
+    /// (<see cref="RouteGroup.MapAnyMethod"/>, <see cref="Router.MapFallback"/>).</summary>
+    public const string AnyMethod = "*";
+
+    /// <summary>The method this route answers (GET routes answer HEAD too, unless HEAD is mapped);
+    /// <see cref="AnyMethod"/> for every method.</summary>
     public string Method { get; }
 
     /// <summary>The whole template, group prefixes included, e.g. <c>/api/items/{id}</c>.</summary>
@@ -36,6 +42,8 @@ public sealed class Route : RouteSettings<Route>
     internal byte[] MethodBytes { get; }
 
     internal bool IsGet { get; }
+
+    internal bool IsAnyMethod { get; }
 
     internal RoutePattern Pattern { get; }
 

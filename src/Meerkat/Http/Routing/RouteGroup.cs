@@ -1,3 +1,4 @@
+using Meerkat.Http.Proxy;
 using Meerkat.WebSockets;
 
 namespace Meerkat.Http.Routing;
@@ -40,6 +41,18 @@ public class RouteGroup : RouteSettings<RouteGroup>
         return route;
     }
 
+    /// <summary>Maps every method on <paramref name="template"/> that no other route of the same template
+    /// maps (a reverse proxy mount, say). Its <see cref="Route.Method"/> is <see cref="Route.AnyMethod"/>;
+    /// automatic 405 and OPTIONS answers never happen on its paths, since every method is taken.</summary>
+    public Route MapAnyMethod(string template, RouteHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Router.ThrowIfSealed();
+        var route = new Route(this, Route.AnyMethod, RoutePattern.Parse(RoutePattern.Combine(Prefix, template)), handler);
+        Router.Add(route);
+        return route;
+    }
+
     /// <summary>Maps GET (and with it HEAD) on <paramref name="template"/>.</summary>
     public Route MapGet(string template, RouteHandler handler) => Map("GET", template, handler);
 
@@ -69,6 +82,26 @@ public class RouteGroup : RouteSettings<RouteGroup>
             if (e.Kind == EventKind.HttpMessage) c.UpgradeToWebSocket(options);
             else if (c.IsWebSocket || e.Kind == EventKind.Close) handler(c, e, route);
         });
+    }
+
+    /// <summary>Forwards every request under <paramref name="prefix"/> (any method) to <paramref name="upstream"/>
+    /// with the prefix removed: with <c>MapProxy("/api", "http://127.0.0.1:9000")</c>, <c>/api/x?q</c> goes to
+    /// <c>http://127.0.0.1:9000/x?q</c> and <c>/api</c> to <c>/</c>. Routes <c>prefix</c> and <c>prefix/{*rest}</c>
+    /// (just <c>/{*rest}</c> for "/"), streaming the body; this group's filters, CORS and limits apply.
+    /// See <see cref="ReverseProxy"/> and docs/routing.md.</summary>
+    /// <exception cref="ArgumentException">The prefix is not literal or the upstream URL is not usable.</exception>
+    public ReverseProxy MapProxy(string prefix, string upstream, ReverseProxyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (RoutePattern.Parse(prefix).CaptureNames.Length > 0)
+            throw new ArgumentException($"a proxy prefix is literal; '{prefix}' has a capture", nameof(prefix));
+        var proxy = new ReverseProxy(upstream, options);
+        string trimmed = prefix.TrimEnd('/');
+        if (trimmed.Length > 0) Setup(MapAnyMethod(trimmed, proxy.Handle));
+        Setup(MapAnyMethod(trimmed + "/{*rest}", proxy.Handle));
+        return proxy;
+
+        static void Setup(Route route) => route.StreamBody().Receive(RouteEvents.Headers | RouteEvents.Write);
     }
 
     /// <summary>A group under <c>Prefix + prefix</c>, inheriting this group's settings.</summary>

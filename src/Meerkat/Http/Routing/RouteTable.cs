@@ -39,13 +39,14 @@ internal sealed class RouteEndpoint
     /// <summary>The route for <paramref name="method"/>: exact, else GET for HEAD (RFC 9110 §9.3.2).</summary>
     public Route? Find(ReadOnlySpan<byte> method)
     {
-        Route? get = null;
+        Route? get = null, any = null;
         foreach (var route in routes)
         {
             if (method.SequenceEqual(route.MethodBytes)) return route;
             if (route.IsGet) get = route;
+            else if (route.IsAnyMethod) any = route;
         }
-        return get is not null && method.SequenceEqual("HEAD"u8) ? get : null;
+        return get is not null && method.SequenceEqual("HEAD"u8) ? get : any;
     }
 
     public void Seal() => Allow = string.Join(", ", RouteTable.AllowedMethods(routes.Select(r => r.Method)));
@@ -126,7 +127,7 @@ internal sealed class RouteTable
     /// <summary>The Allow list for a set of mapped methods: each once, HEAD where GET is, OPTIONS always.</summary>
     public static IEnumerable<string> AllowedMethods(IEnumerable<string> methods)
     {
-        var list = methods.Distinct(StringComparer.Ordinal).ToList();
+        var list = methods.Where(m => m != Route.AnyMethod).Distinct(StringComparer.Ordinal).ToList();
         if (list.Contains("GET") && !list.Contains("HEAD")) list.Insert(list.IndexOf("GET") + 1, "HEAD");
         if (!list.Contains("OPTIONS")) list.Add("OPTIONS");
         return list;

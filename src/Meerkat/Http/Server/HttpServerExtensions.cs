@@ -106,6 +106,34 @@ public static class HttpServerExtensions
         connection.WriteBody(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
+    /// <summary>Stops raising <see cref="EventKind.HttpBody"/> for the current request until
+    /// <see cref="ResumeRequestBody"/>: the receive buffer then fills, the loop stops reading and TCP flow
+    /// control slows the client (a proxy or upload whose destination is slower than the client). The time
+    /// paused is not charged to the client's minimum data rate. May be called inside a handler. HTTP/1.x only
+    /// for now: on an HTTP/2 connection the call does nothing (the body keeps coming as its flow-control
+    /// windows allow).</summary>
+    /// <exception cref="InvalidOperationException">Not an HTTP server connection.</exception>
+    public static void PauseRequestBody(this Connection connection)
+    {
+        switch (connection.Protocol)
+        {
+            case HttpServerProtocol http11:
+                http11.PauseBody();
+                break;
+            case IHttpServerConnection:
+                break;
+            default:
+                throw new InvalidOperationException($"connection #{connection.Id} is not an HTTP server connection");
+        }
+    }
+
+    /// <summary>Continues after <see cref="PauseRequestBody"/>. No event is raised inside this call: parsing
+    /// continues in the loop's work phase.</summary>
+    public static void ResumeRequestBody(this Connection connection)
+    {
+        if (connection.Protocol is HttpServerProtocol protocol) protocol.ResumeBody(connection);
+    }
+
     /// <summary>True when this server connection has a request waiting for its response (on HTTP/2: the
     /// request whose event is being raised, or the only one in progress).</summary>
     public static bool HasPendingRequest(this Connection connection) =>

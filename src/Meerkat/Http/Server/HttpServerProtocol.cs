@@ -43,6 +43,20 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
 
     public ResponseWriter Response => core.Response;
 
+    /// <summary>The handler paused the request body (<c>PauseRequestBody</c>): nothing more is parsed
+    /// until it resumes, so the receive buffer fills, the loop stops reading and TCP slows the client.</summary>
+    public bool IsBodyPaused { get; private set; }
+
+    public void PauseBody() => IsBodyPaused = true;
+
+    /// <summary>Unpauses; parsing continues in the loop's work phase, never inside the caller's call.</summary>
+    public void ResumeBody(Connection connection)
+    {
+        if (!IsBodyPaused) return;
+        IsBodyPaused = false;
+        connection.Manager.ScheduleWork(connection);
+    }
+
     // ---- the transaction API (HttpServer): one request at a time on an HTTP/1.1 connection
 
     public IServerTransaction? Addressed(out string? reason)
@@ -108,6 +122,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
                 Http2ServerProtocol.Install(connection, Options, processNow: false); // the plaintext follows as a Read event
                 break;
             case EventKind.Close:
+                IsBodyPaused = false;
                 core.Release();
                 break;
         }
@@ -167,7 +182,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     public void CheckDeadlines(Connection connection, long now)
     {
         if (connection.State >= ConnectionState.Closing) return;
-        var done = core.Tick(connection.Received, now, connection.PendingSendBytes, connection.IsReadPaused, connection.SendWriter);
+        var done = core.Tick(connection.Received, now, connection.PendingSendBytes, connection.IsReadPaused || IsBodyPaused, connection.SendWriter);
         if (done.Kind == HttpServerEventKind.Done) RaiseDone(connection, done);
         Settle(connection);
     }
@@ -175,7 +190,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     private void Process(Connection connection)
     {
         if (mayStartWithPreface && !IsHttp11(connection)) return;
-        while (connection.State < ConnectionState.Draining && connection.Protocol == this)
+        while (!IsBodyPaused && connection.State < ConnectionState.Draining && connection.Protocol == this)
         {
             var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, connection.Manager.Ticks, connection.SendWriter, out int consumed);
             if (e.Kind == HttpServerEventKind.NeedMoreData)

@@ -46,6 +46,9 @@ internal sealed class ResponseWriter
 
     public bool IsStarted => stage != Stage.NotStarted;
 
+    /// <summary>The framing chosen by Begin (chunked responses may end with trailers).</summary>
+    public HttpFraming Framing => framing;
+
     public bool IsComplete => stage == Stage.Complete;
 
     /// <summary>The connection must close after this response (said in its head).</summary>

@@ -345,6 +345,21 @@ public sealed class ClientCoreTests
     }
 
     [Fact]
+    public void A_101_to_a_request_that_accepts_upgrades_ends_HTTP_on_the_connection_at_every_split()
+    {
+        // The reverse proxy's tunnel (RFC 9110 §15.2.2): the bytes after the head are the new protocol's, never parsed.
+        var request = Get("/chat");
+        request.AcceptsUpgrade = true;
+        foreach (var pair in Cuts.Run(p => p.Send(request), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi",
+            endOfStream: false, "head 101 HTTP/1.1 None", "message 0", "done Completed"))
+        {
+            Assert.Equal(HttpClientState.Switched, pair.Core.State);
+            Assert.Equal(HttpClientEvent.NeedMoreData, pair.Core.Receive("\x81\x02hi"u8.ToArray(), endOfStream: true, out int consumed));
+            Assert.Equal(0, consumed);
+        }
+    }
+
+    [Fact]
     public void Connection_options_are_a_list_and_identical_repeated_lengths_are_one_length()
     {
         // RFC 9110 §7.6.1: "close" among other options still closes. RFC 9110 §8.6: the same length twice is one length.
