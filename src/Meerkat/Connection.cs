@@ -196,6 +196,8 @@ public sealed class Connection
     // ---- loop internals ----
 
     internal Socket? Socket { get; set; }
+    /// <summary>The in-memory socket, instead of <see cref="Socket"/>, on a virtual network.</summary>
+    internal Polling.VirtualSocket? Virtual { get; set; }
     internal int PollerSlot { get; set; } = -1;
     internal int Index { get; set; } = -1;
     /// <summary>The backend saw the socket readable and the loop has not yet read it dry.</summary>

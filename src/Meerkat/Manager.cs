@@ -30,7 +30,7 @@ namespace Meerkat;
 /// <see cref="Stop"/> and <see cref="Dispose"/>. Everything else runs on the loop thread (or
 /// before the loop first runs).</para>
 /// </remarks>
-public sealed class Manager : IDisposable
+public sealed partial class Manager : IDisposable
 {
     private const int AcceptBatch = 128;
     internal const int MinReadSize = 16 * 1024;
@@ -38,6 +38,7 @@ public sealed class Manager : IDisposable
     private static long lastId;
 
     private readonly Poller poller;
+    private readonly TimeProvider? clock;
     private readonly LifecycleChecker? checker;
     private readonly List<Connection> connections = [];
     private readonly ConcurrentDictionary<long, Connection> byId = new();
@@ -65,8 +66,14 @@ public sealed class Manager : IDisposable
     {
         Options = options ?? new ManagerOptions();
         Options.Validate();
-        poller = Poller.Create(Options.Backend);
-        Backend = poller is PortablePoller ? PollerBackend.Portable : PollerBackend.Epoll;
+        clock = Options.TimeProvider is { } provider && !ReferenceEquals(provider, TimeProvider.System) ? provider : null;
+        poller = Options.VirtualBackend?.Invoke(this) ?? Poller.Create(Options.Backend);
+        Backend = poller switch
+        {
+            PortablePoller => PollerBackend.Portable,
+            EpollPoller => PollerBackend.Epoll,
+            _ => PollerBackend.Virtual,
+        };
         if (Options.CheckInvariants) checker = new LifecycleChecker();
         Metrics = MeerkatMetrics.For(Options.MeterFactory);
     }
@@ -83,8 +90,26 @@ public sealed class Manager : IDisposable
     /// <summary>Number of loop iterations so far.</summary>
     public long Iteration { get; private set; }
 
-    /// <summary>Monotonic time, in <see cref="Stopwatch"/> ticks, as seen by the loop.</summary>
+    /// <summary>The system's monotonic time, in <see cref="Stopwatch"/> ticks. The loop itself reads
+    /// its own clock (<see cref="Time"/>), which a test may replace (<see cref="ManagerOptions.TimeProvider"/>).</summary>
     public static long Now => Stopwatch.GetTimestamp();
+
+    /// <summary>The loop's monotonic time: every timer and deadline of this manager and its protocols
+    /// is measured on it. The system clock unless <see cref="ManagerOptions.TimeProvider"/> says
+    /// otherwise (a virtual clock under Meerkat.Testing). Only differences between two readings mean
+    /// anything.</summary>
+    public TimeSpan Time => Stopwatch.GetElapsedTime(0, Ticks);
+
+    /// <summary>The loop's clock in <see cref="Stopwatch"/> ticks: the one time source of the loop and
+    /// the sans-I/O cores it drives (they take it as an argument).</summary>
+    internal long Ticks => clock is null ? Stopwatch.GetTimestamp() : ClockTicks(clock);
+
+    private static long ClockTicks(TimeProvider clock)
+    {
+        long stamp = clock.GetTimestamp();
+        long frequency = clock.TimestampFrequency;
+        return frequency == Stopwatch.Frequency ? stamp : (long)(stamp * ((double)Stopwatch.Frequency / frequency));
+    }
 
     /// <summary>The instruments this manager records to (docs/observability.md).</summary>
     internal MeerkatMetrics Metrics { get; }
@@ -331,6 +356,7 @@ public sealed class Manager : IDisposable
         Func<Connection, SecurityLayer?>? security = null)
     {
         EnsureLoopThread();
+        if (poller is VirtualBackend network) return ListenVirtual(network, address, datagram, handler, options, protocol, security);
         var ip = address.Literal ?? throw new ArgumentException($"listen address '{address.Host}' must be an IP literal or localhost", nameof(address));
         if (options?.SharedAcceptor is { } shared) return ListenShared(shared, new IPEndPoint(ip, address.Port), datagram, handler, options, protocol, security);
         var socket = datagram
@@ -395,7 +421,7 @@ public sealed class Manager : IDisposable
             Protocol = protocol,
         };
         connection.Security = security?.Invoke(connection);
-        connection.Connector = new OutboundConnector(this, connection);
+        if (poller is not VirtualBackend) connection.Connector = new OutboundConnector(this, connection);
         connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, _ => OnConnectTimeout(connection), null);
         Register(connection);
         activeCount++;
@@ -406,7 +432,7 @@ public sealed class Manager : IDisposable
     {
         if (due < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(due), "a timer cannot be due in the past");
         EnsureLoopThread();
-        var timer = new ManagerTimer(this, Now + ToTicks(due), period > TimeSpan.Zero ? ToTicks(period) : 0, callback, connection);
+        var timer = new ManagerTimer(this, Ticks + ToTicks(due), period > TimeSpan.Zero ? ToTicks(period) : 0, callback, connection);
         timers.Add(timer);
         return timer;
     }
@@ -417,6 +443,7 @@ public sealed class Manager : IDisposable
     {
         if (connection.State == ConnectionState.Closed) return;
         checker?.Observe(connection, e.Kind, loopThread, e.Subject);
+        Observer?.Invoke(connection, e);
         if (e.Kind == EventKind.Open) connection.IsOpenRaised = true;
         try
         {
@@ -444,6 +471,7 @@ public sealed class Manager : IDisposable
     {
         if (connection.State == ConnectionState.Closed) return null;
         checker?.Observe(connection, e.Kind, loopThread, e.Subject);
+        Observer?.Invoke(connection, e);
         if (e.Subject is not HttpRequest request) return InvokeHandler(connection, e);
         var ambient = Activity.Current;
         if (e.Kind == EventKind.HttpHeaders) HttpServerTelemetry.Begin(connection, request);
@@ -531,7 +559,9 @@ public sealed class Manager : IDisposable
             var connection = openQueue[i];
             if (connection.IsOpenRaised) continue;
             Raise(connection, new Event(EventKind.Open));
-            if (connection.Role == ConnectionRole.Outbound && connection.State == ConnectionState.Open) connection.Connector?.Start();
+            if (connection.Role != ConnectionRole.Outbound || connection.State != ConnectionState.Open) continue;
+            if (poller is VirtualBackend network) network.Connect(connection);
+            else connection.Connector?.Start();
         }
         openQueue.Clear();
     }
@@ -621,7 +651,7 @@ public sealed class Manager : IDisposable
 
     private void RunDueTimers()
     {
-        long now = Now;
+        long now = Ticks;
         while (timers.TryTakeDue(now, out var timer))
         {
             var callback = timer.Callback;
@@ -693,6 +723,16 @@ public sealed class Manager : IDisposable
     {
         for (int i = 0; i < AcceptBatch; i++)
         {
+            if (listener.Virtual is { } virtualListener)
+            {
+                if (virtualListener.Accept() is not { } accepted)
+                {
+                    listener.ReadReady = false;
+                    return;
+                }
+                AdoptAccepted(listener, null, accepted, accepted.LocalEndPoint, accepted.RemoteEndPoint);
+                continue;
+            }
             var socket = Transport.Accept(listener.Socket!, Backend == PollerBackend.Epoll);
             if (socket is null)
             {
@@ -707,25 +747,31 @@ public sealed class Manager : IDisposable
     /// <summary>Makes an accepted socket a connection of <paramref name="listener"/>: from its own
     /// accept, or handed over by the acceptor a <see cref="ManagerGroup"/> shares between loops.
     /// Loop thread only.</summary>
-    internal void Adopt(Connection listener, Socket socket)
+    internal void Adopt(Connection listener, Socket socket) =>
+        AdoptAccepted(listener, socket, null, (IPEndPoint?)socket.LocalEndPoint, (IPEndPoint?)socket.RemoteEndPoint);
+
+    private void AdoptAccepted(Connection listener, Socket? socket, VirtualSocket? virtualSocket, IPEndPoint? local, IPEndPoint? remote)
     {
         if (activeCount >= Options.MaxConnections)
         {
-            socket.Dispose();
+            socket?.Dispose();
+            virtualSocket?.Dispose();
             RefuseOverLimit(listener);
             return;
         }
         if (listener.State >= ConnectionState.Closing)
         {
-            socket.Dispose();
+            socket?.Dispose();
+            virtualSocket?.Dispose();
             return;
         }
         var connection = new Connection(this, NextId(), ConnectionRole.Accepted, false, listener.Handler)
         {
             Socket = socket,
+            Virtual = virtualSocket,
             State = ConnectionState.Connected,
-            LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
-            RemoteEndPoint = (IPEndPoint?)socket.RemoteEndPoint,
+            LocalEndPoint = local,
+            RemoteEndPoint = remote,
         };
         connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
         connection.Security = listener.AcceptedSecurity?.Invoke(connection);
@@ -748,7 +794,7 @@ public sealed class Manager : IDisposable
         var buffer = connection.SocketInbound;
         var span = buffer.GetWriteSpan(connection.ReadSize);
         if (span.IsEmpty) return;
-        int n = connection.Socket!.Receive(span, SocketFlags.None, out var error);
+        int n = Receive(connection, span, out var error);
         if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("receive failed", error)); return; }
         if (n == 0) { EndOfStream(connection); return; }
@@ -771,11 +817,14 @@ public sealed class Manager : IDisposable
 
     private void DiscardInput(Connection connection)
     {
-        int n = connection.Socket!.Receive(scratch, SocketFlags.None, out var error);
+        int n = Receive(connection, scratch, out var error);
         if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
         if (n == 0 || error != SocketError.Success) { connection.IsPeerClosed = true; connection.Close(); return; }
         ScheduleRead(connection);
     }
+
+    private static int Receive(Connection connection, Span<byte> span, out SocketError error) =>
+        connection.Virtual is { } link ? link.Receive(span, out error) : connection.Socket!.Receive(span, SocketFlags.None, out error);
 
     private void EndOfStream(Connection connection)
     {
@@ -799,7 +848,7 @@ public sealed class Manager : IDisposable
     private void WriteStream(Connection connection)
     {
         var buffer = connection.SocketOutbound;
-        int n = connection.Socket!.Send(buffer.Span, SocketFlags.None, out var error);
+        int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : connection.Socket!.Send(buffer.Span, SocketFlags.None, out error);
         if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
         ConnectionTelemetry.Sent(Metrics, connection, n);
@@ -820,7 +869,8 @@ public sealed class Manager : IDisposable
             return;
         }
         connection.IsHalfClosed = true;
-        Transport.ShutdownSend(connection.Socket!);
+        if (connection.Virtual is { } link) link.ShutdownSend();
+        else Transport.ShutdownSend(connection.Socket!);
         var linger = AddTimer(Options.LingerTimeout, TimeSpan.Zero, _ => connection.Close(), null);
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = linger;
@@ -841,7 +891,7 @@ public sealed class Manager : IDisposable
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = null;
         connection.State = ConnectionState.Connected;
-        connection.LocalEndPoint = (IPEndPoint?)connection.Socket!.LocalEndPoint;
+        connection.LocalEndPoint = connection.Virtual?.LocalEndPoint ?? (IPEndPoint?)connection.Socket!.LocalEndPoint;
         Raise(connection, new Event(EventKind.Connect));
         if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
         if (!connection.SendBuffer.IsEmpty) ScheduleWrite(connection);
@@ -877,6 +927,7 @@ public sealed class Manager : IDisposable
         connection.Connector?.Abort();
         if (connection.IsRegistered) poller.Remove(connection);
         connection.Socket?.Dispose();
+        connection.Virtual?.Dispose();
         connection.ReleaseBuffers();
         int index = connection.Index;
         var last = connections[^1];
@@ -956,7 +1007,7 @@ public sealed class Manager : IDisposable
     private int TimeoutUntilNextTimer(int timeoutMs)
     {
         if (timers.NextDue() is not { } due) return timeoutMs;
-        long ticks = due - Now;
+        long ticks = due - Ticks;
         if (ticks <= 0) return 0;
         long ms = (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
         return timeoutMs < 0 ? (int)Math.Min(ms, int.MaxValue) : (int)Math.Min(ms, timeoutMs);

@@ -10,6 +10,10 @@ public enum PollerBackend
     Epoll,
     /// <summary><c>Socket.Select</c> on every platform.</summary>
     Portable,
+    /// <summary>No sockets: an in-memory network with a virtual clock (Meerkat.Testing's
+    /// <c>VirtualNetwork</c>, whose <c>CreateManager</c> makes such managers). Reported by
+    /// <see cref="Manager.Backend"/>; asking for it in <see cref="ManagerOptions.Backend"/> is an error.</summary>
+    Virtual,
 }
 
 /// <summary>Settings of a <see cref="Manager"/>. Every limit has a safe default.</summary>
@@ -70,6 +74,16 @@ public sealed class ManagerOptions
     /// <summary>The least severity passed to <see cref="Log"/>. Default <see cref="LogSeverity.Information"/>.</summary>
     public LogSeverity MinimumLogSeverity { get; set; } = LogSeverity.Information;
 
+    /// <summary>The loop's clock (<see cref="Manager.Time"/>): every timer and deadline of the manager
+    /// and its protocols runs on it. Default null: the system's monotonic clock. A test passes a
+    /// clock it advances itself (Meerkat.Testing's <c>VirtualNetwork.Clock</c>) to run minutes of
+    /// protocol time in milliseconds.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>Makes the readiness backend instead of <see cref="Backend"/>: Meerkat.Testing's
+    /// virtual network plugs in here.</summary>
+    internal Func<Manager, Polling.Poller>? VirtualBackend { get; set; }
+
     /// <summary>Where the manager's instruments come from (docs/observability.md): an
     /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, typically the one dependency injection
     /// provides, creates the <c>Meerkat</c> Meter. Default null: the process-wide <c>Meerkat</c> Meter,
@@ -80,6 +94,8 @@ public sealed class ManagerOptions
 
     internal void Validate()
     {
+        Require(Backend != PollerBackend.Virtual || VirtualBackend is not null,
+            "PollerBackend.Virtual is made by Meerkat.Testing (VirtualNetwork.CreateManager), not chosen in ManagerOptions");
         Require(ReceiveBufferSize > 0 && ReceiveBufferSize <= MaxReceiveBufferSize, "ReceiveBufferSize must be positive and at most MaxReceiveBufferSize");
         Require(SendHighWaterMark > 0 && SendHighWaterMark <= MaxSendBufferSize, "SendHighWaterMark must be positive and at most MaxSendBufferSize");
         Require(MaxConnections > 0, "MaxConnections must be positive");

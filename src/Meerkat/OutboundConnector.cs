@@ -91,7 +91,7 @@ internal sealed class OutboundConnector
         }
         CloseAttempt(index);
         lastFailure = Transport.Error($"connect to {plan!.Order[index]} failed", result);
-        plan.OnFailed(index, Transport.Describe(result), Manager.Now);
+        plan.OnFailed(index, Transport.Describe(result), manager.Ticks);
         Advance();
     }
 
@@ -179,7 +179,7 @@ internal sealed class OutboundConnector
     /// <summary>Starts every attempt the plan says is due, then sleeps until the next one is.</summary>
     private void Advance()
     {
-        long now = Manager.Now;
+        long now = manager.Ticks;
         while (stage == Stage.Racing && plan!.TryStartNext(now, out int index, out var endPoint)) StartAttempt(index, endPoint, now);
         if (stage != Stage.Racing) return;
         if (plan!.Current == HappyEyeballs.Stage.Failed)

@@ -33,6 +33,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     private readonly Queue<Http2ClientStream> _unopened = new();
     private readonly List<Http2ClientStream> _open = [];
     private Http2Connection? _core;
+    private Manager? _manager; // the clock of FlushUpload, which has no connection at hand
     private HttpClientProtocol? _fallback;
     private Http2ClientStream? _current;
     private Http2ClientStream? _uploading;
@@ -146,7 +147,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         if (stream.IsClosed || connection.State >= ConnectionState.Draining) return false;
         if (stream.StreamId != 0 && stream.Waiting.IsEmpty)
         {
-            if (!_core!.TrySendData(stream.StreamId, data, endStream: false, Manager.Now, out int written)) return false;
+            if (!_core!.TrySendData(stream.StreamId, data, endStream: false, connection.Manager.Ticks, out int written)) return false;
             data = data[written..];
         }
 
@@ -253,7 +254,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
             _core.Abort(HttpClientProtocol.OutcomeOf(cause, error), error?.Message ?? "the connection closed");
             while (true)
             {
-                var e = _core.Receive(default, Manager.Now, out _);
+                var e = _core.Receive(default, connection.Manager.Ticks, out _);
                 if (e.Kind == Http2EventKind.NeedMoreData) break;
                 if (e.Kind == Http2EventKind.StreamClosed && e.UserState is Http2ClientStream stream) OnStreamClosed(connection, stream, e, error);
             }
@@ -327,7 +328,8 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
             CreditsStreamsOnDelivery = false,
             MaxHeaderListSize = options.Limits.MaxHeaderBytes,
         };
-        _core = new Http2Connection(isServer: false, connection.SendWriter, Manager.Now, settings);
+        _manager = connection.Manager;
+        _core = new Http2Connection(isServer: false, connection.SendWriter, connection.Manager.Ticks, settings);
         _ticker = connection.Manager.AddTimer(TickPeriod, TickPeriod, _ => Tick(connection));
         Process(connection);
     }
@@ -357,7 +359,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     private void Tick(Connection connection)
     {
         if (_core is null || connection.State >= ConnectionState.Closing) return;
-        _core.Tick(Manager.Now);
+        _core.Tick(connection.Manager.Ticks);
         Process(connection);
     }
 
@@ -369,7 +371,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         {
             while (connection.State < ConnectionState.Closing && connection.Protocol == this)
             {
-                var e = _core.Receive(connection.Received, Manager.Now, out int consumed);
+                var e = _core.Receive(connection.Received, connection.Manager.Ticks, out int consumed);
                 if (e.Kind == Http2EventKind.NeedMoreData)
                 {
                     if (consumed > 0) connection.Consume(consumed);
@@ -534,7 +536,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     private void FlushUpload(Http2ClientStream stream)
     {
         if (stream.StreamId == 0 || stream.IsClosed || _core is null) return;
-        long now = Manager.Now;
+        long now = _manager!.Ticks;
         switch (stream.Upload)
         {
             case Http2UploadState.Whole:

@@ -45,7 +45,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
         _connection = connection;
         Fields = new Http2ResponseFields(options);
         _hasRoom = () => _connection.State < ConnectionState.Draining && _connection.PendingSendBytes < _connection.Manager.Options.SendHighWaterMark;
-        long now = Manager.Now;
+        long now = _connection.Manager.Ticks;
         _idleSince = _lastOutputProgress = now;
         Core = new Http2Connection(isServer: true, connection.SendWriter, now, CoreOptions(options));
     }
@@ -91,7 +91,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
                 Process(connection);
                 break;
             case EventKind.Write:
-                _lastOutputProgress = Manager.Now;
+                _lastOutputProgress = _connection.Manager.Ticks;
                 PumpAll(connection);
                 Process(connection);
                 break;
@@ -127,7 +127,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     /// GOAWAY follows the PING's answer; the connection closes after the last stream.</summary>
     public override void OnShutdown(Connection connection)
     {
-        Core.BeginShutdown(Manager.Now);
+        Core.BeginShutdown(_connection.Manager.Ticks);
         Process(connection);
     }
 
@@ -219,7 +219,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
         {
             while (connection.State < ConnectionState.Closing && connection.Protocol == this)
             {
-                var e = Core.Receive(connection.Received, Manager.Now, out int consumed);
+                var e = Core.Receive(connection.Received, _connection.Manager.Ticks, out int consumed);
                 if (e.Kind == Http2EventKind.NeedMoreData)
                 {
                     if (consumed > 0) connection.Consume(consumed);
@@ -243,7 +243,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     {
         while (true)
         {
-            var e = Core.Receive(default, Manager.Now, out _);
+            var e = Core.Receive(default, _connection.Manager.Ticks, out _);
             if (e.Kind == Http2EventKind.NeedMoreData) return;
             if (e.Kind == Http2EventKind.StreamClosed) Dispatch(connection, e);
         }
@@ -343,7 +343,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     private void OnStreamClosed(Connection connection, Http2ServerStream stream, Http2Event e)
     {
         _active.Remove(stream);
-        if (_active.Count == 0) _idleSince = Manager.Now;
+        if (_active.Count == 0) _idleSince = _connection.Manager.Ticks;
         var outcome = stream.Outcome ?? e.Outcome;
         var error = stream.Error ?? (outcome == HttpOutcome.Completed ? null : new MeerkatException($"HTTP/2 stream {stream.StreamId}: {e.Reason ?? outcome.ToString()} ({e.ErrorCode})"));
         stream.Request.ResponseStatus = stream.Response.StatusCode;
@@ -369,7 +369,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
 
     private void OnWritable(Connection connection, Http2ServerStream stream)
     {
-        stream.Response.Flush(Core, stream.StreamId, Fields, Manager.Now);
+        stream.Response.Flush(Core, stream.StreamId, Fields, _connection.Manager.Ticks);
         if (stream.Response.Producer is not null) Pump(connection, stream);
         if (stream.OwesWrite && !stream.Response.HasWaiting && stream.IsInTransaction)
         {
@@ -458,7 +458,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     private void Pump(Connection connection, Http2ServerStream stream)
     {
         _scratch ??= new byte[ScratchSize];
-        if (!stream.Response.Pump(Core, stream.StreamId, Fields, _scratch, _hasRoom, Manager.Now, out var error))
+        if (!stream.Response.Pump(Core, stream.StreamId, Fields, _scratch, _hasRoom, _connection.Manager.Ticks, out var error))
             HandlerFailed(connection, stream, EventKind.Write, error!);
         else if (stream.Response.IsComplete) connection.Manager.ScheduleWork(connection);
     }

@@ -126,7 +126,7 @@ internal sealed class Http2ServerStream : IServerTransaction
 
     public bool WriteBody(Connection connection, ReadOnlySpan<byte> data)
     {
-        Response.Write(_owner.Core, StreamId, data, isLast: false, Manager.Now);
+        Response.Write(_owner.Core, StreamId, data, isLast: false, connection.Manager.Ticks);
         bool more = Response.CanTakeMore || Response.IsComplete;
         OwesWrite |= !more;
         _owner.ResponseChanged(connection, this);
@@ -135,14 +135,14 @@ internal sealed class Http2ServerStream : IServerTransaction
 
     public void EndResponse(Connection connection, ReadOnlySpan<(string Name, string Value)> trailers)
     {
-        Response.End(_owner.Core, StreamId, _owner.Fields, trailers, Manager.Now);
+        Response.End(_owner.Core, StreamId, _owner.Fields, trailers, connection.Manager.Ticks);
         _owner.ResponseChanged(connection, this);
     }
 
     public void Reply(Connection connection, int status, ReadOnlySpan<byte> body, string? contentType, ReadOnlySpan<(string Name, string Value)> headers)
     {
         Response.Begin(_owner.Core, StreamId, _owner.Fields, status, body.Length, contentType, headers, Request.IsMethod("HEAD"u8));
-        if (!body.IsEmpty) Response.Write(_owner.Core, StreamId, body, isLast: true, Manager.Now);
+        if (!body.IsEmpty) Response.Write(_owner.Core, StreamId, body, isLast: true, connection.Manager.Ticks);
         _owner.ResponseChanged(connection, this);
     }
 

@@ -75,7 +75,7 @@ internal sealed class WebSocketConnectionProtocol : Protocol
                 SendHandshakeRequest(connection);
                 break;
             case EventKind.Read:
-                lastReceived = Manager.Now;
+                lastReceived = connection.Manager.Ticks;
                 Process(connection);
                 break;
             case EventKind.Close:
@@ -101,7 +101,7 @@ internal sealed class WebSocketConnectionProtocol : Protocol
     {
         connection.Protocol = this;
         if (handler is not null) connection.Handler = handler;
-        lastReceived = Manager.Now;
+        lastReceived = connection.Manager.Ticks;
         Open(connection);
         Process(connection);
     }
@@ -318,7 +318,7 @@ internal sealed class WebSocketConnectionProtocol : Protocol
             keepAlive?.Cancel();
             return;
         }
-        long now = Manager.Now;
+        long now = connection.Manager.Ticks;
         if (pingSentAt != 0 && lastReceived >= pingSentAt) pingSentAt = 0;
         if (pingSentAt != 0)
         {

@@ -70,7 +70,7 @@ internal sealed class ConnectionPool
         {
             if (timer is { IsCancelled: false } && timer.DueTicks <= dueTicks) return;
             timer?.Cancel();
-            long left = Math.Max(0, dueTicks - Manager.Now);
+            long left = Math.Max(0, dueTicks - manager.Ticks);
             timer = manager.AddTimer(TimeSpan.FromSeconds(left / (double)System.Diagnostics.Stopwatch.Frequency), TimeSpan.Zero, onTimer);
         }
 
@@ -90,7 +90,7 @@ internal sealed class ConnectionPool
                 return;
             }
             if (IdleDeadline == 0 || Connection is null) return;
-            if (IdleDeadline - Manager.Now <= 0) Connection.Close();
+            if (IdleDeadline - manager.Ticks <= 0) Connection.Close();
             else ArmAt(IdleDeadline);
         }
     }
@@ -235,7 +235,7 @@ internal sealed class ConnectionPool
             return;
         }
         slot.Origin.Idle.Add(connection);
-        slot.IdleDeadline = Manager.Now + (long)(options.IdleConnectionTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        slot.IdleDeadline = manager.Ticks + (long)(options.IdleConnectionTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         slot.ArmAt(slot.IdleDeadline);
     }
 

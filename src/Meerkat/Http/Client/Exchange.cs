@@ -186,7 +186,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
 
     public void OnBody(ReadOnlySpan<byte> piece)
     {
-        deadline = Manager.Now + Ticks(options.BodyIdleTimeout);
+        deadline = pool.Manager.Ticks + Ticks(options.BodyIdleTimeout);
         if (!body!.Enqueue(piece)) return;
         // The reader is the slow side: stop reading (TCP pushes back on the server) and stop the idle clock.
         Enter(ExchangeState.ReaderBehind);
@@ -320,7 +320,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
 
     private void Arm(Deadline which)
     {
-        deadline = Manager.Now + Ticks(Span(which));
+        deadline = pool.Manager.Ticks + Ticks(Span(which));
         ConnectionPool.ArmDeadline(connection!, deadline);
     }
 
@@ -343,7 +343,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     {
         var which = DeadlineOf(State);
         if (which == Deadline.None || connection is null) return;
-        if (deadline - Manager.Now > 0)
+        if (deadline - pool.Manager.Ticks > 0)
         {
             ConnectionPool.ArmDeadline(connection, deadline);
             return;

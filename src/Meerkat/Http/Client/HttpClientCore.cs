@@ -85,7 +85,7 @@ internal sealed class HttpClientCore
 
     /// <param name="limits">Parser limits for response heads, chunks and trailers.</param>
     /// <param name="maxBufferedBodySize">Largest body kept for a request with <see cref="HttpClientRequest.BufferResponse"/>.</param>
-    /// <param name="expectContinueTicks">How long a body waits for 100 Continue, in <see cref="Manager.Now"/> ticks.</param>
+    /// <param name="expectContinueTicks">How long a body waits for 100 Continue, in the manager's clock ticks (Stopwatch units).</param>
     public HttpClientCore(HttpLimits limits, int maxBufferedBodySize, long expectContinueTicks)
     {
         reader = new HttpMessageReader(isRequest: false, limits);
@@ -140,7 +140,7 @@ internal sealed class HttpClientCore
     /// <exception cref="ArgumentException">The request breaks a rule of RFC 9110/9112 or carries a field the client writes.</exception>
     /// <exception cref="InvalidOperationException">A request body is still being sent.</exception>
     /// <param name="request">The request.</param>
-    /// <param name="now">The time, in <see cref="Manager.Now"/> ticks.</param>
+    /// <param name="now">The time, in the manager's clock ticks (Stopwatch units).</param>
     /// <param name="trace">The request's client span, whose trace context goes into the head; null for none.</param>
     public bool SendRequest(HttpClientRequest request, long now, System.Diagnostics.Activity? trace = null)
     {

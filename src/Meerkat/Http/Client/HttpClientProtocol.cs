@@ -39,7 +39,7 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
         bool accepted;
         try
         {
-            accepted = core.SendRequest(request, Manager.Now, span);
+            accepted = core.SendRequest(request, connection.Manager.Ticks, span);
         }
         catch (Exception ex)
         {
@@ -99,11 +99,11 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
     private void ArmContinueTimer(Connection connection)
     {
         if (continueTimer is not null || core.NextDeadline == long.MaxValue) return;
-        var due = TimeSpan.FromSeconds(Math.Max(0, core.NextDeadline - Manager.Now) / (double)System.Diagnostics.Stopwatch.Frequency);
+        var due = TimeSpan.FromSeconds(Math.Max(0, core.NextDeadline - connection.Manager.Ticks) / (double)System.Diagnostics.Stopwatch.Frequency);
         continueTimer = connection.Manager.AddTimer(due, TimeSpan.Zero, _ =>
         {
             continueTimer = null;
-            core.OnTimer(Manager.Now);
+            core.OnTimer(connection.Manager.Ticks);
             Flush(connection);
             ArmContinueTimer(connection); // a later request's body may be held now
         });

@@ -60,7 +60,7 @@ internal sealed class ProxyExchange : IDisposable
     {
         isChunkedDownstream = downstreamRequest.VersionMinor >= 1;
         body = downstreamRequest.HasBody ? RequestBody.Streaming : RequestBody.None;
-        lastProgress = Manager.Now;
+        lastProgress = downstream.Manager.Ticks;
         timer = downstream.Manager.AddTimer(proxy.Options.UpstreamTimeout, TimeSpan.Zero, OnTimer);
         long length = downstreamRequest.ContentLength >= 0 ? downstreamRequest.ContentLength : -1;
         Send(fresh: false, length);
@@ -127,7 +127,7 @@ internal sealed class ProxyExchange : IDisposable
                 OnResponseHead(e.Response!);
                 break;
             case EventKind.HttpBody when state is ProxyState.Responding or ProxyState.BackedUp:
-                lastProgress = Manager.Now;
+                lastProgress = downstream.Manager.Ticks;
                 if (!downstream.WriteBody(e.Data) && state == ProxyState.Responding)
                 {
                     state = ProxyState.BackedUp;
@@ -155,7 +155,7 @@ internal sealed class ProxyExchange : IDisposable
 
     private void OnResponseHead(HttpResponse response)
     {
-        lastProgress = Manager.Now;
+        lastProgress = downstream.Manager.Ticks;
         var fields = ProxyHeaders.ResponseFields(response, out string? contentType);
         if (response.StatusCode == 101)
         {
@@ -238,11 +238,11 @@ internal sealed class ProxyExchange : IDisposable
     {
         if (state is ProxyState.Finished or ProxyState.Completed or ProxyState.Tunnelling) return;
         long due = lastProgress + (long)(proxy.Options.UpstreamTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        if (state == ProxyState.BackedUp || Manager.Now < due)
+        if (state == ProxyState.BackedUp || downstream.Manager.Ticks < due)
         {
             // The client is the slow one, or the upstream made progress since: wait again.
-            var wait = state == ProxyState.BackedUp ? proxy.Options.UpstreamTimeout : TimeSpan.FromSeconds((due - Manager.Now) / (double)System.Diagnostics.Stopwatch.Frequency);
-            if (state == ProxyState.BackedUp) lastProgress = Manager.Now;
+            var wait = state == ProxyState.BackedUp ? proxy.Options.UpstreamTimeout : TimeSpan.FromSeconds((due - downstream.Manager.Ticks) / (double)System.Diagnostics.Stopwatch.Frequency);
+            if (state == ProxyState.BackedUp) lastProgress = downstream.Manager.Ticks;
             timer = downstream.Manager.AddTimer(wait, TimeSpan.Zero, OnTimer);
             return;
         }

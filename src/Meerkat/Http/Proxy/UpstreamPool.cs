@@ -47,7 +47,7 @@ internal sealed class UpstreamPool(Manager manager, Uri upstream, ReverseProxyOp
         }
         connection.Handler = onIdleEvent;
         connection.Tag = this;
-        idle.Add((connection, Manager.Now));
+        idle.Add((connection, manager.Ticks));
         sweep ??= manager.AddTimer(SweepPeriod(), SweepPeriod(), _ => Sweep());
     }
 
@@ -68,7 +68,7 @@ internal sealed class UpstreamPool(Manager manager, Uri upstream, ReverseProxyOp
 
     private void Sweep()
     {
-        long limit = Manager.Now - (long)(options.IdleConnectionTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        long limit = manager.Ticks - (long)(options.IdleConnectionTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         for (int i = idle.Count - 1; i >= 0; i--)
             if (idle[i].Since <= limit || manager.IsShuttingDown) idle[i].Connection.Close(); // its Close event removes it
         if (idle.Count == 0 || manager.IsShuttingDown)

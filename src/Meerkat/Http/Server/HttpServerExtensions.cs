@@ -41,9 +41,9 @@ public static class HttpServerExtensions
         if (address.Scheme == "https" && options.Tls is null)
             throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
         var listener = address.Scheme == "https"
-            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, _ => new HttpServerProtocol(options, isTls: true),
+            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks, isTls: true),
                 options.EnableHttp2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11])
-            : manager.Listen(address, datagram: false, handler, listenOptions, _ => new HttpServerProtocol(options));
+            : manager.Listen(address, datagram: false, handler, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks));
         StartDeadlineSweep(manager, listener, options);
         return listener;
     }
@@ -166,7 +166,7 @@ public static class HttpServerExtensions
         var period = TimeSpan.FromMilliseconds(Math.Clamp(ShortestDeadline(options).TotalMilliseconds / 4, 10, 1000));
         manager.AddTimer(period, period, timer =>
         {
-            long now = Manager.Now;
+            long now = manager.Ticks;
             var connections = manager.Connections;
             bool any = false;
             for (int i = 0; i < connections.Count; i++)

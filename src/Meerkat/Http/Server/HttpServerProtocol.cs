@@ -28,9 +28,9 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     // The pending request is being upgraded to h2c: its HTTP/1.1 events are stream 1's, not raised here.
     private bool isUpgradingToHttp2;
 
-    public HttpServerProtocol(HttpServerOptions options, bool isTls = false)
+    public HttpServerProtocol(HttpServerOptions options, long now, bool isTls = false)
     {
-        core = new HttpServerCore(options, Manager.Now, options.TimeProvider);
+        core = new HttpServerCore(options, now, options.TimeProvider);
         this.isTls = isTls;
         mayStartWithPreface = options.EnableHttp2 && !isTls;
     }
@@ -113,7 +113,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
                 Process(connection);
                 break;
             case EventKind.Write:
-                core.OutputProgressed(Manager.Now);
+                core.OutputProgressed(connection.Manager.Ticks);
                 Pump(connection);
                 break;
             case EventKind.TlsHandshake when Options.EnableHttp2 && connection.Security is TlsLayer { Session: { } ssl }
@@ -192,7 +192,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
         if (mayStartWithPreface && !IsHttp11(connection)) return;
         while (!IsBodyPaused && connection.State < ConnectionState.Draining && connection.Protocol == this)
         {
-            var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, Manager.Now, connection.SendWriter, out int consumed);
+            var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, connection.Manager.Ticks, connection.SendWriter, out int consumed);
             if (e.Kind == HttpServerEventKind.NeedMoreData)
             {
                 if (consumed > 0) connection.Consume(consumed);

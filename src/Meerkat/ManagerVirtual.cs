@@ -1,0 +1,59 @@
+using System.Net;
+using Meerkat.Polling;
+
+namespace Meerkat;
+
+// The manager's side of the virtual network (Meerkat.Testing, docs/testing.md): listeners and
+// outbound connections over VirtualSockets, and what a driver that owns time needs to see.
+public sealed partial class Manager
+{
+    /// <summary>Sees every event before the handlers do (Meerkat.Testing's trace); null when unused.</summary>
+    internal Action<Connection, Event>? Observer { get; set; }
+
+    /// <summary>For a driver that owns time (the virtual network): the next iteration has work
+    /// without waiting for readiness or a timer.</summary>
+    internal bool HasPendingWork =>
+        readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0 || HasPostedWork();
+
+    /// <summary>When the earliest live timer is due (<see cref="Ticks"/>), or null.</summary>
+    internal long? NextTimerDue => disposed ? null : timers.NextDue();
+
+    /// <summary>A listener on the virtual network: any host name (<c>server.test</c>) or IP literal.</summary>
+    private Connection ListenVirtual(VirtualBackend network, NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options,
+        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
+    {
+        if (datagram) throw new NotSupportedException("the virtual network carries TCP only");
+        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
+        {
+            State = ConnectionState.Connected,
+            AcceptedProtocol = protocol,
+            AcceptedSecurity = security,
+        };
+        listener.Virtual = network.Listen(listener, address.Host, options?.BoundPort ?? address.Port, (options ?? ListenOptions.Default).Backlog);
+        listener.LocalEndPoint = listener.Virtual.LocalEndPoint;
+        Register(listener);
+        poller.Add(listener);
+        return listener;
+    }
+
+    /// <summary>Virtual network: the host name of an outbound connection resolved to <paramref name="address"/>.</summary>
+    internal void OnVirtualResolved(Connection connection, IPEndPoint address)
+    {
+        if (connection.State >= ConnectionState.Closing) return;
+        connection.RemoteEndPoint = address;
+        Raise(connection, new Event(EventKind.Resolve));
+    }
+
+    /// <summary>Virtual network: an outbound connection's link is up.</summary>
+    internal void OnVirtualConnected(Connection connection, VirtualSocket link)
+    {
+        if (connection.State >= ConnectionState.Closing)
+        {
+            link.Dispose();
+            return;
+        }
+        connection.Virtual = link;
+        poller.Add(connection);
+        OnConnected(connection);
+    }
+}
