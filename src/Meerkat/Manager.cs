@@ -67,6 +67,7 @@ public sealed partial class Manager : IDisposable
         Options = options ?? new ManagerOptions();
         Options.Validate();
         clock = Options.TimeProvider is { } provider && !ReferenceEquals(provider, TimeProvider.System) ? provider : null;
+        IterationTicks = Ticks;
         poller = Options.VirtualBackend?.Invoke(this) ?? Poller.Create(Options.Backend);
         Backend = poller switch
         {
@@ -103,6 +104,11 @@ public sealed partial class Manager : IDisposable
     /// <summary>The loop's clock in <see cref="Stopwatch"/> ticks: the one time source of the loop and
     /// the sans-I/O cores it drives (they take it as an argument).</summary>
     internal long Ticks => clock is null ? Stopwatch.GetTimestamp() : ClockTicks(clock);
+
+    /// <summary><see cref="Ticks"/> read once per iteration, after the wait for readiness: what the
+    /// protocols' hot paths give their cores as "now" (a clock read per iteration, not several per
+    /// request; deadlines are seconds, an iteration is microseconds). Timers read the live clock.</summary>
+    internal long IterationTicks { get; private set; }
 
     private static long ClockTicks(TimeProvider clock)
     {
@@ -283,6 +289,7 @@ public sealed partial class Manager : IDisposable
             ready.Clear();
             RaisePendingOpens();
             WaitForReadiness(timeoutMs);
+            IterationTicks = Ticks;
             long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Stopwatch.GetTimestamp() : 0;
             DeliverPosted();
             ServiceReadyConnections(readyAt);

@@ -40,3 +40,17 @@ public static class HttpEventExtensions
         public bool IsAborted => e.Kind == EventKind.HttpDone && e.Count != (long)HttpOutcome.Completed;
     }
 }
+
+/// <summary>Why a server transaction in progress was cut, from why its connection closes: one mapping
+/// for HTTP/1.1 connections and HTTP/2 streams.</summary>
+internal static class HttpServerOutcomes
+{
+    public static HttpOutcome OfClose(CloseCause cause, bool isPeerClosed) => cause switch
+    {
+        CloseCause.Failed => HttpOutcome.Reset,
+        CloseCause.HandlerError => HttpOutcome.HandlerError,
+        CloseCause.Shutdown => HttpOutcome.Shutdown,
+        CloseCause.Disposed => HttpOutcome.Disposed,
+        _ => isPeerClosed ? HttpOutcome.PeerClosed : HttpOutcome.Cancelled,
+    };
+}

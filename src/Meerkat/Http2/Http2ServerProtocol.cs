@@ -91,7 +91,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
                 Process(connection);
                 break;
             case EventKind.Write:
-                _lastOutputProgress = _connection.Manager.Ticks;
+                _lastOutputProgress = _connection.Manager.IterationTicks;
                 PumpAll(connection);
                 Process(connection);
                 break;
@@ -111,14 +111,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
 
     public override void OnClosing(Connection connection, CloseCause cause, Exception? error)
     {
-        var outcome = cause switch
-        {
-            CloseCause.Failed => HttpOutcome.Reset,
-            CloseCause.HandlerError => HttpOutcome.HandlerError,
-            CloseCause.Shutdown => HttpOutcome.Shutdown,
-            CloseCause.Disposed => HttpOutcome.Disposed,
-            _ => connection.IsPeerClosed ? HttpOutcome.PeerClosed : HttpOutcome.Cancelled,
-        };
+        var outcome = HttpServerOutcomes.OfClose(cause, connection.IsPeerClosed);
         Core.Abort(outcome, error?.Message ?? "the connection is closing");
         Drain(connection);
     }
@@ -219,7 +212,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
         {
             while (connection.State < ConnectionState.Closing && connection.Protocol == this)
             {
-                var e = Core.Receive(connection.Received, _connection.Manager.Ticks, out int consumed);
+                var e = Core.Receive(connection.Received, _connection.Manager.IterationTicks, out int consumed);
                 if (e.Kind == Http2EventKind.NeedMoreData)
                 {
                     if (consumed > 0) connection.Consume(consumed);
@@ -369,7 +362,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
 
     private void OnWritable(Connection connection, Http2ServerStream stream)
     {
-        stream.Response.Flush(Core, stream.StreamId, Fields, _connection.Manager.Ticks);
+        stream.Response.Flush(Core, stream.StreamId, Fields, _connection.Manager.IterationTicks);
         if (stream.Response.Producer is not null) Pump(connection, stream);
         if (stream.OwesWrite && !stream.Response.HasWaiting && stream.IsInTransaction)
         {
@@ -458,7 +451,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     private void Pump(Connection connection, Http2ServerStream stream)
     {
         _scratch ??= new byte[ScratchSize];
-        if (!stream.Response.Pump(Core, stream.StreamId, Fields, _scratch, _hasRoom, _connection.Manager.Ticks, out var error))
+        if (!stream.Response.Pump(Core, stream.StreamId, Fields, _scratch, _hasRoom, _connection.Manager.IterationTicks, out var error))
             HandlerFailed(connection, stream, EventKind.Write, error!);
         else if (stream.Response.IsComplete) connection.Manager.ScheduleWork(connection);
     }

@@ -113,7 +113,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
                 Process(connection);
                 break;
             case EventKind.Write:
-                core.OutputProgressed(connection.Manager.Ticks);
+                core.OutputProgressed(connection.Manager.IterationTicks);
                 Pump(connection);
                 break;
             case EventKind.TlsHandshake when Options.EnableHttp2 && connection.Security is TlsLayer { Session: { } ssl }
@@ -140,14 +140,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
 
     public override void OnClosing(Connection connection, CloseCause cause, Exception? error)
     {
-        var outcome = cause switch
-        {
-            CloseCause.Failed => HttpOutcome.Reset,
-            CloseCause.HandlerError => HttpOutcome.HandlerError,
-            CloseCause.Shutdown => HttpOutcome.Shutdown,
-            CloseCause.Disposed => HttpOutcome.Disposed,
-            _ => connection.IsPeerClosed ? HttpOutcome.PeerClosed : HttpOutcome.Cancelled,
-        };
+        var outcome = HttpServerOutcomes.OfClose(cause, connection.IsPeerClosed);
         var done = core.Abort(outcome, error, connection.PendingSendBytes);
         if (done.Kind == HttpServerEventKind.Done) RaiseDone(connection, done);
     }
@@ -192,7 +185,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
         if (mayStartWithPreface && !IsHttp11(connection)) return;
         while (!IsBodyPaused && connection.State < ConnectionState.Draining && connection.Protocol == this)
         {
-            var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, connection.Manager.Ticks, connection.SendWriter, out int consumed);
+            var e = core.Next(connection.ReceivedMemory, connection.IsPeerClosed, connection.Manager.IterationTicks, connection.SendWriter, out int consumed);
             if (e.Kind == HttpServerEventKind.NeedMoreData)
             {
                 if (consumed > 0) connection.Consume(consumed);
