@@ -142,7 +142,8 @@ public sealed partial class DashboardBrowserTests
             return page;
         }
 
-        /// <summary>Reads the figures until <paramref name="condition"/> holds (polled, bounded by <paramref name="timeout"/>).</summary>
+        /// <summary>Reads the figures after each update the page shows until <paramref name="condition"/>
+        /// holds (bounded by <paramref name="timeout"/>).</summary>
         public async Task<Figures> WaitForAsync(Func<Figures, bool> condition, TimeSpan timeout)
         {
             var clock = Stopwatch.StartNew();
@@ -150,9 +151,31 @@ public sealed partial class DashboardBrowserTests
             while (!condition(figures = await ReadAsync()))
             {
                 if (clock.Elapsed > timeout) Assert.Fail($"the dashboard did not get there in {timeout.TotalSeconds} s: {figures}");
-                await Task.Delay(100);
+                await NextUpdateAsync(figures.Updates);
             }
             return figures;
+        }
+
+        /// <summary>Waits for the page's next update (its <c>data-updates</c> counter passing
+        /// <paramref name="seen"/>), watched in the page by a MutationObserver.</summary>
+        private async Task NextUpdateAsync(int seen)
+        {
+            string expression = $$"""
+                new Promise(resolve => {
+                  const count = () => Number((document.body && document.body.dataset.updates) || 0);
+                  if (count() > {{seen}}) return resolve(count());
+                  const observer = new MutationObserver(() => { if (count() > {{seen}}) { observer.disconnect(); resolve(count()); } });
+                  observer.observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ['data-updates'] });
+                })
+                """;
+            try
+            {
+                await CallAsync("Runtime.evaluate", JsonSerializer.Serialize(new { expression, awaitPromise = true, returnByValue = true }));
+            }
+            catch (InvalidOperationException ex) when (ex.Message.Contains("context was destroyed", StringComparison.Ordinal))
+            {
+                // The page was still loading and navigated under the promise: the new page is read next.
+            }
         }
 
         public async Task<byte[]> ScreenshotAsync()

@@ -21,12 +21,20 @@ public sealed class MqttCommandTests : IDisposable
 
         public override void Write(char value)
         {
-            lock (text) text.Append(value);
+            lock (text)
+            {
+                text.Append(value);
+                Monitor.PulseAll(text);
+            }
         }
 
         public override void Write(string? value)
         {
-            lock (text) text.Append(value);
+            lock (text)
+            {
+                text.Append(value);
+                Monitor.PulseAll(text);
+            }
         }
 
         public string Text
@@ -36,11 +44,16 @@ public sealed class MqttCommandTests : IDisposable
 
         public void WaitFor(string fragment)
         {
+            // Woken by each write; bounded by the loop deadline.
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (!Text.Contains(fragment, StringComparison.Ordinal))
+            lock (text)
             {
-                if (clock.Elapsed > Loop.Deadline) Assert.Fail($"timed out waiting for '{fragment}' in: {Text}");
-                Thread.Sleep(5); // polling another thread's output; the condition, not the delay, decides
+                while (!text.ToString().Contains(fragment, StringComparison.Ordinal))
+                {
+                    var left = Loop.Deadline - clock.Elapsed;
+                    if (left <= TimeSpan.Zero) Assert.Fail($"timed out waiting for '{fragment}' in: {text}");
+                    Monitor.Wait(text, left);
+                }
             }
         }
     }
