@@ -166,9 +166,14 @@ public class ManagerGroupTests
         const int Requests = 10;
         var group = Create(sharing);
         var pending = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var listeners = group.Listen((manager, options) => manager.ListenHttp("http://127.0.0.1:0", (c, e) =>
         {
-            if (e.Kind == EventKind.HttpMessage) pending.Enqueue(c.Id); // answered later, from the test thread
+            if (e.Kind == EventKind.HttpMessage)
+            {
+                pending.Enqueue(c.Id); // answered later, from the test thread
+                if (pending.Count >= Requests) allArrived.TrySetResult();
+            }
             else if (e.Kind == EventKind.Wakeup) c.Reply(200, "late but answered"u8, "text/plain");
         }, listenOptions: options));
         int port = listeners[0].LocalEndPoint!.Port;
@@ -180,12 +185,7 @@ public class ManagerGroupTests
             request.Headers.ConnectionClose = false;
             return client.SendAsync(request, TestContext.Current.CancellationToken);
         }).ToList();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (pending.Count < Requests)
-        {
-            Assert.True(clock.Elapsed < Loop.Deadline, $"{pending.Count} of {Requests} requests arrived");
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
+        await allArrived.Task.WaitAsync(Loop.Deadline, TestContext.Current.CancellationToken);
         var shutdown = group.ShutdownAsync(TimeSpan.FromSeconds(30));
         Assert.False(shutdown.IsCompleted);
         foreach (long id in pending) Assert.True(group.Wakeup(id, []));

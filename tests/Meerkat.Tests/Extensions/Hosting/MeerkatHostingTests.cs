@@ -18,6 +18,9 @@ public sealed class MeerkatHostingTests
     {
         public ConcurrentQueue<(string Category, LogLevel Level, EventId Id, string Message)> Records { get; } = new();
 
+        /// <summary>Released once per record: what a test waiting for a record waits on.</summary>
+        public SemaphoreSlim Logged { get; } = new(0);
+
         public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
         public void Dispose() { }
@@ -28,8 +31,11 @@ public sealed class MeerkatHostingTests
 
             public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
 
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
                 owner.Records.Enqueue((category, logLevel, eventId, formatter(state, exception)));
+                owner.Logged.Release();
+            }
         }
     }
 
@@ -44,10 +50,11 @@ public sealed class MeerkatHostingTests
         return builder.Build();
     }
 
-    private static async Task Until(Func<bool> condition)
+    /// <summary>Waits, record by record, until <paramref name="condition"/> holds (30 s at most).</summary>
+    private static async Task Until(CapturingLoggerProvider logs, Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition()) await Task.Delay(5, timeout.Token);
+        while (!condition()) await logs.Logged.WaitAsync(timeout.Token);
     }
 
     [Fact]
@@ -105,7 +112,7 @@ public sealed class MeerkatHostingTests
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         var stopping = host.StopAsync();
-        await Until(() => logs.Records.Any(r => r.Message.StartsWith("shutting down", StringComparison.Ordinal)));
+        await Until(logs, () => logs.Records.Any(r => r.Message.StartsWith("shutting down", StringComparison.Ordinal)));
         Assert.False(stopping.IsCompleted); // the shutdown is under way and waits for the request
         manager.Wakeup(await answer.Task);
         var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
