@@ -221,17 +221,17 @@ public sealed class ServerTarget : IFuzzTarget
                 return;
             }
             core.BeginResponse(output, 200, -1, "text/plain", [], endOfStream && start == end);
-            core.Response.Write(output, "streamed"u8);
-            if (request.VersionMinor == 1) core.Response.End(output, [("X-Trailer", "1")]);
-            else core.Response.End(output);
+            core.Response!.Write(output, "streamed"u8);
+            if (request.VersionMinor == 1) core.Response!.End(output, [("X-Trailer", "1")]);
+            else core.Response!.End(output);
         }
 
         private void Reply(int status, string body)
         {
             byte[] bytes = Encoding.UTF8.GetBytes(body);
             core.BeginResponse(output, status, bytes.Length, "text/plain", [], endOfStream && start == end);
-            core.Response.Write(output, bytes);
-            core.Response.End(output);
+            core.Response!.Write(output, bytes);
+            core.Response!.End(output);
         }
     }
 }

@@ -42,6 +42,18 @@ public sealed class HttpRequest
         id = 0;
     }
 
+    /// <summary>The request goes back to its pool (HttpServerWorkspacePool): it forgets the connection,
+    /// the transaction and the body it served.</summary>
+    internal void Clear()
+    {
+        if (Owner.Connection is not null) EndTransaction();
+        Owner = default;
+        BodyMemory = default;
+        Trailers = NoTrailers;
+        Route = null;
+        Telemetry = default;
+    }
+
     /// <summary>The metrics and span of this transaction (Diagnostics/HttpServerTelemetry).</summary>
     internal Diagnostics.ServerTransactionTelemetry Telemetry;
 

@@ -28,6 +28,10 @@
 //   Aborted        close now, dropping unsent output: a response was cut (terminal)
 //   Switched       101 sent: the rest of the stream belongs to another protocol (terminal)
 // Abort, HandlerFailed and Tick's send-stall deadline move any open transaction to MustClose or Aborted.
+//
+// The reader, the request, the response writer and the body buffer are leased (HttpServerWorkspace)
+// from the first byte of a request until the connection is Idle again with nothing buffered: the
+// lease ends in the Next call after the Done (whose event still reads the request), or in Release.
 using System.Buffers;
 
 namespace Meerkat.Http;
@@ -50,23 +54,27 @@ internal sealed class HttpServerCore
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
     private readonly HttpServerOptions options;
-    private readonly HttpMessageReader reader;
-    private readonly IoBuffer body;
+    private readonly HttpServerWorkspacePool pool;
     private readonly ServerDeadlines deadlines;
-    private byte[] headCopy = [];
-    private HttpMessageReader? headCopyReader;
+    // Leased while a request is in progress (see the file header); null on an idle connection.
+    private HttpServerWorkspace? work;
     private ResponseContext context;
     private int heldHead;
     private long bodyBytes;
     private bool mustCloseAfter;
     private bool isShuttingDown;
 
+    /// <summary>A core with a pool of its own (tests).</summary>
     public HttpServerCore(HttpServerOptions options, long now, TimeProvider? time = null)
+        : this(options, now, new HttpServerWorkspacePool(options, time ?? TimeProvider.System))
+    {
+    }
+
+    /// <summary>A core leasing its per-request state from <paramref name="pool"/> (its listener's, on this loop).</summary>
+    public HttpServerCore(HttpServerOptions options, long now, HttpServerWorkspacePool pool)
     {
         this.options = options;
-        reader = new HttpMessageReader(isRequest: true, options.Limits);
-        body = new IoBuffer(16 * 1024, (int)Math.Min(options.MaxBufferedBodySize, int.MaxValue));
-        Response = new ResponseWriter(time ?? TimeProvider.System);
+        this.pool = pool;
         deadlines = new ServerDeadlines(options, now);
     }
 
@@ -74,10 +82,25 @@ internal sealed class HttpServerCore
 
     public HttpServerState State { get; private set; }
 
-    /// <summary>The request of the open transaction (reused for every request).</summary>
-    public HttpRequest Request { get; } = new();
+    /// <summary>The request of the open transaction (reused: its spans are valid during the event), until
+    /// the Next call after its Done.</summary>
+    /// <exception cref="InvalidOperationException">No request is in progress: the connection is idle.</exception>
+    public HttpRequest Request => Work.Request;
 
-    public ResponseWriter Response { get; }
+    /// <summary>The response of the open transaction; null on an idle connection.</summary>
+    public ResponseWriter? Response => work?.Response;
+
+    /// <summary>True while the connection holds a workspace (a request is in progress or its Done was
+    /// just returned).</summary>
+    public bool HoldsWorkspace => work is not null;
+
+    private HttpServerWorkspace Work => work ?? throw new InvalidOperationException("no request is in progress on this connection");
+
+    private HttpMessageReader Reader => Work.Reader;
+
+    private IoBuffer BufferedBody => Work.Body;
+
+    private ResponseWriter Writer => Work.Response;
 
     /// <summary>The status and reason of the last head refused without a transaction (400, 408, 414, 431,
     /// 501, 505), for the caller to count and log; it clears it (<see cref="ClearRejection"/>).</summary>
@@ -86,13 +109,13 @@ internal sealed class HttpServerCore
     public void ClearRejection() => Rejection = default;
 
     /// <summary>The body piece of the last Body event: a slice of that call's input.</summary>
-    public ReadOnlySpan<byte> BodyPiece => reader.Body.Span;
+    public ReadOnlySpan<byte> BodyPiece => Reader.Body.Span;
 
     /// <summary>Headers was raised and Done was not yet.</summary>
     public bool IsInTransaction => State is >= HttpServerState.HeadDelivered and <= HttpServerState.Responding;
 
     /// <summary>A request waits for the start of its response.</summary>
-    public bool IsAwaitingResponse => IsInTransaction && !Response.IsStarted;
+    public bool IsAwaitingResponse => IsInTransaction && !Writer.IsStarted;
 
     /// <summary>The next event found in <paramref name="input"/> (the bytes received and not yet consumed).</summary>
     /// <param name="input">The receive buffer's unconsumed bytes.</param>
@@ -162,7 +185,7 @@ internal sealed class HttpServerCore
     {
         if (State is HttpServerState.Switched or HttpServerState.Aborted) return HttpServerEvent.NeedMoreData;
         bool wasOpen = IsInTransaction;
-        bool completed = State == HttpServerState.Responding && Response.IsComplete && pendingOutput == 0;
+        bool completed = State == HttpServerState.Responding && Writer.IsComplete && pendingOutput == 0;
         State = completed ? HttpServerState.MustClose : HttpServerState.Aborted;
         if (!wasOpen) return HttpServerEvent.NeedMoreData;
         return EndTransaction(completed ? HttpOutcome.Completed : outcome, completed ? null : error);
@@ -199,7 +222,7 @@ internal sealed class HttpServerCore
     public void SwitchProtocols(IBufferWriter<byte> output, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
         RequireAwaitingResponse();
-        Response.SwitchProtocols(output, headers, options.ServerName);
+        Writer.SwitchProtocols(output, headers, options.ServerName);
     }
 
     /// <summary>Starts the response to the pending request.</summary>
@@ -207,14 +230,15 @@ internal sealed class HttpServerCore
         ReadOnlySpan<(string Name, string Value)> headers, bool peerFinished)
     {
         RequireAwaitingResponse();
-        Response.Begin(output, context, status, contentLength, contentType, headers, WillClose(peerFinished), options.ServerName);
+        Writer.Begin(output, context, status, contentLength, contentType, headers, WillClose(peerFinished), options.ServerName);
     }
 
-    /// <summary>Frees the buffers; the connection is gone.</summary>
+    /// <summary>Gives back the workspace; the connection is gone or another protocol has it.</summary>
     public void Release()
     {
-        body.Release();
-        Response.Reset();
+        if (work is null) return;
+        pool.Return(work);
+        work = null;
     }
 
     private bool ReadHead(ReadOnlyMemory<byte> input, bool endOfStream, long now, IBufferWriter<byte> output, ref int consumed, out HttpServerEvent e)
@@ -225,27 +249,29 @@ internal sealed class HttpServerCore
         {
             if (rest.IsEmpty)
             {
+                Release(); // idle: the last Done was delivered, and no byte of a next request is here
                 if (endOfStream) State = HttpServerState.MustClose; // the peer closed between requests
                 return true;
             }
+            work ??= pool.Rent();
             State = HttpServerState.ReadingHead;
             deadlines.HeadStarted(now);
         }
-        var result = reader.Read(rest, endOfStream, out int used);
+        var result = Reader.Read(rest, endOfStream, out int used);
         switch (result)
         {
             case HttpReadResult.Head:
-                HttpError hostError = HostRules.Check(reader.Head);
+                HttpError hostError = HostRules.Check(Reader.Head);
                 if (hostError != HttpError.None)
                 {
-                    RejectHead(output, hostError.StatusCode(), hostError.Message(), reader.Head.IsMethod("HEAD"u8));
+                    RejectHead(output, hostError.StatusCode(), hostError.Message(), Reader.Head.IsMethod("HEAD"u8));
                     return true;
                 }
                 BeginTransaction(rest, used, ref consumed);
                 e = new HttpServerEvent(HttpServerEventKind.Headers);
                 return true;
             case HttpReadResult.Error:
-                RejectHead(output, reader.ErrorStatusCode, reader.Error.Message(), IsHeadRequest(rest.Span));
+                RejectHead(output, Reader.ErrorStatusCode, Reader.Error.Message(), IsHeadRequest(rest.Span));
                 return true;
             default:
                 consumed += used;
@@ -259,9 +285,9 @@ internal sealed class HttpServerCore
     /// in the caller's input (held, not reported consumed) until its Message.</summary>
     private void BeginTransaction(ReadOnlyMemory<byte> rest, int headLength, ref int consumed)
     {
-        var head = reader.Head;
+        var head = Reader.Head;
         bool hasBody = head.Framing == HttpFraming.Chunked || head.ContentLength > 0;
-        Request.Start(hasBody ? StableCopy(rest.Span[..headLength]) : head);
+        Request.Start(hasBody ? Work.StableCopy(rest.Span[..headLength]) : head);
         context = new ResponseContext(head.IsMethod("HEAD"u8), head.VersionMinor == 1, head.KeepAlive);
         mustCloseAfter = !head.KeepAlive;
         bodyBytes = 0;
@@ -286,7 +312,7 @@ internal sealed class HttpServerCore
             return false;
         }
         deadlines.BodyStarted(now);
-        if (Response.IsStarted && !Request.StreamBody)
+        if (Writer.IsStarted && !Request.StreamBody)
         {
             State = HttpServerState.DiscardingBody; // answered before the body: read and drop what we may
             return false;
@@ -297,7 +323,7 @@ internal sealed class HttpServerCore
             e = EndEarly(output, 413, $"The request body of {Request.ContentLength} bytes exceeds the limit of {limit} bytes.", HttpOutcome.ProtocolError, null);
             return true;
         }
-        if (Request.Head.ExpectContinue && !Response.IsStarted) HeadWriting.Write(output, Continue100);
+        if (Request.Head.ExpectContinue && !Writer.IsStarted) HeadWriting.Write(output, Continue100);
         State = HttpServerState.ReadingBody;
         return false;
     }
@@ -305,7 +331,7 @@ internal sealed class HttpServerCore
     private bool ReadBody(ReadOnlyMemory<byte> input, bool endOfStream, IBufferWriter<byte> output, ref int consumed, out HttpServerEvent e)
     {
         e = HttpServerEvent.NeedMoreData;
-        var result = reader.Read(input[consumed..], endOfStream, out int used);
+        var result = Reader.Read(input[consumed..], endOfStream, out int used);
         switch (result)
         {
             case HttpReadResult.Body:
@@ -315,12 +341,12 @@ internal sealed class HttpServerCore
                 consumed += used;
                 heldHead = 0;
                 State = HttpServerState.Responding;
-                Request.Finish(body.Memory, reader.Trailers);
+                Request.Finish(BufferedBody.Memory, Reader.Trailers);
                 e = new HttpServerEvent(HttpServerEventKind.Message);
                 return true;
             case HttpReadResult.Error:
-                bool cut = reader.Error == HttpError.IncompleteMessage;
-                e = EndEarly(output, reader.ErrorStatusCode, reader.Error.Message(), cut ? HttpOutcome.PeerClosed : HttpOutcome.ProtocolError, null);
+                bool cut = Reader.Error == HttpError.IncompleteMessage;
+                e = EndEarly(output, Reader.ErrorStatusCode, Reader.Error.Message(), cut ? HttpOutcome.PeerClosed : HttpOutcome.ProtocolError, null);
                 return true;
             default:
                 consumed += used;
@@ -331,7 +357,7 @@ internal sealed class HttpServerCore
     private bool OnBodyPiece(IBufferWriter<byte> output, out HttpServerEvent e)
     {
         e = HttpServerEvent.NeedMoreData;
-        int length = reader.Body.Length;
+        int length = Reader.Body.Length;
         bodyBytes += length;
         if (State == HttpServerState.DiscardingBody)
         {
@@ -349,7 +375,7 @@ internal sealed class HttpServerCore
         }
         if (!Request.StreamBody)
         {
-            body.Append(reader.Body.Span);
+            BufferedBody.Append(Reader.Body.Span);
             return false;
         }
         e = new HttpServerEvent(HttpServerEventKind.Body);
@@ -359,21 +385,21 @@ internal sealed class HttpServerCore
     /// <summary>The request is read: the transaction ends once the response is complete.</summary>
     private HttpServerEvent Respond(bool peerFinished, long now)
     {
-        if (!body.IsEmpty)
+        if (!BufferedBody.IsEmpty)
         {
-            body.Consume(body.Length); // Message has been raised: the buffered body is no longer needed
+            BufferedBody.Consume(BufferedBody.Length); // Message has been raised: the buffered body is no longer needed
             Request.Finish(default, null);
         }
-        if (!Response.IsComplete) return HttpServerEvent.NeedMoreData;
-        bool close = mustCloseAfter || isShuttingDown || peerFinished || Response.CloseAfter;
-        bool switched = Response.StatusCode == 101;
+        if (!Writer.IsComplete) return HttpServerEvent.NeedMoreData;
+        bool close = mustCloseAfter || isShuttingDown || peerFinished || Writer.CloseAfter;
+        bool switched = Writer.StatusCode == 101;
         bool declinedUpgrade = Request.Head.IsUpgrade && !switched;
         var done = EndTransaction(HttpOutcome.Completed, null);
         if (switched) State = HttpServerState.Switched;
         else if (close || declinedUpgrade && Request.IsMethod("CONNECT"u8)) State = HttpServerState.MustClose;
         else
         {
-            if (declinedUpgrade) reader.ContinueAfterDeclinedUpgrade();
+            if (declinedUpgrade) Reader.ContinueAfterDeclinedUpgrade();
             State = HttpServerState.Idle;
             deadlines.IdleStarted(now);
         }
@@ -384,27 +410,27 @@ internal sealed class HttpServerCore
     /// response has not started, else cuts the response (Aborted) or, if it was complete, just closes.</summary>
     private HttpServerEvent EndEarly(IBufferWriter<byte> output, int status, string message, HttpOutcome outcome, Exception? error)
     {
-        if (!Response.IsStarted)
+        if (!Writer.IsStarted)
         {
             WriteError(output, context, status, message);
             State = HttpServerState.MustClose;
         }
         else
         {
-            status = Response.StatusCode;
-            State = Response.IsComplete ? HttpServerState.MustClose : HttpServerState.Aborted;
+            status = Writer.StatusCode;
+            State = Writer.IsComplete ? HttpServerState.MustClose : HttpServerState.Aborted;
         }
         return EndTransaction(outcome, error, status);
     }
 
-    private HttpServerEvent EndTransaction(HttpOutcome outcome, Exception? error) => EndTransaction(outcome, error, Response.StatusCode);
+    private HttpServerEvent EndTransaction(HttpOutcome outcome, Exception? error) => EndTransaction(outcome, error, Writer.StatusCode);
 
     private HttpServerEvent EndTransaction(HttpOutcome outcome, Exception? error, int status)
     {
         Request.ResponseStatus = status;
-        Response.Reset();
+        Writer.Reset();
         heldHead = 0;
-        if (!body.IsEmpty) body.Consume(body.Length);
+        if (!BufferedBody.IsEmpty) BufferedBody.Consume(BufferedBody.Length);
         return new HttpServerEvent(HttpServerEventKind.Done, outcome, error);
     }
 
@@ -418,12 +444,13 @@ internal sealed class HttpServerCore
 
     private void WriteError(IBufferWriter<byte> output, ResponseContext request, int status, string message)
     {
-        Response.Reset();
+        var writer = Writer;
+        writer.Reset();
         var text = System.Text.Encoding.UTF8.GetBytes(message + "\n");
-        Response.Begin(output, request, status, text.Length, "text/plain; charset=utf-8", [], close: true, options.ServerName);
-        Response.Write(output, text);
-        Response.End(output);
-        Response.Reset();
+        writer.Begin(output, request, status, text.Length, "text/plain; charset=utf-8", [], close: true, options.ServerName);
+        writer.Write(output, text);
+        writer.End(output);
+        writer.Reset();
     }
 
     private void RequireAwaitingResponse()
@@ -440,15 +467,5 @@ internal sealed class HttpServerCore
     {
         while (input.StartsWith("\r\n"u8)) input = input[2..]; // blank lines before the request line (RFC 9112 §2.2)
         return input.StartsWith("HEAD "u8);
-    }
-
-    private HttpHead StableCopy(ReadOnlySpan<byte> head)
-    {
-        if (headCopy.Length < head.Length) headCopy = new byte[Math.Max(head.Length, 1024)];
-        head.CopyTo(headCopy);
-        headCopyReader ??= new HttpMessageReader(isRequest: true, options.Limits);
-        headCopyReader.Restart();
-        headCopyReader.Read(headCopy.AsMemory(0, head.Length), false, out _);
-        return headCopyReader.Head;
     }
 }

@@ -40,10 +40,13 @@ public static class HttpServerExtensions
         options = (options ?? new HttpServerOptions()).Snapshot();
         if (address.Scheme == "https" && options.Tls is null)
             throw new ArgumentException("an https:// listener needs HttpServerOptions.Tls (a certificate)", nameof(options));
+        // The listener's connections lease their per-request state from one pool: the listener and its
+        // connections live on this manager's loop, so the pool needs no lock.
+        var pool = new HttpServerWorkspacePool(options, options.TimeProvider);
         var listener = address.Scheme == "https"
-            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks, isTls: true),
+            ? manager.ListenTls(address, handler, options.Tls!, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks, pool, isTls: true),
                 options.EnableHttp2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11])
-            : manager.Listen(address, datagram: false, handler, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks));
+            : manager.Listen(address, datagram: false, handler, listenOptions, c => new HttpServerProtocol(options, c.Manager.Ticks, pool));
         StartDeadlineSweep(manager, listener, options);
         return listener;
     }

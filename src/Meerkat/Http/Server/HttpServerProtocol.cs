@@ -28,9 +28,13 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     // The pending request is being upgraded to h2c: its HTTP/1.1 events are stream 1's, not raised here.
     private bool isUpgradingToHttp2;
 
-    public HttpServerProtocol(HttpServerOptions options, long now, bool isTls = false)
+    /// <param name="options">The listener's options.</param>
+    /// <param name="now">The time the connection was accepted (Stopwatch ticks).</param>
+    /// <param name="pool">The listener's workspaces on this loop, leased while a request is in progress.</param>
+    /// <param name="isTls">The connection is HTTPS (no HTTP/2 preface or h2c upgrade: ALPN decides).</param>
+    public HttpServerProtocol(HttpServerOptions options, long now, HttpServerWorkspacePool pool, bool isTls = false)
     {
-        core = new HttpServerCore(options, now, options.TimeProvider);
+        core = new HttpServerCore(options, now, pool);
         this.isTls = isTls;
         mayStartWithPreface = options.EnableHttp2 && !isTls;
     }
@@ -41,7 +45,10 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
 
     public HttpRequest Request => core.Request;
 
-    public ResponseWriter Response => core.Response;
+    /// <summary>The response of the request in progress; null on an idle connection.</summary>
+    public ResponseWriter? Response => core.Response;
+
+    private ResponseWriter Writer => core.Response ?? throw new InvalidOperationException("no request is in progress on this connection");
 
     /// <summary>The handler paused the request body (<c>PauseRequestBody</c>): nothing more is parsed
     /// until it resumes, so the receive buffer fills, the loop stops reading and TCP slows the client.</summary>
@@ -69,30 +76,30 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
 
     public bool IsAwaitingResponse => core.IsAwaitingResponse;
 
-    public List<(string Name, string Value)> AddedHeaders => core.Response.AddedHeaders;
+    public List<(string Name, string Value)> AddedHeaders => Writer.AddedHeaders;
 
     public IDisposable? Resource
     {
-        get => core.Response.Resource;
-        set => core.Response.Resource = value;
+        get => core.Response?.Resource;
+        set => Writer.Resource = value;
     }
 
     public void BeginResponse(Connection connection, int status, long contentLength, string? contentType, ReadOnlySpan<(string Name, string Value)> headers, HttpBodyProducer? producer)
     {
         core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, PeerFinished(connection));
-        if (producer is not null) core.Response.Producer = producer;
+        if (producer is not null) Writer.Producer = producer;
         ResponseChanged(connection);
     }
 
     public bool WriteBody(Connection connection, ReadOnlySpan<byte> data)
     {
-        core.Response.Write(connection.SendWriter, data);
+        Writer.Write(connection.SendWriter, data);
         return connection.IsWritable;
     }
 
     public void EndResponse(Connection connection, ReadOnlySpan<(string Name, string Value)> trailers)
     {
-        core.Response.End(connection.SendWriter, trailers);
+        Writer.End(connection.SendWriter, trailers);
         ResponseChanged(connection);
     }
 
@@ -100,8 +107,8 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     {
         var writer = connection.SendWriter;
         core.BeginResponse(writer, status, body.Length, contentType, headers, PeerFinished(connection));
-        core.Response.Write(writer, body);
-        core.Response.End(writer);
+        Writer.Write(writer, body);
+        Writer.End(writer);
         ResponseChanged(connection);
     }
 
@@ -154,8 +161,9 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     /// <summary>The handler started, advanced or completed the response: continue when the loop is ready.</summary>
     public void ResponseChanged(Connection connection)
     {
-        if (core.Response.Producer is not null) Pump(connection);
-        if (core.Response.IsComplete) connection.Manager.ScheduleWork(connection);
+        if (core.Response is not { } response) return;
+        if (response.Producer is not null) Pump(connection);
+        if (response.IsComplete) connection.Manager.ScheduleWork(connection);
     }
 
     /// <summary>Answers the pending upgrade request with 101 and <paramref name="headers"/>; when its
@@ -299,7 +307,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
 
     private Exception? RaiseHeaders(Connection connection)
     {
-        if (core.Request.Owner.Connection is null) core.Request.Owner = (connection, this);
+        core.Request.Owner = (connection, this); // the request object is leased: it may have served another connection
         return connection.Manager.RaiseHttpToUser(connection, new Event(EventKind.HttpHeaders, subject: core.Request));
     }
 
@@ -342,7 +350,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     private void HandlerFailed(Connection connection, EventKind kind, Exception error)
     {
         string what = !core.IsInTransaction ? "the connection closes"
-            : !core.Response.IsStarted ? "answered 500 and closing"
+            : !Writer.IsStarted ? "answered 500 and closing"
             : "the response is aborted";
         LogHandlerError(connection, kind, error, what);
         var done = core.HandlerFailed(connection.SendWriter, error);
@@ -370,9 +378,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     /// <summary>Fills the send buffer from the response's producer while the connection can take more.</summary>
     private void Pump(Connection connection)
     {
-        var response = core.Response;
-        var producer = response.Producer;
-        if (producer is null || !response.IsStarted || response.IsComplete) return;
+        if (core.Response is not { Producer: { } producer } response || !response.IsStarted || response.IsComplete) return;
         var writer = connection.SendWriter;
         var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try

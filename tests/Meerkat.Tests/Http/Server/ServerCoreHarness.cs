@@ -45,6 +45,9 @@ internal sealed class ServerCoreHarness
 
     public HttpRequest Request => Core.Request;
 
+    /// <summary>The response of the request in progress (the core leases it only while one is).</summary>
+    private ResponseWriter Response => Core.Response ?? throw new InvalidOperationException("no request is in progress");
+
     public IReadOnlyList<string> Events => events;
 
     public string OutputText => Encoding.Latin1.GetString(Output.WrittenSpan);
@@ -117,16 +120,16 @@ internal sealed class ServerCoreHarness
     public void Reply(int status, string body, params (string, string)[] headers)
     {
         Begin(status, Encoding.UTF8.GetByteCount(body), headers);
-        Core.Response.Write(Output, Encoding.UTF8.GetBytes(body));
-        Core.Response.End(Output);
+        Response.Write(Output, Encoding.UTF8.GetBytes(body));
+        Response.End(Output);
     }
 
     public void Begin(int status, long length = -1, params (string, string)[] headers) =>
         Core.BeginResponse(Output, status, length, "text/plain", headers, EndOfStream && input.Count == 0);
 
-    public void Write(string text) => Core.Response.Write(Output, Encoding.UTF8.GetBytes(text));
+    public void Write(string text) => Response.Write(Output, Encoding.UTF8.GetBytes(text));
 
-    public void Finish(params (string, string)[] trailers) => Core.Response.End(Output, trailers);
+    public void Finish(params (string, string)[] trailers) => Response.End(Output, trailers);
 
     private void Record(HttpServerEvent e)
     {
