@@ -831,7 +831,7 @@ public sealed partial class Manager : IDisposable
     }
 
     private static int Receive(Connection connection, Span<byte> span, out SocketError error) =>
-        connection.Virtual is { } link ? link.Receive(span, out error) : connection.Socket!.Receive(span, SocketFlags.None, out error);
+        connection.Virtual is { } link ? link.Receive(span, out error) : Transport.Receive(connection.Socket!, span, out error);
 
     private void EndOfStream(Connection connection)
     {
@@ -855,7 +855,7 @@ public sealed partial class Manager : IDisposable
     private void WriteStream(Connection connection)
     {
         var buffer = connection.SocketOutbound;
-        int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : connection.Socket!.Send(buffer.Span, SocketFlags.None, out error);
+        int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : Transport.Send(connection.Socket!, buffer.Span, out error);
         if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
         ConnectionTelemetry.Sent(Metrics, connection, n);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Meerkat.Polling;
 
 namespace Meerkat;
@@ -53,13 +54,19 @@ internal static class Transport
     }
 
     /// <summary>Accepts one pending connection, or returns null when none is pending.</summary>
+    /// <remarks>With accept4 the descriptor is non-blocking from the start, and the socket's
+    /// <see cref="Socket.Blocking"/> is left alone: setting it would give each connection the .NET
+    /// socket's async machinery (about 220 bytes that an idle connection would keep for nothing), and
+    /// the loop reads and writes the descriptor itself (<see cref="Receive"/>, <see cref="Send"/>).</remarks>
     public static unsafe Socket? Accept(Socket listener, bool useAccept4)
     {
         if (useAccept4 && OperatingSystem.IsLinux())
         {
             int fd = Libc.accept4((int)listener.Handle, null, null, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
             if (fd < 0) return null;
-            return Prepare(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
+            var accepted = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+            accepted.NoDelay = true;
+            return accepted;
         }
         if (!listener.Poll(0, SelectMode.SelectRead)) return null;
         try
@@ -107,6 +114,56 @@ internal static class Transport
         if (code == 0) return SocketError.Success;
         // .NET translates SO_ERROR to a SocketError on most platforms; map a raw errno otherwise.
         return code >= 10000 ? (SocketError)code : FromErrno(code);
+    }
+
+    /// <summary>Reads what the socket has into <paramref name="buffer"/>: the count (0 at the end of the
+    /// stream), or 0 with <see cref="SocketError.WouldBlock"/> or the failure. On Linux the descriptor
+    /// (non-blocking, as every stream socket of the loop is) is read directly.</summary>
+    public static unsafe int Receive(Socket socket, Span<byte> buffer, out SocketError error)
+    {
+        if (!OperatingSystem.IsLinux()) return socket.Receive(buffer, SocketFlags.None, out error);
+        fixed (byte* start = buffer)
+        {
+            while (true)
+            {
+                nint n = Libc.recv((int)socket.Handle, start, buffer.Length, 0);
+                if (n >= 0)
+                {
+                    error = SocketError.Success;
+                    return (int)n;
+                }
+                if (LastError(out error)) return 0;
+            }
+        }
+    }
+
+    /// <summary>Writes as much of <paramref name="data"/> as the socket takes: the count, or 0 with
+    /// <see cref="SocketError.WouldBlock"/> or the failure. On Linux the descriptor is written directly
+    /// (MSG_NOSIGNAL: a peer that is gone is an error, never a SIGPIPE).</summary>
+    public static unsafe int Send(Socket socket, ReadOnlySpan<byte> data, out SocketError error)
+    {
+        if (!OperatingSystem.IsLinux()) return socket.Send(data, SocketFlags.None, out error);
+        fixed (byte* start = data)
+        {
+            while (true)
+            {
+                nint n = Libc.send((int)socket.Handle, start, data.Length, Libc.MSG_NOSIGNAL);
+                if (n >= 0)
+                {
+                    error = SocketError.Success;
+                    return (int)n;
+                }
+                if (LastError(out error)) return 0;
+            }
+        }
+    }
+
+    /// <summary>The failed call's errno as a SocketError; false when it was interrupted (call again).</summary>
+    private static bool LastError(out SocketError error)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        error = errno == Libc.EAGAIN ? SocketError.WouldBlock : FromErrno(errno);
+        return errno != Libc.EINTR;
     }
 
     public static void ShutdownSend(Socket socket)
@@ -188,11 +245,15 @@ internal static class Transport
         return socket;
     }
 
-    /// <summary>Linux errno values a connect can end with.</summary>
+    /// <summary>Linux errno values a connect, a read or a write can end with.</summary>
     private static SocketError FromErrno(int errno) => errno switch
     {
         111 => SocketError.ConnectionRefused,
         104 => SocketError.ConnectionReset,
+        32 => SocketError.Shutdown, // EPIPE: written after the peer or we shut the stream down
+        103 => SocketError.ConnectionAborted,
+        107 => SocketError.NotConnected,
+        105 or 12 => SocketError.NoBufferSpaceAvailable, // ENOBUFS, ENOMEM
         110 => SocketError.TimedOut,
         113 => SocketError.HostUnreachable,
         101 => SocketError.NetworkUnreachable,

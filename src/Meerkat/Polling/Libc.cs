@@ -20,6 +20,7 @@ internal static unsafe partial class Libc
     public const int EFD_NONBLOCK = 0x800;
     public const int SOCK_NONBLOCK = 0x800;
     public const int SOCK_CLOEXEC = 0x80000;
+    public const int MSG_NOSIGNAL = 0x4000;
     public const int EINTR = 4;
     public const int EAGAIN = 11;
 
@@ -52,4 +53,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int accept4(int fd, byte* address, int* addressLength, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint recv(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint send(int fd, byte* buffer, nint length, int flags);
 }

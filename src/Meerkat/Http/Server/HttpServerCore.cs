@@ -55,7 +55,7 @@ internal sealed class HttpServerCore
 
     private readonly HttpServerOptions options;
     private readonly HttpServerWorkspacePool pool;
-    private readonly ServerDeadlines deadlines;
+    private ServerDeadlines deadlines; // a mutable struct: never copy it out of this field
     // Leased while a request is in progress (see the file header); null on an idle connection.
     private HttpServerWorkspace? work;
     private ResponseContext context;
@@ -75,7 +75,7 @@ internal sealed class HttpServerCore
     {
         this.options = options;
         this.pool = pool;
-        deadlines = new ServerDeadlines(options, now);
+        deadlines = new ServerDeadlines(pool.DeadlineLimits, now);
     }
 
     public HttpServerOptions Options => options;

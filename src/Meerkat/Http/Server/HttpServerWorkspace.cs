@@ -71,6 +71,9 @@ internal sealed class HttpServerWorkspacePool(HttpServerOptions options, TimePro
 
     private readonly Stack<HttpServerWorkspace> kept = new();
 
+    /// <summary>The listener's deadlines, which every connection's clocks read.</summary>
+    public ServerDeadlineLimits DeadlineLimits { get; } = new(options);
+
     /// <summary>Workspaces kept for reuse now.</summary>
     public int KeptCount => kept.Count;
 

@@ -14,20 +14,32 @@ namespace Meerkat.Http;
 /// <summary>Which deadline passed.</summary>
 internal enum ServerDeadline { None, Idle, Head, BodyRate, SendStall }
 
-/// <summary>The deadline clocks of one server connection.</summary>
-internal sealed class ServerDeadlines
+/// <summary>The deadlines of a listener's connections, in Stopwatch ticks (0: off); shared by all of them.</summary>
+internal sealed class ServerDeadlineLimits(HttpServerOptions options)
 {
-    private readonly long headTicks, idleTicks, graceTicks, stallTicks;
-    private readonly double minBytesPerSecond;
+    public long Head { get; } = Ticks(options.HeaderTimeout);
+
+    public long Idle { get; } = Ticks(options.IdleTimeout);
+
+    public long BodyRateGrace { get; } = Ticks(options.MinRequestBodyDataRateGracePeriod);
+
+    public long SendStall { get; } = Ticks(options.SendStallTimeout);
+
+    public double MinBodyBytesPerSecond { get; } = options.MinRequestBodyDataRate;
+
+    private static long Ticks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * Stopwatch.Frequency);
+}
+
+/// <summary>The deadline clocks of one server connection: a struct held in the connection's core, so
+/// that an idle connection pays for its time stamps only (the limits are the listener's).</summary>
+internal struct ServerDeadlines
+{
+    private readonly ServerDeadlineLimits limits;
     private long idleSince, headStartedAt, bodyStartedAt, lastProgressAt, lastCheckAt, lastPending;
 
-    public ServerDeadlines(HttpServerOptions options, long now)
+    public ServerDeadlines(ServerDeadlineLimits limits, long now)
     {
-        headTicks = Ticks(options.HeaderTimeout);
-        idleTicks = Ticks(options.IdleTimeout);
-        graceTicks = Ticks(options.MinRequestBodyDataRateGracePeriod);
-        stallTicks = Ticks(options.SendStallTimeout);
-        minBytesPerSecond = options.MinRequestBodyDataRate;
+        this.limits = limits;
         idleSince = lastProgressAt = lastCheckAt = now;
     }
 
@@ -49,13 +61,13 @@ internal sealed class ServerDeadlines
         bool progressed = pendingOutput == 0 || lastPending == 0 || pendingOutput < lastPending;
         lastPending = pendingOutput;
         if (progressed) lastProgressAt = now;
-        else if (stallTicks > 0 && now - lastProgressAt > stallTicks) return ServerDeadline.SendStall;
+        else if (limits.SendStall > 0 && now - lastProgressAt > limits.SendStall) return ServerDeadline.SendStall;
         switch (state)
         {
             case HttpServerState.Idle:
-                return idleTicks > 0 && inputEmpty && now - idleSince > idleTicks ? ServerDeadline.Idle : ServerDeadline.None;
+                return limits.Idle > 0 && inputEmpty && now - idleSince > limits.Idle ? ServerDeadline.Idle : ServerDeadline.None;
             case HttpServerState.ReadingHead:
-                return headTicks > 0 && now - headStartedAt > headTicks ? ServerDeadline.Head : ServerDeadline.None;
+                return limits.Head > 0 && now - headStartedAt > limits.Head ? ServerDeadline.Head : ServerDeadline.None;
             case HttpServerState.ReadingBody or HttpServerState.DiscardingBody:
                 if (isReadPaused) bodyStartedAt += sinceLastCheck; // we stopped reading: not the peer's time
                 return IsBodyTooSlow(now - bodyStartedAt, bodyBytes) ? ServerDeadline.BodyRate : ServerDeadline.None;
@@ -65,8 +77,6 @@ internal sealed class ServerDeadlines
     }
 
     /// <summary>Kestrel's MinRequestBodyDataRate rule: after the grace period, the average rate since the body began.</summary>
-    private bool IsBodyTooSlow(long elapsed, long bodyBytes) =>
-        minBytesPerSecond > 0 && elapsed > graceTicks && bodyBytes * (double)Stopwatch.Frequency < minBytesPerSecond * elapsed;
-
-    private static long Ticks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * Stopwatch.Frequency);
+    private readonly bool IsBodyTooSlow(long elapsed, long bodyBytes) =>
+        limits.MinBodyBytesPerSecond > 0 && elapsed > limits.BodyRateGrace && bodyBytes * (double)Stopwatch.Frequency < limits.MinBodyBytesPerSecond * elapsed;
 }
