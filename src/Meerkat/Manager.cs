@@ -755,7 +755,7 @@ public sealed partial class Manager : IDisposable
     /// accept, or handed over by the acceptor a <see cref="ManagerGroup"/> shares between loops.
     /// Loop thread only.</summary>
     internal void Adopt(Connection listener, Socket socket) =>
-        AdoptAccepted(listener, socket, null, (IPEndPoint?)socket.LocalEndPoint, (IPEndPoint?)socket.RemoteEndPoint);
+        AdoptAccepted(listener, socket, null, Transport.AcceptedLocalEndPoint(listener, socket), (IPEndPoint?)socket.RemoteEndPoint);
 
     private void AdoptAccepted(Connection listener, Socket? socket, VirtualSocket? virtualSocket, IPEndPoint? local, IPEndPoint? remote)
     {

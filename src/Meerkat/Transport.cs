@@ -79,6 +79,14 @@ internal static class Transport
         }
     }
 
+    /// <summary>The local address of a socket <paramref name="listener"/> accepted: the listener's own
+    /// end point when it is bound to one address (every connection then shares that object, and no
+    /// getsockname is made), else the address the socket was given.</summary>
+    public static IPEndPoint? AcceptedLocalEndPoint(Connection listener, Socket accepted) =>
+        listener.LocalEndPoint is { } bound && !bound.Address.Equals(IPAddress.Any) && !bound.Address.Equals(IPAddress.IPv6Any)
+            ? bound
+            : (IPEndPoint?)accepted.LocalEndPoint;
+
     /// <summary>Starts a non-blocking connect. Returns the socket (completed says whether it is
     /// connected already), or null with the failure.</summary>
     public static Socket? BeginConnect(IPEndPoint endPoint, bool datagram, out bool completed, out Exception? failure)
