@@ -196,6 +196,9 @@ public sealed class Connection
     // ---- loop internals ----
 
     internal Socket? Socket { get; set; }
+    /// <summary>The descriptor of a socket accepted on the epoll backend, which the loop owns without a
+    /// .NET <see cref="System.Net.Sockets.Socket"/> (Transport); -1 otherwise.</summary>
+    internal int Descriptor { get; set; } = -1;
     /// <summary>The in-memory socket, instead of <see cref="Socket"/>, on a virtual network.</summary>
     internal Polling.VirtualSocket? Virtual { get; set; }
     internal int PollerSlot { get; set; } = -1;

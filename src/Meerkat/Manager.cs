@@ -737,10 +737,21 @@ public sealed partial class Manager : IDisposable
                     listener.ReadReady = false;
                     return;
                 }
-                AdoptAccepted(listener, null, accepted, accepted.LocalEndPoint, accepted.RemoteEndPoint);
+                AdoptAccepted(listener, null, accepted, -1, accepted.LocalEndPoint, accepted.RemoteEndPoint);
                 continue;
             }
-            var socket = Transport.Accept(listener.Socket!, Backend == PollerBackend.Epoll);
+            if (Backend == PollerBackend.Epoll && OperatingSystem.IsLinux())
+            {
+                int descriptor = Transport.AcceptDescriptor(listener.Socket!, out var remote);
+                if (descriptor < 0)
+                {
+                    listener.ReadReady = false;
+                    return;
+                }
+                AdoptAccepted(listener, null, null, descriptor, Transport.AcceptedLocalEndPoint(listener, descriptor), remote);
+                continue;
+            }
+            var socket = Transport.Accept(listener.Socket!);
             if (socket is null)
             {
                 listener.ReadReady = false;
@@ -755,14 +766,15 @@ public sealed partial class Manager : IDisposable
     /// accept, or handed over by the acceptor a <see cref="ManagerGroup"/> shares between loops.
     /// Loop thread only.</summary>
     internal void Adopt(Connection listener, Socket socket) =>
-        AdoptAccepted(listener, socket, null, Transport.AcceptedLocalEndPoint(listener, socket), (IPEndPoint?)socket.RemoteEndPoint);
+        AdoptAccepted(listener, socket, null, -1, Transport.AcceptedLocalEndPoint(listener, socket), (IPEndPoint?)socket.RemoteEndPoint);
 
-    private void AdoptAccepted(Connection listener, Socket? socket, VirtualSocket? virtualSocket, IPEndPoint? local, IPEndPoint? remote)
+    private void AdoptAccepted(Connection listener, Socket? socket, VirtualSocket? virtualSocket, int descriptor, IPEndPoint? local, IPEndPoint? remote)
     {
         if (activeCount >= Options.MaxConnections)
         {
             socket?.Dispose();
             virtualSocket?.Dispose();
+            Transport.CloseDescriptor(descriptor);
             RefuseOverLimit(listener);
             return;
         }
@@ -770,11 +782,13 @@ public sealed partial class Manager : IDisposable
         {
             socket?.Dispose();
             virtualSocket?.Dispose();
+            Transport.CloseDescriptor(descriptor);
             return;
         }
         var connection = new Connection(this, NextId(), ConnectionRole.Accepted, false, listener.Handler)
         {
             Socket = socket,
+            Descriptor = descriptor,
             Virtual = virtualSocket,
             State = ConnectionState.Connected,
             LocalEndPoint = local,
@@ -831,7 +845,7 @@ public sealed partial class Manager : IDisposable
     }
 
     private static int Receive(Connection connection, Span<byte> span, out SocketError error) =>
-        connection.Virtual is { } link ? link.Receive(span, out error) : Transport.Receive(connection.Socket!, span, out error);
+        connection.Virtual is { } link ? link.Receive(span, out error) : Transport.Receive(connection, span, out error);
 
     private void EndOfStream(Connection connection)
     {
@@ -855,7 +869,7 @@ public sealed partial class Manager : IDisposable
     private void WriteStream(Connection connection)
     {
         var buffer = connection.SocketOutbound;
-        int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : Transport.Send(connection.Socket!, buffer.Span, out error);
+        int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : Transport.Send(connection, buffer.Span, out error);
         if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
         if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
         ConnectionTelemetry.Sent(Metrics, connection, n);
@@ -877,7 +891,7 @@ public sealed partial class Manager : IDisposable
         }
         connection.IsHalfClosed = true;
         if (connection.Virtual is { } link) link.ShutdownSend();
-        else Transport.ShutdownSend(connection.Socket!);
+        else Transport.ShutdownSend(connection);
         var linger = AddTimer(Options.LingerTimeout, TimeSpan.Zero, _ => connection.Close(), null);
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = linger;
@@ -933,7 +947,7 @@ public sealed partial class Manager : IDisposable
         connection.DeadlineTimer?.Cancel();
         connection.Connector?.Abort();
         if (connection.IsRegistered) poller.Remove(connection);
-        connection.Socket?.Dispose();
+        Transport.Close(connection);
         connection.Virtual?.Dispose();
         connection.ReleaseBuffers();
         int index = connection.Index;

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -53,21 +54,28 @@ internal static class Transport
         // Windows rebinds over TIME_WAIT without it, and its SO_REUSEADDR would allow port theft.
     }
 
-    /// <summary>Accepts one pending connection, or returns null when none is pending.</summary>
-    /// <remarks>With accept4 the descriptor is non-blocking from the start, and the socket's
-    /// <see cref="Socket.Blocking"/> is left alone: setting it would give each connection the .NET
-    /// socket's async machinery (about 220 bytes that an idle connection would keep for nothing), and
-    /// the loop reads and writes the descriptor itself (<see cref="Receive"/>, <see cref="Send"/>).</remarks>
-    public static unsafe Socket? Accept(Socket listener, bool useAccept4)
+    /// <summary>Accepts one pending connection with accept4 (Linux, the epoll backend): its descriptor,
+    /// non-blocking and with TCP_NODELAY, and the peer's address; -1 when none is pending.</summary>
+    /// <remarks>No .NET <see cref="Socket"/> is made for it: the loop reads, writes, shuts down and
+    /// closes the descriptor itself, so an idle connection holds none of the socket's objects (the
+    /// socket, its safe handle, its cached end points, and the async context non-blocking mode
+    /// creates: about 400 bytes).</remarks>
+    public static unsafe int AcceptDescriptor(Socket listener, out IPEndPoint? remote)
     {
-        if (useAccept4 && OperatingSystem.IsLinux())
-        {
-            int fd = Libc.accept4((int)listener.Handle, null, null, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
-            if (fd < 0) return null;
-            var accepted = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-            accepted.NoDelay = true;
-            return accepted;
-        }
+        byte* address = stackalloc byte[SocketAddressCapacity];
+        int length = SocketAddressCapacity;
+        int fd = Libc.accept4((int)listener.Handle, address, &length, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+        remote = null;
+        if (fd < 0) return -1;
+        remote = ToEndPoint(new ReadOnlySpan<byte>(address, Math.Min(length, SocketAddressCapacity)));
+        int one = 1;
+        Libc.setsockopt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, (byte*)&one, sizeof(int));
+        return fd;
+    }
+
+    /// <summary>Accepts one pending connection, or returns null when none is pending (the portable backend).</summary>
+    public static Socket? Accept(Socket listener)
+    {
         if (!listener.Poll(0, SelectMode.SelectRead)) return null;
         try
         {
@@ -83,9 +91,52 @@ internal static class Transport
     /// end point when it is bound to one address (every connection then shares that object, and no
     /// getsockname is made), else the address the socket was given.</summary>
     public static IPEndPoint? AcceptedLocalEndPoint(Connection listener, Socket accepted) =>
-        listener.LocalEndPoint is { } bound && !bound.Address.Equals(IPAddress.Any) && !bound.Address.Equals(IPAddress.IPv6Any)
-            ? bound
-            : (IPEndPoint?)accepted.LocalEndPoint;
+        IsBoundToOneAddress(listener) ? listener.LocalEndPoint : (IPEndPoint?)accepted.LocalEndPoint;
+
+    /// <inheritdoc cref="AcceptedLocalEndPoint(Connection, Socket)"/>
+    public static unsafe IPEndPoint? AcceptedLocalEndPoint(Connection listener, int descriptor)
+    {
+        if (IsBoundToOneAddress(listener)) return listener.LocalEndPoint;
+        byte* address = stackalloc byte[SocketAddressCapacity];
+        int length = SocketAddressCapacity;
+        return Libc.getsockname(descriptor, address, &length) == 0 ? ToEndPoint(new ReadOnlySpan<byte>(address, Math.Min(length, SocketAddressCapacity))) : null;
+    }
+
+    private static bool IsBoundToOneAddress(Connection listener) =>
+        listener.LocalEndPoint is { } bound && !bound.Address.Equals(IPAddress.Any) && !bound.Address.Equals(IPAddress.IPv6Any);
+
+    /// <summary>Room for a <c>sockaddr_in6</c> (28 bytes) and then some.</summary>
+    private const int SocketAddressCapacity = 64;
+
+    /// <summary>An IPv4 or IPv6 <c>sockaddr</c> (Linux layout) as an end point; null for other families.</summary>
+    private static IPEndPoint? ToEndPoint(ReadOnlySpan<byte> address)
+    {
+        if (address.Length < 4) return null;
+        int family = BinaryPrimitives.ReadUInt16LittleEndian(address);
+        int port = BinaryPrimitives.ReadUInt16BigEndian(address[2..]);
+        if (family == Libc.AF_INET && address.Length >= 8) return new IPEndPoint(new IPAddress(address.Slice(4, 4)), port);
+        if (family == Libc.AF_INET6 && address.Length >= 28)
+            return new IPEndPoint(new IPAddress(address.Slice(8, 16), BinaryPrimitives.ReadUInt32LittleEndian(address[24..])), port);
+        return null;
+    }
+
+    /// <summary>The descriptor the loop reads, writes and registers for the connection.</summary>
+    public static int DescriptorOf(Connection connection) =>
+        connection.Descriptor >= 0 ? connection.Descriptor : (int)connection.Socket!.Handle;
+
+    /// <summary>Closes the connection's socket: its .NET <see cref="Socket"/>, or its bare descriptor.</summary>
+    public static void Close(Connection connection)
+    {
+        connection.Socket?.Dispose();
+        CloseDescriptor(connection.Descriptor);
+        connection.Descriptor = -1;
+    }
+
+    /// <summary>Closes a bare descriptor; nothing for -1.</summary>
+    public static void CloseDescriptor(int descriptor)
+    {
+        if (descriptor >= 0 && OperatingSystem.IsLinux()) Libc.close(descriptor);
+    }
 
     /// <summary>Starts a non-blocking connect. Returns the socket (completed says whether it is
     /// connected already), or null with the failure.</summary>
@@ -127,14 +178,15 @@ internal static class Transport
     /// <summary>Reads what the socket has into <paramref name="buffer"/>: the count (0 at the end of the
     /// stream), or 0 with <see cref="SocketError.WouldBlock"/> or the failure. On Linux the descriptor
     /// (non-blocking, as every stream socket of the loop is) is read directly.</summary>
-    public static unsafe int Receive(Socket socket, Span<byte> buffer, out SocketError error)
+    public static unsafe int Receive(Connection connection, Span<byte> buffer, out SocketError error)
     {
-        if (!OperatingSystem.IsLinux()) return socket.Receive(buffer, SocketFlags.None, out error);
+        if (!OperatingSystem.IsLinux()) return connection.Socket!.Receive(buffer, SocketFlags.None, out error);
+        int fd = DescriptorOf(connection);
         fixed (byte* start = buffer)
         {
             while (true)
             {
-                nint n = Libc.recv((int)socket.Handle, start, buffer.Length, 0);
+                nint n = Libc.recv(fd, start, buffer.Length, 0);
                 if (n >= 0)
                 {
                     error = SocketError.Success;
@@ -148,14 +200,15 @@ internal static class Transport
     /// <summary>Writes as much of <paramref name="data"/> as the socket takes: the count, or 0 with
     /// <see cref="SocketError.WouldBlock"/> or the failure. On Linux the descriptor is written directly
     /// (MSG_NOSIGNAL: a peer that is gone is an error, never a SIGPIPE).</summary>
-    public static unsafe int Send(Socket socket, ReadOnlySpan<byte> data, out SocketError error)
+    public static unsafe int Send(Connection connection, ReadOnlySpan<byte> data, out SocketError error)
     {
-        if (!OperatingSystem.IsLinux()) return socket.Send(data, SocketFlags.None, out error);
+        if (!OperatingSystem.IsLinux()) return connection.Socket!.Send(data, SocketFlags.None, out error);
+        int fd = DescriptorOf(connection);
         fixed (byte* start = data)
         {
             while (true)
             {
-                nint n = Libc.send((int)socket.Handle, start, data.Length, Libc.MSG_NOSIGNAL);
+                nint n = Libc.send(fd, start, data.Length, Libc.MSG_NOSIGNAL);
                 if (n >= 0)
                 {
                     error = SocketError.Success;
@@ -172,6 +225,17 @@ internal static class Transport
         int errno = Marshal.GetLastPInvokeError();
         error = errno == Libc.EAGAIN ? SocketError.WouldBlock : FromErrno(errno);
         return errno != Libc.EINTR;
+    }
+
+    /// <summary>Half-closes the connection (FIN after what was written); errors are ignored: the close follows.</summary>
+    public static void ShutdownSend(Connection connection)
+    {
+        if (connection.Descriptor >= 0)
+        {
+            if (OperatingSystem.IsLinux()) Libc.shutdown(connection.Descriptor, Libc.SHUT_WR);
+            return;
+        }
+        ShutdownSend(connection.Socket!);
     }
 
     public static void ShutdownSend(Socket socket)

@@ -39,7 +39,7 @@ internal sealed unsafe class EpollPoller : Poller
         connection.PollerSlot = slot;
         uint interest = Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLET;
         if (connection.Role != ConnectionRole.Listener) interest |= Libc.EPOLLOUT;
-        Control(Libc.EPOLL_CTL_ADD, (int)connection.Socket!.Handle, interest, (ulong)slot);
+        Control(Libc.EPOLL_CTL_ADD, Transport.DescriptorOf(connection), interest, (ulong)slot);
     }
 
     public override void Remove(Connection connection)
@@ -47,7 +47,7 @@ internal sealed unsafe class EpollPoller : Poller
         int slot = connection.PollerSlot;
         if (slot < 0) return;
         // Deleting can fail harmlessly if the socket already failed; the slot is freed regardless.
-        Libc.epoll_ctl(epollFd, Libc.EPOLL_CTL_DEL, (int)connection.Socket!.Handle, null);
+        Libc.epoll_ctl(epollFd, Libc.EPOLL_CTL_DEL, Transport.DescriptorOf(connection), null);
         slots[slot] = null;
         freeSlots.Push(slot);
         connection.PollerSlot = -1;

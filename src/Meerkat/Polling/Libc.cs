@@ -21,6 +21,11 @@ internal static unsafe partial class Libc
     public const int SOCK_NONBLOCK = 0x800;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int MSG_NOSIGNAL = 0x4000;
+    public const int IPPROTO_TCP = 6;
+    public const int TCP_NODELAY = 1;
+    public const int SHUT_WR = 1;
+    public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
     public const int EINTR = 4;
     public const int EAGAIN = 11;
 
@@ -53,6 +58,15 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int accept4(int fd, byte* address, int* addressLength, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int getsockname(int fd, byte* address, int* addressLength);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int setsockopt(int fd, int level, int name, byte* value, int length);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int shutdown(int fd, int how);
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint recv(int fd, byte* buffer, nint length, int flags);

@@ -90,6 +90,9 @@ internal sealed class HttpServerCore
     /// <summary>The response of the open transaction; null on an idle connection.</summary>
     public ResponseWriter? Response => work?.Response;
 
+    /// <summary>Where the workspaces come from (the listener's, on this loop).</summary>
+    public HttpServerWorkspacePool Pool => pool;
+
     /// <summary>True while the connection holds a workspace (a request is in progress or its Done was
     /// just returned).</summary>
     public bool HoldsWorkspace => work is not null;
