@@ -63,8 +63,8 @@ public static class CoreBenchmark
                     if (e.Kind == HttpServerEventKind.Message)
                     {
                         core.BeginResponse(output, 200, 13, "text/plain", default, peerFinished: false);
-                        core.Response.Write(output, "Hello, World!"u8);
-                        core.Response.End(output);
+                        core.Response!.Write(output, "Hello, World!"u8);
+                        core.Response!.End(output);
                     }
                     else if (e.Kind == HttpServerEventKind.Done)
                     {

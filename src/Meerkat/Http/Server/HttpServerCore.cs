@@ -85,7 +85,7 @@ internal sealed class HttpServerCore
     /// <summary>The request of the open transaction (reused: its spans are valid during the event), until
     /// the Next call after its Done.</summary>
     /// <exception cref="InvalidOperationException">No request is in progress: the connection is idle.</exception>
-    public HttpRequest Request => Work.Request;
+    public HttpRequest Request => (work ?? NoRequest()).Request;
 
     /// <summary>The response of the open transaction; null on an idle connection.</summary>
     public ResponseWriter? Response => work?.Response;
@@ -97,13 +97,16 @@ internal sealed class HttpServerCore
     /// just returned).</summary>
     public bool HoldsWorkspace => work is not null;
 
-    private HttpServerWorkspace Work => work ?? throw new InvalidOperationException("no request is in progress on this connection");
+    // The states that use these hold a workspace (the file header): `work!` keeps them inlined on the hot path.
+    private HttpMessageReader Reader => work!.Reader;
 
-    private HttpMessageReader Reader => Work.Reader;
+    private IoBuffer BufferedBody => work!.Body;
 
-    private IoBuffer BufferedBody => Work.Body;
+    private ResponseWriter Writer => work!.Response;
 
-    private ResponseWriter Writer => Work.Response;
+    /// <summary>A throw helper, so that the accessors above stay small enough to inline.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    internal static HttpServerWorkspace NoRequest() => throw new InvalidOperationException("no request is in progress on this connection");
 
     /// <summary>The status and reason of the last head refused without a transaction (400, 408, 414, 431,
     /// 501, 505), for the caller to count and log; it clears it (<see cref="ClearRejection"/>).</summary>
@@ -290,7 +293,7 @@ internal sealed class HttpServerCore
     {
         var head = Reader.Head;
         bool hasBody = head.Framing == HttpFraming.Chunked || head.ContentLength > 0;
-        Request.Start(hasBody ? Work.StableCopy(rest.Span[..headLength]) : head);
+        Request.Start(hasBody ? work!.StableCopy(rest.Span[..headLength]) : head);
         context = new ResponseContext(head.IsMethod("HEAD"u8), head.VersionMinor == 1, head.KeepAlive);
         mustCloseAfter = !head.KeepAlive;
         bodyBytes = 0;

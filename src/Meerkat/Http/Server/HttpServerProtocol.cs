@@ -48,7 +48,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     /// <summary>The response of the request in progress; null on an idle connection.</summary>
     public ResponseWriter? Response => core.Response;
 
-    private ResponseWriter Writer => core.Response ?? throw new InvalidOperationException("no request is in progress on this connection");
+    private ResponseWriter Writer => core.Response ?? HttpServerCore.NoRequest().Response;
 
     /// <summary>The handler paused the request body (<c>PauseRequestBody</c>): nothing more is parsed
     /// until it resumes, so the receive buffer fills, the loop stops reading and TCP slows the client.</summary>
