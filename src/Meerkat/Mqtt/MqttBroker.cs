@@ -17,6 +17,11 @@ namespace Meerkat.Mqtt;
 /// aliases, keep-alive enforcement, authentication and authorization hooks, and an optional
 /// persistent store. Listen with <see cref="MqttBrokerExtensions"/>; every member runs on the loop thread.
 /// </summary>
+/// <remarks>
+/// A broker serves one <see cref="Meerkat.Manager"/>: its listeners (TCP, TLS, WebSocket, as many as wanted) must all
+/// be on that manager, and <c>ListenMqtt</c> on another throws. Its state is shared by all its clients without locks,
+/// and routing writes into each subscriber's send buffer, which only that connection's loop thread may touch.
+/// </remarks>
 public sealed class MqttBroker : IDisposable
 {
     private readonly Dictionary<string, MqttBrokerSession> sessions = new(StringComparer.Ordinal);
@@ -83,6 +88,9 @@ public sealed class MqttBroker : IDisposable
 
     /// <summary>Topic names seen, so a PUBLISH to a known topic allocates no string.</summary>
     internal MqttTopicCache Topics { get; } = new();
+
+    /// <summary>The manager whose loop runs this broker: set by its first listener, and every later one must share it.</summary>
+    internal Manager? Manager { get; set; }
 
     /// <summary>The listeners serving this broker (their ticker stops with the last).</summary>
     internal List<Connection> Listeners { get; } = [];
