@@ -135,14 +135,15 @@ public sealed class MqttBroker : IDisposable
         Commit();
     }
 
-    /// <summary>Keep-alive (1.5 × Keep Alive, §3.1.2.10), CONNECT timeout, session expiry and delayed wills.</summary>
+    /// <summary>Keep-alive (1.5 × Keep Alive, §3.1.2.10), CONNECT (and its authentication) timeout, session expiry and delayed wills.</summary>
     internal void Tick()
     {
         long now = Clock();
         long connectTimeout = (long)Options.ConnectTimeout.TotalMilliseconds;
         foreach (var connection in connections.ToList())
         {
-            if (connection.State == MqttBrokerConnection.ConnectionState.AwaitingConnect && now - connection.OpenedAt > connectTimeout) connection.Close();
+            if (connection.State is MqttBrokerConnection.ConnectionState.AwaitingConnect or MqttBrokerConnection.ConnectionState.Authenticating
+                && now - connection.OpenedAt > connectTimeout) connection.Close();
             else if (connection.State == MqttBrokerConnection.ConnectionState.Connected && connection.KeepAliveMs > 0 && now - connection.LastReceivedAt > connection.KeepAliveMs * 3 / 2)
                 connection.Fail(new MqttProtocolException(MqttReasonCode.KeepAliveTimeout, "nothing received within 1.5 times the keep alive"), now);
         }
