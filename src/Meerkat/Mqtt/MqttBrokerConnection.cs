@@ -51,7 +51,8 @@ internal sealed class MqttBrokerConnection : IDisposable
 
     private readonly MqttBroker broker;
     private readonly MqttFrameReader reader = new();
-    private readonly Dictionary<ushort, string> incomingAliases = [];
+    private Dictionary<ushort, string>? incomingAliases; // made on the first alias the client sets
+    private MqttBrokerClientInfo? info;
     private readonly MqttTopicCache topics;
     private bool isDirty;
 
@@ -84,7 +85,12 @@ internal sealed class MqttBrokerConnection : IDisposable
 
     public MqttBrokerSession? Session { get; private set; }
 
-    public MqttBrokerClientInfo? Info { get; private set; }
+    /// <summary>The CONNECT's user name, or null.</summary>
+    public string? UserName { get; private set; }
+
+    /// <summary>The client as the broker's callbacks see it (made when first asked for: an idle client of a broker
+    /// without callbacks costs no such object). Null before CONNECT is accepted.</summary>
+    public MqttBrokerClientInfo? Info => info ??= Session is { } session ? new MqttBrokerClientInfo(session.ClientId, UserName, Version, Link.RemoteEndPoint) : null;
 
     public long OpenedAt { get; }
 
@@ -217,9 +223,11 @@ internal sealed class MqttBrokerConnection : IDisposable
         ClientMaximumPacketSize = p?.MaximumPacketSize ?? long.MaxValue;
         uint expiry = v5 ? p?.SessionExpiryInterval ?? 0 : connect.CleanStart ? 0 : uint.MaxValue;
         Will = connect.Will;
-        Info = new MqttBrokerClientInfo(clientId, connect.UserName, Version, Link.RemoteEndPoint);
+        UserName = connect.UserName;
         var (session, present) = broker.OpenSession(this, clientId, connect.CleanStart, expiry, now);
         Session = session;
+        // The callbacks see the address the client connected from, also once its socket is gone.
+        if (options.ClientConnected is not null || options.ClientDisconnected is not null || options.MessagePublished is not null) _ = Info;
         State = ConnectionState.Connected;
         var ack = new MqttConnAckPacket
         {
@@ -236,7 +244,7 @@ internal sealed class MqttBrokerConnection : IDisposable
             } : null,
         };
         Write(ack);
-        options.ClientConnected?.Invoke(Info);
+        options.ClientConnected?.Invoke(Info!);
         broker.Resume(session, now);
     }
 
@@ -254,7 +262,7 @@ internal sealed class MqttBrokerConnection : IDisposable
                 authentication.Data = data;
                 break;
             case MqttReasonCode.ReAuthenticate when State == ConnectionState.Connected && authentication is null:
-                authentication = new MqttAuthenticationExchange(authenticationMethod, true, Session!.ClientId, Info!.UserName, Link.RemoteEndPoint) { Data = data };
+                authentication = new MqttAuthenticationExchange(authenticationMethod, true, Session!.ClientId, UserName, Link.RemoteEndPoint) { Data = data };
                 break;
             default:
                 throw MqttProtocolException.Protocol($"AUTH 0x{(byte)auth.ReasonCode:X2} {(authentication is null ? "with no authentication in progress" : "during an authentication")}");
@@ -300,16 +308,16 @@ internal sealed class MqttBrokerConnection : IDisposable
         var qos = publish.QualityOfService;
         if (qos == MqttQualityOfService.ExactlyOnce)
         {
-            if (session.ReceivedQos2.Contains(publish.PacketId))
+            if (session.ReceivedQos2Count > 0 && session.ReceivedQos2.Contains(publish.PacketId))
             {
                 // A resend (DUP) of a message already accepted: acknowledge again, never route twice.
                 WriteResponse(MqttPacketType.PubRec, publish.PacketId);
                 return;
             }
-            if (session.ReceivedQos2.Count >= broker.Options.MaxInflightMessages)
+            if (session.ReceivedQos2Count >= broker.Options.MaxInflightMessages)
                 throw new MqttProtocolException(MqttReasonCode.ReceiveMaximumExceeded, $"more than {broker.Options.MaxInflightMessages} QoS 2 messages awaiting PUBREL");
         }
-        var code = broker.Options.Authorize?.Invoke(new MqttAuthorizationContext(session.ClientId, Info!.UserName, MqttTopicAction.Publish, publish.Topic)) == false
+        var code = broker.Options.Authorize?.Invoke(new MqttAuthorizationContext(session.ClientId, UserName, MqttTopicAction.Publish, publish.Topic)) == false
             ? MqttReasonCode.NotAuthorized
             : MqttReasonCode.Success;
         if (code == MqttReasonCode.Success) broker.Publish(this, publish, now);
@@ -326,8 +334,8 @@ internal sealed class MqttBrokerConnection : IDisposable
     {
         if (publish.Properties?.TopicAlias is not { } alias) return;
         if (alias > broker.Options.TopicAliasMaximum) throw new MqttProtocolException(MqttReasonCode.TopicAliasInvalid, $"topic alias {alias} is over the maximum of {broker.Options.TopicAliasMaximum}");
-        if (publish.Topic.Length > 0) incomingAliases[alias] = publish.Topic;
-        else if (incomingAliases.TryGetValue(alias, out var topic)) publish.Topic = topic;
+        if (publish.Topic.Length > 0) (incomingAliases ??= [])[alias] = publish.Topic;
+        else if (incomingAliases is not null && incomingAliases.TryGetValue(alias, out var topic)) publish.Topic = topic;
         else throw MqttProtocolException.Protocol($"topic alias {alias} was never set");
     }
 
