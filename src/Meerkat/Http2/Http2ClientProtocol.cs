@@ -45,6 +45,8 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     private Http2ClientStream? _current;
     private Http2ClientStream? _uploading;
     private HttpClientException? _failure;
+    // The connection failed and our GOAWAY waits in the send buffer: it fails once that is written (or at the next tick).
+    private bool _failsWhenFlushed;
     private ManagerTimer? _ticker;
     private bool _isProcessing;
 
@@ -253,6 +255,9 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
             case EventKind.Read:
                 Process(connection);
                 break;
+            case EventKind.Write when _failsWhenFlushed && connection.SendBufferedBytes == 0:
+                connection.Manager.Fail(connection, _failure!);
+                break;
             case EventKind.Close:
                 _ticker?.Cancel();
                 _telemetry.Closed(connection);
@@ -389,6 +394,12 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     private void Tick(Connection connection)
     {
         if (_core is null || connection.State >= ConnectionState.Closing) return;
+        if (_failsWhenFlushed)
+        {
+            connection.Manager.Fail(connection, _failure!); // a peer that does not read our GOAWAY is not waited for
+            return;
+        }
+
         _core.Tick(connection.Manager.Ticks);
         Process(connection);
     }
@@ -421,8 +432,20 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
 
         PumpEnded?.Invoke(connection);
         if (_core.State != Http2ConnectionState.Closed || connection.State >= ConnectionState.Draining) return;
-        if (_failure is not null) connection.Manager.Fail(connection, _failure);
-        else connection.CloseAfterDrain();
+        if (_failure is null)
+        {
+            connection.CloseAfterDrain();
+            return;
+        }
+
+        // RFC 9113 §5.4.1: the GOAWAY saying why goes out before the connection closes; failing now would drop it.
+        if (connection.SendBufferedBytes > 0 && !_failsWhenFlushed)
+        {
+            _failsWhenFlushed = true;
+            return;
+        }
+
+        connection.Manager.Fail(connection, _failure);
     }
 
     /// <summary>Opens waiting requests as streams while the server's concurrency limit allows.</summary>

@@ -255,23 +255,30 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     }
 
     /// <summary>HTTP/2: this exchange's stream ended before its response head (the pool took it off the connection).
-    /// A stream the server never processed is sent again; otherwise it is as if the connection were lost.</summary>
+    /// A stream the server never processed (refused, above a GOAWAY's last stream id, never opened) is sent again;
+    /// any other fails with <paramref name="error"/>: the server may have acted on it, and unlike a kept-alive
+    /// HTTP/1.1 connection found closed, an HTTP/2 connection says which streams it processed.</summary>
     public void OnStreamLost(Exception error, bool isRefused)
     {
         if (IsFinished) return;
+        connection = null;
         if (isRefused && pipelineResends < MaxPipelineResends && (upload is null || bodyStart >= 0))
         {
             pipelineResends++;
-            connection = null;
             SendAgain();
             return;
         }
-        OnConnectionLost(error);
+        FailWith(error);
     }
 
     /// <summary>HTTP/2: this exchange's stream was cut after its head (reset by the server, a connection error);
     /// the body fails with <paramref name="error"/>. The pool took it off the connection.</summary>
-    public void OnStreamFailed(Exception? error) => OnConnectionLost(error);
+    public void OnStreamFailed(Exception? error)
+    {
+        if (IsFinished) return;
+        connection = null;
+        FailWith(error);
+    }
 
     /// <summary>The connection closed while this exchange was on it. Whether it is sent again depends on
     /// the state it was in: nothing of the response may have arrived.</summary>
@@ -293,6 +300,12 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
             SendAgain();
             return;
         }
+        FailWith(error);
+    }
+
+    /// <summary>Ends the exchange with <paramref name="error"/>: the awaited head, or the body being read, fails.</summary>
+    private void FailWith(Exception? error)
+    {
         bool responseStarted = State >= ExchangeState.Receiving;
         Finish();
         var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", responseStarted);

@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using Meerkat.Diagnostics;
 using Meerkat.Http.Client;
 using Meerkat.Tests.Diagnostics;
+using Meerkat.Tests.Http2;
 using Meerkat.Tests.Tls;
 using Meerkat.Tls;
 using Microsoft.AspNetCore.Builder;
@@ -292,5 +296,93 @@ public sealed class Http2PoolTests
         Assert.Equal(3, spans.Length);
         Assert.All(spans, s => Assert.Equal("2", s.GetTagItem("network.protocol.version")));
         Assert.Equal(spans.Select(s => $"00-{trace}-{s.SpanId}-01").Order(), server.TraceParents.Order());
+    }
+
+    [Fact]
+    public async Task A_connection_error_fails_exactly_the_requests_on_that_connection()
+    {
+        // A server played frame by frame: its first connection allows two streams, answers the first request,
+        // then, once two more request heads are in, sends a WINDOW_UPDATE of 0 on the connection: a connection
+        // error (RFC 9113 §6.9). Its second connection answers its request only after the first one is gone.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var firstGone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var goAwayCode = new TaskCompletionSource<uint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = Task.Run(async () =>
+        {
+            using var first = await listener.AcceptSocketAsync();
+            var second = listener.AcceptSocketAsync();
+            await using var one = new NetworkStream(first);
+            await ReadPrefaceAsync(one);
+            await one.WriteAsync(Raw.SettingsFrame((0x3, 2)));
+            int heads = 0;
+            while (await ReadFrameAsync(one) is { } frame)
+            {
+                if (frame.Type == Raw.Settings && (frame.Flags & Raw.Ack) == 0) await one.WriteAsync(Raw.SettingsAck);
+                if (frame.Type == Raw.GoAway) goAwayCode.TrySetResult(BinaryPrimitives.ReadUInt32BigEndian(frame.Payload.AsSpan(4)));
+                if (frame.Type != Raw.Headers) continue;
+                if (++heads == 1) await one.WriteAsync(Raw.Concat(Raw.HeadersFrame(frame.StreamId, Raw.EndHeaders, Raw.Response(200)), Raw.DataFrame(frame.StreamId, Raw.EndStream, "warm")));
+                else if (heads == 3) await one.WriteAsync(Raw.WindowUpdateFrame(0, 0));
+            }
+
+            firstGone.TrySetResult();
+            using var other = await second;
+            await using var two = new NetworkStream(other);
+            await ReadPrefaceAsync(two);
+            await two.WriteAsync(Raw.SettingsFrame());
+            while (await ReadFrameAsync(two) is { } frame)
+            {
+                if (frame.Type == Raw.Settings && (frame.Flags & Raw.Ack) == 0) await two.WriteAsync(Raw.SettingsAck);
+                if (frame.Type == Raw.Headers) await two.WriteAsync(Raw.Concat(Raw.HeadersFrame(frame.StreamId, Raw.EndHeaders, Raw.Response(200)), Raw.DataFrame(frame.StreamId, Raw.EndStream, "c")));
+            }
+        });
+
+        string origin = $"http://127.0.0.1:{port}";
+        using (var client = new MeerkatHttpClient(Options(tls: false)))
+        {
+            Assert.Equal("warm", await ReadAsync(client.GetAsync($"{origin}/warm")));
+            var a = client.GetAsync($"{origin}/a");
+            var b = client.GetAsync($"{origin}/b");
+            var c = client.GetAsync($"{origin}/c"); // no room on the first connection (two streams): the second
+            var errorA = await Assert.ThrowsAsync<HttpClientException>(() => a);
+            var errorB = await Assert.ThrowsAsync<HttpClientException>(() => b);
+            Assert.Contains("/a: the stream ended before a response", errorA.Message);
+            Assert.Contains("/b: the stream ended before a response", errorB.Message);
+            Assert.Contains("WINDOW_UPDATE of 0 on the connection", errorA.Message);
+            Assert.Equal(1u, await goAwayCode.Task.WaitAsync(TimeSpan.FromSeconds(10))); // GOAWAY PROTOCOL_ERROR
+            await firstGone.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("c", await ReadAsync(c));
+            Assert.Equal(2, client.ConnectionsOpened);
+        }
+
+        await server.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task ReadPrefaceAsync(NetworkStream stream)
+    {
+        var preface = new byte[24];
+        await stream.ReadExactlyAsync(preface);
+        Assert.Equal(Raw.ClientPreface, preface);
+    }
+
+    private sealed record RawFrame(byte Type, byte Flags, int StreamId, byte[] Payload);
+
+    /// <summary>The next whole frame, or null at the end of the stream.</summary>
+    private static async Task<RawFrame?> ReadFrameAsync(NetworkStream stream)
+    {
+        var header = new byte[9];
+        try
+        {
+            await stream.ReadExactlyAsync(header);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or IOException)
+        {
+            return null;
+        }
+
+        var payload = new byte[header[0] << 16 | header[1] << 8 | header[2]];
+        await stream.ReadExactlyAsync(payload);
+        return new RawFrame(header[3], header[4], BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(5)) & int.MaxValue, payload);
     }
 }
