@@ -12,8 +12,8 @@
 // A stream the server refused unprocessed (REFUSED_STREAM, as when more were opened than its SETTINGS
 // allow before they arrived) is sent again on this connection, a few times at most, when the request
 // is whole at hand. Any other stream that ends before its response head began no transaction, so it
-// raises no event: the connection stays, and StreamLost tells MeerkatHttpClient's pool (which closes
-// the connection, so the exchange is retried or failed). Backpressure is per stream: the core credits nothing by itself (CreditsStreamsOnDelivery off); a delivered piece is
+// raises no event: the connection stays, and StreamLost tells MeerkatHttpClient's pool, which hands
+// it to that stream's exchange alone (sent again if never processed, else failed). Backpressure is per stream: the core credits nothing by itself (CreditsStreamsOnDelivery off); a delivered piece is
 // credited back at once unless the application paused that stream's body, in which case the credit
 // waits for Resume and the server stops at the stream's window while the other streams go on.
 //
