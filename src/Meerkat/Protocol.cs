@@ -65,4 +65,11 @@ internal abstract class Protocol
         get => null;
         set { }
     }
+
+    /// <summary>Multiplexed protocols: makes API calls address <paramref name="target"/> (an HTTP/2 stream,
+    /// the <c>Owner.Target</c> of its request; null: none in particular) until the next call, and returns
+    /// what they addressed before, to be restored. For a handler answering a stream from another
+    /// connection's event (the reverse proxy's upstream). The caller must know the stream's transaction is
+    /// still on (its HttpDone not raised). The default does nothing.</summary>
+    public virtual object? Address(object? target) => null;
 }

@@ -12,6 +12,9 @@ namespace Meerkat.Bench.Benchmarks;
 /// plaintext benchmark's <c>serve-kestrel --style raw</c>: 13-byte body). Two loads:
 /// <c>sequential</c>, one task awaiting GET after GET on one keep-alive connection, and
 /// <c>concurrent</c>, N tasks (default 64) looping GETs, with both clients allowed N connections.
+/// With <c>--protocol h2c</c> the server's endpoint speaks HTTP/2 only and both clients speak it with
+/// prior knowledge (MeerkatHttpClient's <c>Http2PriorKnowledge</c>, HttpClient's <c>HttpVersion.Version20</c>
+/// with <c>RequestVersionExact</c>): each multiplexes its requests on one connection.
 /// </summary>
 public static class ClientBenchmark
 {
@@ -25,23 +28,25 @@ public static class ClientBenchmark
         int concurrency = args.Int("concurrency", 64, 1, 1024);
         int rounds = args.Int("rounds", 1, 1, 10);
         string only = args.Choice("client", "both", "both", "meerkat", "httpclient");
+        bool h2c = args.Choice("protocol", "http1", "http1", "h2c") == "h2c";
         args.RejectUnknown();
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
         Report.Machine();
-        Console.WriteLine($"client: GET /plaintext against Kestrel (child process), warm-up {PlaintextBenchmark.Str(warmup)} s + measure " +
+        Console.WriteLine($"client: GET /plaintext {(h2c ? "over HTTP/2 (h2c, prior knowledge) " : "")}against Kestrel (child process), warm-up {PlaintextBenchmark.Str(warmup)} s + measure " +
             $"{PlaintextBenchmark.Str(seconds)} s per (client, load); loads: sequential (1 task, 1 connection), concurrent ({concurrency} tasks, " +
             $"up to {concurrency} connections); {rounds} round(s), clients alternate; a fresh client instance per load");
         Console.WriteLine();
 
         var results = new List<Result>();
-        using var server = PlaintextBenchmark.ServerProcess.Start(new PlaintextBenchmark.ServerSpec("Kestrel (raw)", "serve-kestrel", ["--style", "raw"]));
+        using var server = PlaintextBenchmark.ServerProcess.Start(new PlaintextBenchmark.ServerSpec("Kestrel (raw)", "serve-kestrel",
+            h2c ? ["--style", "raw", "--protocols", "h2"] : ["--style", "raw"]));
         string url = server.Url + "/plaintext";
         Console.WriteLine($"server: Kestrel raw app.Run, pid {server.Pid}, {url}");
         Console.WriteLine();
         var clients = new List<(string Name, Func<int, IGetter> Create)>();
-        if (only is "both" or "meerkat") clients.Add((MeerkatName, n => new MeerkatGetter(n)));
-        if (only is "both" or "httpclient") clients.Add((DotnetName, n => new DotnetGetter(n)));
+        if (only is "both" or "meerkat") clients.Add((MeerkatName, n => new MeerkatGetter(n, h2c)));
+        if (only is "both" or "httpclient") clients.Add((DotnetName, n => new DotnetGetter(n, h2c)));
 
         for (int round = 1; round <= rounds; round++)
         {
@@ -146,9 +151,13 @@ public static class ClientBenchmark
     }
 
     /// <summary>MeerkatHttpClient with its own manager on its own thread (the default constructor).</summary>
-    private sealed class MeerkatGetter(int connections) : IGetter
+    private sealed class MeerkatGetter(int connections, bool h2c) : IGetter
     {
-        private readonly MeerkatHttpClient client = new(new MeerkatHttpClientOptions { MaxConnectionsPerOrigin = connections });
+        private readonly MeerkatHttpClient client = new(new MeerkatHttpClientOptions
+        {
+            MaxConnectionsPerOrigin = connections,
+            Connection = new HttpClientConnectionOptions { Http2PriorKnowledge = h2c },
+        });
 
         public async Task<int> GetAsync(string url) => (await client.GetBytesAsync(url).ConfigureAwait(false)).Length;
 
@@ -163,12 +172,16 @@ public static class ClientBenchmark
     }
 
     /// <summary>HttpClient over SocketsHttpHandler, limited to the same number of connections.</summary>
-    private sealed class DotnetGetter(int connections) : IGetter
+    private sealed class DotnetGetter(int connections, bool h2c) : IGetter
     {
         private readonly HttpClient client = new(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = connections, UseProxy = false, UseCookies = false, AllowAutoRedirect = true,
-        });
+        })
+        {
+            DefaultRequestVersion = h2c ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11,
+            DefaultVersionPolicy = h2c ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
+        };
 
         public async Task<int> GetAsync(string url) => (await client.GetByteArrayAsync(url).ConfigureAwait(false)).Length;
 

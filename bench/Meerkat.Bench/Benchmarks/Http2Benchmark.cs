@@ -15,7 +15,10 @@ namespace Meerkat.Bench.Benchmarks;
 /// </summary>
 public static class Http2Benchmark
 {
-    private sealed record Measured(string Server, string Load, PlaintextBenchmark.ToolResult Result, double Cpu, PlaintextBenchmark.MemoryStatus Memory);
+    private sealed record Measured(string Server, string Load, PlaintextBenchmark.ToolResult Result, double Cpu, PlaintextBenchmark.MemoryStatus Memory, long BaselineKb = 0);
+
+    // Connections of the load, for the memory per connection (the peak RSS under load less the RSS before it).
+    private static int loadConnections = 1;
 
     public static int Run(BenchArgs args)
     {
@@ -27,6 +30,7 @@ public static class Http2Benchmark
         int threads = args.Int("threads", Environment.ProcessorCount, 1, 256);
         args.RejectUnknown();
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        loadConnections = connections;
         if (PlaintextBenchmark.FindOnPath("h2load") is not { } h2load)
         {
             Console.WriteLine("h2load not found on PATH: `sudo apt-get install nghttp2-client`; skipping the http2 benchmark");
@@ -74,15 +78,16 @@ public static class Http2Benchmark
             }
 
             Console.WriteLine();
-            Console.WriteLine("| transport | Meerkat req/s | Kestrel req/s | Meerkat/Kestrel | nghttpd req/s | Meerkat CPU µs/req | Kestrel CPU µs/req | Meerkat RSS | Kestrel RSS |");
-            Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+            Console.WriteLine($"| transport | Meerkat req/s | Kestrel req/s | Meerkat/Kestrel | nghttpd req/s | Meerkat CPU µs/req | Kestrel CPU µs/req | Meerkat RSS | Kestrel RSS | KiB per connection ({streams} streams), Meerkat / Kestrel / ratio |");
+            Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (var transport in new[] { "h2c", "h2 (TLS)" })
             {
                 var m = runs.FirstOrDefault(r => r.Server == meerkat && r.Load == transport);
                 var k = runs.FirstOrDefault(r => r.Server == Kestrel && r.Load == transport);
                 var n = runs.FirstOrDefault(r => r.Server == "nghttpd" && r.Load == transport);
                 string ratio = m?.Result is { Error: null } && k?.Result is { Error: null } ? (m.Result.RequestsPerSecond / k.Result.RequestsPerSecond).ToString("F2") + "x" : "-";
-                Console.WriteLine($"| {transport} | {Rps(m)} | {Rps(k)} | {ratio} | {Rps(n)} | {Cpu(m)} | {Cpu(k)} | {Rss(m)} | {Rss(k)} |");
+                string perConnection = PerConnection(m) is > 0 and var pm && PerConnection(k) is > 0 and var pk ? $"{pm:F0} / {pk:F0} / {pm / pk:F2}x" : "-";
+                Console.WriteLine($"| {transport} | {Rps(m)} | {Rps(k)} | {ratio} | {Rps(n)} | {Cpu(m)} | {Cpu(k)} | {Rss(m)} | {Rss(k)} | {perConnection} |");
             }
         }
         finally
@@ -96,6 +101,9 @@ public static class Http2Benchmark
     private static string Rps(Measured? r) => r is null ? "-" : r.Result.Error is null ? r.Result.RequestsPerSecond.ToString("N0") : "error";
 
     private static string Cpu(Measured? r) => r is null || r.Result.Requests == 0 ? "-" : (r.Cpu * 1e6 / r.Result.Requests).ToString("F1");
+
+    /// <summary>KiB per connection: the peak RSS under load less the RSS before the load, over the load's connections.</summary>
+    private static double PerConnection(Measured? r) => r is null || r.BaselineKb <= 0 ? 0 : (r.Memory.HwmKb - r.BaselineKb) / (double)loadConnections;
 
     private static string Rss(Measured? r) => r is null ? "-" : $"{PlaintextBenchmark.Mib(r.Memory.RssKb)} (peak {PlaintextBenchmark.Mib(r.Memory.HwmKb)})";
 
@@ -149,16 +157,18 @@ public static class Http2Benchmark
 
     private static Measured Execute(string name, string transport, int pid, string url, PlaintextBenchmark.LoadTool load, double warmup, double seconds)
     {
+        var baseline = PlaintextBenchmark.ProcStatus.Read(pid);
         if (warmup > 0 && load.Execute(url, warmup) is { Error: { } werr }) Console.WriteLine($"  warm-up {name} {transport}: {werr}");
         double cpu0 = PlaintextBenchmark.ProcStatus.CpuSeconds(pid);
         var result = load.Execute(url, seconds);
         double cpu = PlaintextBenchmark.ProcStatus.CpuSeconds(pid) - cpu0;
         var memory = PlaintextBenchmark.ProcStatus.Read(pid);
         Console.WriteLine($"{name} {transport}: {result.RequestsPerSecond:N0} req/s, {result.Requests:N0} requests, server CPU " +
-            $"{(result.Requests > 0 ? cpu * 1e6 / result.Requests : double.NaN):F1} µs/req, VmRSS {PlaintextBenchmark.Mib(memory.RssKb)}" +
+            $"{(result.Requests > 0 ? cpu * 1e6 / result.Requests : double.NaN):F1} µs/req, VmRSS {PlaintextBenchmark.Mib(memory.RssKb)} " +
+            $"(before the load {PlaintextBenchmark.Mib(baseline.RssKb)}, peak {PlaintextBenchmark.Mib(memory.HwmKb)})" +
             (result.Error is null ? "" : $", ERROR: {result.Error}"));
         if (result.Error is not null) Console.WriteLine(result.Output);
-        return new Measured(name, transport, result, cpu, memory);
+        return new Measured(name, transport, result, cpu, memory, baseline.RssKb);
     }
 
     private static int FreePort()

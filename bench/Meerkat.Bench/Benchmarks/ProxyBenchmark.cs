@@ -12,12 +12,17 @@ namespace Meerkat.Bench.Benchmarks;
 /// to the same upstream, in one run. The upstream is an nginx child (one worker) answering
 /// <c>/plaintext</c> from its config and serving a sparse file (<c>--size-mib</c>, 1024) with sendfile.
 /// Each proxy is a child with <c>--threads</c> loops or workers and keep-alive upstream connections
-/// (nginx: <c>upstream { keepalive 64; }</c>, HTTP/1.1, buffering in memory only). Measured per proxy:
-/// <c>wrk</c> keep-alive req/s on <c>/plaintext</c>, and the file fetched by <c>curl -o /dev/null</c>
-/// (MB/s, and the proxy's peak RSS). Ratios are Meerkat / nginx.
+/// (nginx: <c>upstream { keepalive 64; }</c>, HTTP/1.1, buffering in memory only, request bodies streamed).
+/// Measured per proxy: <c>wrk</c> keep-alive req/s on <c>/plaintext</c>; the file fetched by
+/// <c>curl -o /dev/null</c> once unmeasured (warm-up) then <c>--transfers</c> times, and uploaded as many
+/// times to the upstream's <c>/sink</c> (which reads the whole body before answering): the median MB/s,
+/// the proxy's CPU time per GiB (utime + stime of the whole process, the steadier figure on a shared
+/// machine) and its peak RSS. Ratios are Meerkat / nginx.
 /// </summary>
 public static class ProxyBenchmark
 {
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
     public static int Run(BenchArgs args)
     {
         double seconds = args.Double("seconds", 5, 1, 120);
@@ -26,6 +31,7 @@ public static class ProxyBenchmark
         int loadThreads = args.Int("load-threads", 2, 1, 64);
         int threads = args.Int("threads", 1, 1, 64);
         int sizeMib = args.Int("size-mib", 1024, 1, 16384);
+        int transfers = args.Int("transfers", 3, 1, 20);
         args.RejectUnknown();
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         string? nginx = NginxChild.Find(), wrk = FindOnPath("wrk"), curl = FindOnPath("curl");
@@ -38,33 +44,49 @@ public static class ProxyBenchmark
         var work = Directory.CreateTempSubdirectory("meerkat-bench-proxy-");
         try
         {
-            using (var file = File.Create(Path.Combine(work.FullName, "big.bin"))) file.SetLength((long)sizeMib << 20); // sparse
+            string file = Path.Combine(work.FullName, "big.bin");
+            using (var stream = File.Create(file)) stream.SetLength((long)sizeMib << 20); // sparse
+            // /sink reads the whole request body (nginx buffers it, in memory then a temp file) before answering.
             using var upstream = ServerChild.Start(nginx, port => NginxArgs(work, "upstream", port, 1, $$"""
                 location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
+                location = /sink {
+                    client_max_body_size 0;
+                    client_body_buffer_size 1m;
+                    proxy_pass http://127.0.0.1:{{port}}/plaintext;
+                    proxy_method GET;
+                    proxy_pass_request_body off;
+                    proxy_set_header Content-Length "";
+                }
                 location / { root {{work.FullName}}; sendfile on; }
                 """));
-            Console.WriteLine($"proxy: upstream nginx (1 worker) at {upstream.Url}; {connections} connections, warm-up {Str(warmup)} s + {Str(seconds)} s; {sizeMib} MiB file by curl");
+            Console.WriteLine($"proxy: upstream nginx (1 worker) at {upstream.Url}; {connections} connections, warm-up {Str(warmup)} s + {Str(seconds)} s; {sizeMib} MiB by curl, 1 + {transfers} times each way");
             var load = new LoadTool("wrk keep-alive", wrk, (url, s) => ["-t", Str(loadThreads), "-c", Str(connections), "-d", $"{Str(s)}s", url], ParseWrk);
-            var rows = new List<(string Name, double Rps, double MBps, long HwmKb, string? Error)>();
+            var rows = new List<Row>();
+            var transfer = new Transfer(curl, file, sizeMib, transfers);
 
             using (var meerkat = ServerProcess.Start(new ServerSpec($"Meerkat MapProxy ({threads} loop{(threads == 1 ? "" : "s")})", "serve-meerkat-proxy",
                 ["--upstream", upstream.Url, "--threads", Str(threads)])))
-                rows.Add(Measure($"Meerkat MapProxy ({threads} loop{(threads == 1 ? "" : "s")})", meerkat.Url, meerkat.Pid, load, curl, warmup, seconds));
+                rows.Add(Measure($"Meerkat MapProxy ({threads} loop{(threads == 1 ? "" : "s")})", meerkat.Url, meerkat.Pid, load, transfer, warmup, seconds));
             using (var proxy = ServerChild.Start(nginx, port => NginxArgs(work, "proxy", port, threads, $$"""
                 location / {
                     proxy_pass http://backend;
                     proxy_http_version 1.1;
                     proxy_set_header Connection "";
                     proxy_max_temp_file_size 0;
+                    proxy_request_buffering off;
+                    client_max_body_size 0;
                 }
                 """, $"upstream backend {{ server 127.0.0.1:{upstream.Port}; keepalive 64; }}")))
-                rows.Add(Measure($"nginx proxy_pass ({threads} worker{(threads == 1 ? "" : "s")})", proxy.Url, proxy.Pid, load, curl, warmup, seconds));
+                rows.Add(Measure($"nginx proxy_pass ({threads} worker{(threads == 1 ? "" : "s")})", proxy.Url, proxy.Pid, load, transfer, warmup, seconds));
 
             Console.WriteLine();
-            Console.WriteLine($"| proxy | /plaintext req/s | {sizeMib} MiB MB/s | proxy peak RSS | errors |");
-            Console.WriteLine("|---|--:|--:|--:|---|");
-            foreach (var r in rows) Console.WriteLine($"| {r.Name} | {r.Rps:N0} | {r.MBps:N0} | {Mib(r.HwmKb)} | {r.Error ?? "0"} |");
-            Console.WriteLine($"| **Meerkat / nginx** | **{rows[0].Rps / rows[1].Rps:F2}x** | **{rows[0].MBps / rows[1].MBps:F2}x** | | |");
+            Console.WriteLine($"| proxy | /plaintext req/s | {sizeMib} MiB down MB/s | CPU s/GiB down | {sizeMib} MiB up MB/s | CPU s/GiB up | proxy peak RSS | errors |");
+            Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|---|");
+            foreach (var r in rows)
+                Console.WriteLine($"| {r.Name} | {r.Rps:N0} | {r.Down.MBps:N0} | {r.Down.CpuPerGib:F2} | {r.Up.MBps:N0} | {r.Up.CpuPerGib:F2} | {Mib(r.HwmKb)} | {r.Error ?? "0"} |");
+            var (m, n) = (rows[0], rows[1]);
+            Console.WriteLine($"| **Meerkat / nginx** | **{m.Rps / n.Rps:F2}x** | **{m.Down.MBps / n.Down.MBps:F2}x** | **{m.Down.CpuPerGib / n.Down.CpuPerGib:F2}x** | " +
+                $"**{m.Up.MBps / n.Up.MBps:F2}x** | **{m.Up.CpuPerGib / n.Up.CpuPerGib:F2}x** | | |");
             return rows.Any(r => r.Error is not null) ? 1 : 0;
         }
         finally
@@ -73,32 +95,68 @@ public static class ProxyBenchmark
         }
     }
 
-    private static (string, double, double, long, string?) Measure(string name, string url, int pid, LoadTool load, string curl, double warmup, double seconds)
+    private sealed record Row(string Name, double Rps, Moved Down, Moved Up, long HwmKb, string? Error);
+
+    /// <summary>The median MB/s (10^6 bytes) of the measured transfers, and the proxy's CPU seconds per GiB over them.</summary>
+    private sealed record Moved(double MBps, double CpuPerGib, string? Error);
+
+    private static Row Measure(string name, string url, int pid, LoadTool load, Transfer transfer, double warmup, double seconds)
     {
         Console.WriteLine($"{name}: pid {pid}, {url}");
         if (warmup > 0) load.Execute(url + "/plaintext", warmup);
         var result = load.Execute(url + "/plaintext", seconds);
         Console.WriteLine($"  wrk: {result.RequestsPerSecond:N0} req/s{(result.Error is null ? "" : $", ERROR: {result.Error}")}");
-        var (mbps, error) = Download(curl, url + "/big.bin");
+        var down = transfer.Run(url + "/big.bin", pid, upload: false);
+        var up = transfer.Run(url + "/sink", pid, upload: true);
         long hwm = ProcStatus.Read(pid).HwmKb;
-        Console.WriteLine($"  curl: {mbps:N0} MB/s{(error is null ? "" : $", ERROR: {error}")}, peak RSS {Mib(hwm)}");
-        return (name, result.Error is null ? result.RequestsPerSecond : double.NaN, mbps, hwm, result.Error ?? error);
+        Console.WriteLine($"  peak RSS {Mib(hwm)}");
+        return new Row(name, result.Error is null ? result.RequestsPerSecond : double.NaN, down, up, hwm, result.Error ?? down.Error ?? up.Error);
     }
 
-    /// <summary>curl's average download speed in MB/s (10^6 bytes), or an error.</summary>
-    private static (double MBps, string? Error) Download(string curl, string url)
+    /// <summary>The large transfers by curl: one unmeasured (the JIT's tiering of the body path, as wrk's
+    /// warm-up is for /plaintext), then <c>count</c> measured.</summary>
+    private sealed class Transfer(string curl, string file, int sizeMib, int count)
     {
-        var info = new ProcessStartInfo(curl, ["-s", "-f", "-o", "/dev/null", "-w", "%{speed_download} %{size_download}", url]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        public Moved Run(string url, int pid, bool upload)
         {
-            process.Kill();
-            return (double.NaN, "curl did not finish within 5 minutes");
+            string what = upload ? "up" : "down";
+            var (_, warmError) = Once(url, upload);
+            if (warmError is not null) return new(double.NaN, double.NaN, warmError);
+            var speeds = new List<double>();
+            double cpu = 0;
+            for (int i = 0; i < count; i++)
+            {
+                double before = ProcStatus.CpuSeconds(pid);
+                var (mbps, error) = Once(url, upload);
+                cpu += ProcStatus.CpuSeconds(pid) - before;
+                if (error is not null) return new(double.NaN, double.NaN, error);
+                speeds.Add(mbps);
+            }
+            speeds.Sort();
+            var moved = new Moved(speeds[speeds.Count / 2], cpu / count / (sizeMib / 1024.0), null);
+            Console.WriteLine($"  curl {what}: {string.Join(", ", speeds.Select(v => v.ToString("N0", Invariant)))} MB/s (median {moved.MBps:N0}), proxy CPU {moved.CpuPerGib:F2} s/GiB");
+            return moved;
         }
-        var parts = output.Result.Split(' ');
-        if (process.ExitCode != 0 || parts.Length != 2) return (double.NaN, $"curl exit {process.ExitCode}: {output.Result}");
-        return (double.Parse(parts[0], CultureInfo.InvariantCulture) / 1e6, null);
+
+        /// <summary>curl's average speed in MB/s, or an error.</summary>
+        private (double MBps, string? Error) Once(string url, bool upload)
+        {
+            string[] arguments = upload
+                ? ["-s", "-f", "-o", "/dev/null", "-T", file, "-w", "%{speed_upload} %{size_upload}", url]
+                : ["-s", "-f", "-o", "/dev/null", "-w", "%{speed_download} %{size_download}", url];
+            var info = new ProcessStartInfo(curl, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+            {
+                process.Kill();
+                return (double.NaN, "curl did not finish within 5 minutes");
+            }
+            var parts = output.Result.Split(' ');
+            if (process.ExitCode != 0 || parts.Length != 2) return (double.NaN, $"curl exit {process.ExitCode}: {output.Result}");
+            if (long.Parse(parts[1], Invariant) != (long)sizeMib << 20) return (double.NaN, $"curl moved {parts[1]} bytes");
+            return (double.Parse(parts[0], Invariant) / 1e6, null);
+        }
     }
 
     private static string[] NginxArgs(DirectoryInfo work, string name, int port, int workers, string locations, string httpExtra = "")

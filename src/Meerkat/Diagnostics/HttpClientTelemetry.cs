@@ -4,6 +4,9 @@
 // HttpDone ends the oldest, and the connection's end ends the rest (they never got a response).
 // The client span is started before the head is written, so its traceparent goes into that head.
 // The connection's http.client.open_connections state (idle, active) follows the queue.
+// HTTP/2 streams end in any order, so they are not queued: each stream holds its own Pending
+// (BeginStream when its head goes out, EndStream when it closes), and a count of the streams
+// outstanding drives the connection's state.
 using System.Diagnostics;
 using Meerkat.Http;
 using Meerkat.Http.Client;
@@ -13,7 +16,8 @@ namespace Meerkat.Diagnostics;
 /// <summary>Client-side HTTP metrics and spans of one connection (docs/observability.md). Loop thread only.</summary>
 internal sealed class HttpClientTelemetry
 {
-    private struct Pending
+    /// <summary>One request being measured: when it was sent, its method, its span.</summary>
+    internal struct Pending
     {
         public long Start;
         public string Method;
@@ -23,6 +27,7 @@ internal sealed class HttpClientTelemetry
     private enum OpenState { NotCounted, Idle, Active }
 
     private readonly Queue<Pending> pending = new();
+    private int streams;
     private OpenState open;
     private object? port;
 
@@ -81,11 +86,31 @@ internal sealed class HttpClientTelemetry
         while (pending.TryDequeue(out var request)) Record(connection, request, 0, null, TelemetryTags.OutcomeOf(outcome), error);
     }
 
+    /// <summary>HTTP/2: a stream's head goes out now (its span, if any, was started and injected before).</summary>
+    public Pending BeginStream(Connection connection, HttpClientRequest request, Activity? span)
+    {
+        var metrics = connection.Manager.Metrics;
+        long start = span is not null || metrics.ClientRequestDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        if (++streams == 1 && open == OpenState.Idle) Move(connection, OpenState.Active);
+        return new Pending { Start = start, Method = TelemetryTags.MethodOf(request.Method), Span = span };
+    }
+
+    /// <summary>HTTP/2: a stream begun with <see cref="BeginStream"/> closed, with its response head or none.</summary>
+    public void EndStream(Connection connection, in Pending request, HttpOutcome outcome, HttpResponse? response, Exception? error)
+    {
+        int status = response?.StatusCode ?? 0;
+        // A stream that closed without a response head failed, whatever its outcome says.
+        string? errorType = response is null ? TelemetryTags.OutcomeOf(outcome == HttpOutcome.Completed ? HttpOutcome.Reset : outcome)
+            : outcome != HttpOutcome.Completed ? TelemetryTags.OutcomeOf(outcome) : status >= 400 ? TelemetryTags.StatusTextOf(status) : null;
+        Record(connection, request, status, response is null ? null : TelemetryTags.Http2Version, errorType, error);
+        if (--streams == 0 && open == OpenState.Active) Move(connection, OpenState.Idle);
+    }
+
     /// <summary>The connection is established: it counts as open (idle, or active with requests queued before).</summary>
     public void Connected(Connection connection)
     {
         if (open == OpenState.NotCounted && connection.Manager.Metrics.ClientOpenConnections.Enabled)
-            Move(connection, pending.Count > 0 ? OpenState.Active : OpenState.Idle);
+            Move(connection, pending.Count > 0 || streams > 0 ? OpenState.Active : OpenState.Idle);
     }
 
     /// <summary>The connection closed.</summary>

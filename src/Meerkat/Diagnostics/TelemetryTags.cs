@@ -67,6 +67,9 @@ internal static class TelemetryTags
     public static string StatusTextOf(int status) =>
         (uint)status < (uint)StatusTexts.Length ? StatusTexts[status] ??= status.ToString(System.Globalization.CultureInfo.InvariantCulture) : status.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary><c>network.protocol.version</c> of an HTTP/2 message.</summary>
+    public const string Http2Version = "2";
+
     /// <summary><c>network.protocol.version</c> of an HTTP/1.x message.</summary>
     public static string Http1VersionOf(int minor) => minor == 0 ? "1.0" : "1.1";
 

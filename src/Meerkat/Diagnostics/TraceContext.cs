@@ -39,4 +39,9 @@ internal static class TraceContext
     public static void Inject(Activity span, IBufferWriter<byte> head) =>
         DistributedContextPropagator.Current.Inject(span, head, static (object? carrier, string name, string value) =>
             HeadWriting.WriteField((IBufferWriter<byte>)carrier!, name, value));
+
+    /// <summary>Adds the span's <c>traceparent</c> (and <c>tracestate</c>, baggage) to an HTTP/2 header section.</summary>
+    public static void Inject(Activity span, Meerkat.Http2.Http2HeaderList head) =>
+        DistributedContextPropagator.Current.Inject(span, head, static (object? carrier, string name, string value) =>
+            ((Meerkat.Http2.Http2HeaderList)carrier!).Add(name, value));
 }

@@ -12,11 +12,17 @@
 // A stream the server refused unprocessed (REFUSED_STREAM, as when more were opened than its SETTINGS
 // allow before they arrived) is sent again on this connection, a few times at most, when the request
 // is whole at hand. Any other stream that ends before its response head began no transaction, so it
-// raises no event: the connection stays, and StreamLost tells MeerkatHttpClient's pool (which closes
-// the connection, so the exchange is retried or failed). Backpressure is per stream: the core credits nothing by itself (CreditsStreamsOnDelivery off); a delivered piece is
+// raises no event: the connection stays, and StreamLost tells MeerkatHttpClient's pool, which hands
+// it to that stream's exchange alone (sent again if never processed, else failed). Backpressure is per stream: the core credits nothing by itself (CreditsStreamsOnDelivery off); a delivered piece is
 // credited back at once unless the application paused that stream's body, in which case the credit
 // waits for Resume and the server stops at the stream's window while the other streams go on.
+//
+// Telemetry is per stream (docs/observability.md): the client span starts when the stream opens, as
+// a child of the span current where the request was given, and its traceparent goes into the head;
+// the stream's close records http.client.request.duration with network.protocol.version "2".
 using System.Buffers;
+using System.Diagnostics;
+using Meerkat.Diagnostics;
 using System.Net.Security;
 using Meerkat.Http;
 using Meerkat.Http.Client;
@@ -32,12 +38,15 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
 
     private readonly Queue<Http2ClientStream> _unopened = new();
     private readonly List<Http2ClientStream> _open = [];
+    private readonly HttpClientTelemetry _telemetry = new();
     private Http2Connection? _core;
     private Manager? _manager; // the clock of FlushUpload, which has no connection at hand
     private HttpClientProtocol? _fallback;
     private Http2ClientStream? _current;
     private Http2ClientStream? _uploading;
     private HttpClientException? _failure;
+    // The connection failed and our GOAWAY waits in the send buffer: it fails once that is written (or at the next tick).
+    private bool _failsWhenFlushed;
     private ManagerTimer? _ticker;
     private bool _isProcessing;
 
@@ -66,6 +75,23 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     public override bool IsMultiplexed => true;
 
     public int PendingCount => _fallback?.PendingCount ?? _unopened.Count + _open.Count;
+
+    /// <summary>How many more requests may be given now without waiting for a stream to end: the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS (100 until its SETTINGS arrive, as <see cref="Http2Connection.CanOpenStream"/>
+    /// assumes) less the requests open and waiting; 0 while the protocol is undecided or the connection is going away.</summary>
+    public int StreamRoom
+    {
+        get
+        {
+            if (!IsAcceptingStreams || (_core is null && isTls)) return 0;
+            uint limit = _core is null || _core.State == Http2ConnectionState.AwaitingSettings
+                ? Math.Min(InitialConcurrencyGuess, _core?.RemoteSettings.MaxConcurrentStreams ?? uint.MaxValue)
+                : _core.RemoteSettings.MaxConcurrentStreams;
+            return (int)Math.Clamp((long)limit - _unopened.Count - _open.Count, 0, int.MaxValue);
+        }
+    }
+
+    private const uint InitialConcurrencyGuess = 100;
 
     // ------------------------------------------------------------------ the loop-level API (HttpClientExtensions)
 
@@ -183,6 +209,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         if (stream.StreamId == 0)
         {
             stream.IsClosed = true; // skipped when its turn to open comes
+            EndMeasure(connection, stream, HttpOutcome.Cancelled, null);
             return;
         }
 
@@ -217,8 +244,9 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     {
         switch (e.Kind)
         {
-            case EventKind.Connect when !isTls:
-                Start(connection);
+            case EventKind.Connect:
+                _telemetry.Connected(connection);
+                if (!isTls) Start(connection);
                 break;
             case EventKind.TlsHandshake:
                 if (connection.Security is TlsLayer { Session: { } ssl } && ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2) Start(connection);
@@ -227,8 +255,12 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
             case EventKind.Read:
                 Process(connection);
                 break;
+            case EventKind.Write when _failsWhenFlushed && connection.SendBufferedBytes == 0:
+                connection.Manager.Fail(connection, _failure!);
+                break;
             case EventKind.Close:
                 _ticker?.Cancel();
+                _telemetry.Closed(connection);
                 break;
         }
     }
@@ -264,6 +296,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         {
             if (waiting.IsClosed) continue;
             waiting.IsClosed = true;
+            EndMeasure(connection, waiting, HttpClientProtocol.OutcomeOf(cause, error), error);
             Lost(connection, waiting, new HttpClientException(error is null ? "the connection closed before the request was sent" : $"the connection failed before the request was sent: {error.Message}", false, error), isRefused: true);
         }
     }
@@ -274,7 +307,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     {
         CheckMethod(request, contentLength);
         if (!IsAcceptingStreams || connection.State >= ConnectionState.Draining) return null;
-        var stream = new Http2ClientStream(request, tag, connection.Manager.Options.MaxSendBufferSize);
+        var stream = new Http2ClientStream(request, tag, connection.Manager.Options.MaxSendBufferSize) { Parent = Activity.Current };
         BuildHead(stream.Head, request, contentLength);
         if (request.BufferResponse) stream.Buffered = new ArrayBufferWriter<byte>();
         return stream;
@@ -340,6 +373,8 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         var http11 = new HttpClientProtocol(options) { PumpEnded = PumpEnded };
         _fallback = http11;
         connection.Protocol = http11;
+        _telemetry.Closed(connection); // the connection is counted by the HTTP/1.1 protocol's telemetry from here
+        http11.TakeOver(connection);
         while (_unopened.TryDequeue(out var stream))
         {
             if (stream.IsClosed) continue;
@@ -359,6 +394,12 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
     private void Tick(Connection connection)
     {
         if (_core is null || connection.State >= ConnectionState.Closing) return;
+        if (_failsWhenFlushed)
+        {
+            connection.Manager.Fail(connection, _failure!); // a peer that does not read our GOAWAY is not waited for
+            return;
+        }
+
         _core.Tick(connection.Manager.Ticks);
         Process(connection);
     }
@@ -391,8 +432,20 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
 
         PumpEnded?.Invoke(connection);
         if (_core.State != Http2ConnectionState.Closed || connection.State >= ConnectionState.Draining) return;
-        if (_failure is not null) connection.Manager.Fail(connection, _failure);
-        else connection.CloseAfterDrain();
+        if (_failure is null)
+        {
+            connection.CloseAfterDrain();
+            return;
+        }
+
+        // RFC 9113 §5.4.1: the GOAWAY saying why goes out before the connection closes; failing now would drop it.
+        if (connection.SendBufferedBytes > 0 && !_failsWhenFlushed)
+        {
+            _failsWhenFlushed = true;
+            return;
+        }
+
+        connection.Manager.Fail(connection, _failure);
     }
 
     /// <summary>Opens waiting requests as streams while the server's concurrency limit allows.</summary>
@@ -401,6 +454,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         while (_core!.CanOpenStream && connection.State < ConnectionState.Draining && _unopened.TryDequeue(out var stream))
         {
             if (stream.IsClosed) continue;
+            if (!stream.IsMeasured) BeginMeasure(connection, stream);
             stream.StreamId = _core.OpenStream(stream.Head, endStream: stream.Upload == Http2UploadState.None);
             _core.SetUserState(stream.StreamId, stream);
             _open.Add(stream);
@@ -484,6 +538,7 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         _open.Remove(stream);
         if (e.IsRefused && stream.Response is null && TrySendAgain(stream)) return;
         stream.IsClosed = true;
+        EndMeasure(connection, stream, e.Outcome, cause ?? (e.Outcome == HttpOutcome.Completed ? null : _failure));
         if (_uploading == stream) _uploading = null;
         stream.Waiting.Release();
         if (stream.Response is { } response)
@@ -510,6 +565,32 @@ internal sealed class Http2ClientProtocol(HttpClientConnectionOptions options, b
         stream.Upload = stream.Content.IsEmpty ? Http2UploadState.None : Http2UploadState.Whole;
         _unopened.Enqueue(stream);
         return true;
+    }
+
+    /// <summary>Starts the request's client span (a child of where the request was given), puts its trace context
+    /// into the head, and starts measuring: the head goes out now.</summary>
+    private void BeginMeasure(Connection connection, Http2ClientStream stream)
+    {
+        Activity? span = null;
+        if (MeerkatTelemetry.ActivitySource.HasListeners())
+        {
+            var ambient = Activity.Current;
+            Activity.Current = stream.Parent;
+            span = HttpClientTelemetry.StartSpan(connection, stream.Request);
+            Activity.Current = ambient;
+            if (span is not null && stream.Request.GetHeader("traceparent") is null) TraceContext.Inject(span, stream.Head);
+        }
+
+        stream.Measure = _telemetry.BeginStream(connection, stream.Request, span);
+        stream.Parent = null;
+    }
+
+    /// <summary>Records a measured request's end (metrics, span), once.</summary>
+    private void EndMeasure(Connection connection, Http2ClientStream stream, HttpOutcome outcome, Exception? error)
+    {
+        if (!stream.IsMeasured) return;
+        _telemetry.EndStream(connection, stream.Measure, outcome, stream.Response, error);
+        stream.Measure = default;
     }
 
     private void Lost(Connection connection, Http2ClientStream stream, HttpClientException error, bool isRefused)

@@ -9,6 +9,8 @@
 //   Streaming  a body given piece by piece (SendRequestHead, then SendBody) -> Ending (EndBody)
 //   Ending     EndBody was called; what waits for window goes first, then END_STREAM or the trailers -> None
 using System.Buffers;
+using System.Diagnostics;
+using Meerkat.Diagnostics;
 using Meerkat.Http;
 using Meerkat.Http.Client;
 
@@ -75,6 +77,15 @@ internal sealed class Http2ClientStream
 
     /// <summary>The stream ended (or the request was cancelled before it opened).</summary>
     public bool IsClosed { get; set; }
+
+    /// <summary><see cref="Activity.Current"/> where the request was given: the parent of its client span, started when the stream opens.</summary>
+    public Activity? Parent { get; set; }
+
+    /// <summary>The request's metrics and span, from its stream's opening (telemetry; a field, being a struct).</summary>
+    public HttpClientTelemetry.Pending Measure;
+
+    /// <summary>The stream was opened and is being measured (it stays so when it is sent again after a refusal).</summary>
+    public bool IsMeasured => Measure.Method is not null;
 
     /// <summary>True for HEAD: the response has no content whatever it announces.</summary>
     public bool IsHead => Request.Method == "HEAD";

@@ -94,6 +94,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
                 _lastOutputProgress = _connection.Manager.IterationTicks;
                 PumpAll(connection);
                 Process(connection);
+                RaiseOwedWrites(connection);
                 break;
         }
     }
@@ -164,6 +165,13 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
         {
             if (AddressedStream(out _) is { } stream) stream.RoutingState = value;
         }
+    }
+
+    public override object? Address(object? target)
+    {
+        var previous = _current;
+        _current = target as Http2ServerStream;
+        return previous;
     }
 
     /// <summary>The stream whose event is being raised, else the only one with a response to give.</summary>
@@ -300,7 +308,32 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
         if (request.Head.ExpectContinue && !stream.Response.IsStarted) SendContinue(stream);
     }
 
+    /// <summary>DATA for a stream; its window is credited back once delivered, unless the handler paused the body.</summary>
     private void OnData(Connection connection, Http2ServerStream stream, ReadOnlySpan<byte> data, bool isEnd)
+    {
+        Receive(connection, stream, data, isEnd);
+        if (stream.IsBodyPaused && stream.IsInTransaction) stream.WithheldCredit += data.Length;
+        else Core.ReturnCredit(stream.StreamId, data.Length);
+    }
+
+    /// <summary>PauseRequestBody on the addressed stream: its window stops being credited back.</summary>
+    public void PauseBody()
+    {
+        if (AddressedStream(out _) is { State: Http2TransactionState.Receiving } stream) stream.IsBodyPaused = true;
+    }
+
+    /// <summary>ResumeRequestBody on the addressed stream: what was withheld is credited back.</summary>
+    public void ResumeBody(Connection connection)
+    {
+        if (AddressedStream(out _) is not { IsBodyPaused: true } stream) return;
+        stream.IsBodyPaused = false;
+        if (stream.WithheldCredit == 0) return;
+        Core.ReturnCredit(stream.StreamId, stream.WithheldCredit);
+        stream.WithheldCredit = 0;
+        connection.Manager.ScheduleWrite(connection);
+    }
+
+    private void Receive(Connection connection, Http2ServerStream stream, ReadOnlySpan<byte> data, bool isEnd)
     {
         if (stream.State != Http2TransactionState.Receiving) return;
         stream.BodyBytes += data.Length;
@@ -366,6 +399,20 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
         if (stream.Response.Producer is not null) Pump(connection, stream);
         if (stream.OwesWrite && !stream.Response.HasWaiting && stream.IsInTransaction)
         {
+            stream.OwesWrite = false;
+            RaiseStream(connection, stream, new Event(EventKind.Write, subject: stream.Request));
+        }
+    }
+
+    /// <summary>The send buffer drained under its high-water mark: streams whose WriteBody said "no more"
+    /// for that reason (not their window: StreamWritable serves those) get their Write.</summary>
+    private void RaiseOwedWrites(Connection connection)
+    {
+        for (int i = 0; i < _active.Count; i++)
+        {
+            if (connection.State >= ConnectionState.Draining || connection.PendingSendBytes >= connection.Manager.Options.SendHighWaterMark) return;
+            var stream = _active[i];
+            if (!stream.OwesWrite || stream.Response.HasWaiting || !stream.IsInTransaction) continue;
             stream.OwesWrite = false;
             RaiseStream(connection, stream, new Event(EventKind.Write, subject: stream.Request));
         }
@@ -461,6 +508,7 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     private static Http2Options CoreOptions(HttpServerOptions options) => new()
     {
         MaxConcurrentStreams = options.Http2MaxConcurrentStreams,
+        CreditsStreamsOnDelivery = false, // OnData credits, unless the handler paused the body
         MaxHeaderListSize = options.Limits.MaxHeaderBytes,
         SendStallTimeout = options.SendStallTimeout > TimeSpan.Zero ? options.SendStallTimeout : TimeSpan.FromDays(1),
     };

@@ -54,6 +54,13 @@ internal sealed class Http2ServerStream : IServerTransaction
     /// <summary>WriteBody left bytes waiting for window: a Write event is owed once they are sent.</summary>
     public bool OwesWrite { get; set; }
 
+    /// <summary>The handler paused the request body (PauseRequestBody): the stream's receive window is not
+    /// credited back, so the client stops once the window is spent (what is in flight still arrives).</summary>
+    public bool IsBodyPaused { get; set; }
+
+    /// <summary>Request body octets delivered while paused: credited back on resume.</summary>
+    public int WithheldCredit { get; set; }
+
     /// <summary>The router's context for this stream (Connection.RoutingState on HTTP/2).</summary>
     public object? RoutingState { get; set; }
 
@@ -107,6 +114,8 @@ internal sealed class Http2ServerStream : IServerTransaction
         Outcome = null;
         Error = null;
         OwesWrite = false;
+        IsBodyPaused = false;
+        WithheldCredit = 0;
         BodyBytes = 0;
     }
 
@@ -127,10 +136,10 @@ internal sealed class Http2ServerStream : IServerTransaction
     public bool WriteBody(Connection connection, ReadOnlySpan<byte> data)
     {
         Response.Write(_owner.Core, StreamId, data, isLast: false, connection.Manager.Ticks);
-        bool more = Response.CanTakeMore || Response.IsComplete;
-        OwesWrite |= !more;
+        bool more = (Response.CanTakeMore || Response.IsComplete) && connection.PendingSendBytes < connection.Manager.Options.SendHighWaterMark;
+        OwesWrite |= !more; // a Write follows: on StreamWritable (window), or once the send buffer drains
         _owner.ResponseChanged(connection, this);
-        return more && connection.PendingSendBytes < connection.Manager.Options.SendHighWaterMark;
+        return more;
     }
 
     public void EndResponse(Connection connection, ReadOnlySpan<(string Name, string Value)> trailers)

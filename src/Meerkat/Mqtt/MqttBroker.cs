@@ -17,6 +17,11 @@ namespace Meerkat.Mqtt;
 /// aliases, keep-alive enforcement, authentication and authorization hooks, and an optional
 /// persistent store. Listen with <see cref="MqttBrokerExtensions"/>; every member runs on the loop thread.
 /// </summary>
+/// <remarks>
+/// A broker serves one <see cref="Meerkat.Manager"/>: its listeners (TCP, TLS, WebSocket, as many as wanted) must all
+/// be on that manager, and <c>ListenMqtt</c> on another throws. Its state is shared by all its clients without locks,
+/// and routing writes into each subscriber's send buffer, which only that connection's loop thread may touch.
+/// </remarks>
 public sealed class MqttBroker : IDisposable
 {
     private readonly Dictionary<string, MqttBrokerSession> sessions = new(StringComparer.Ordinal);
@@ -84,6 +89,9 @@ public sealed class MqttBroker : IDisposable
     /// <summary>Topic names seen, so a PUBLISH to a known topic allocates no string.</summary>
     internal MqttTopicCache Topics { get; } = new();
 
+    /// <summary>The manager whose loop runs this broker: set by its first listener, and every later one must share it.</summary>
+    internal Manager? Manager { get; set; }
+
     /// <summary>The listeners serving this broker (their ticker stops with the last).</summary>
     internal List<Connection> Listeners { get; } = [];
 
@@ -123,18 +131,19 @@ public sealed class MqttBroker : IDisposable
         }
         if (!session.IsPersistent) EndSession(session);
         else session.ExpiresAt = session.ExpiryInterval == uint.MaxValue ? long.MaxValue : now + session.ExpiryInterval * 1000L;
-        Options.ClientDisconnected?.Invoke(connection.Info!);
+        if (Options.ClientDisconnected is { } disconnected) disconnected(connection.Info!);
         Commit();
     }
 
-    /// <summary>Keep-alive (1.5 × Keep Alive, §3.1.2.10), CONNECT timeout, session expiry and delayed wills.</summary>
+    /// <summary>Keep-alive (1.5 × Keep Alive, §3.1.2.10), CONNECT (and its authentication) timeout, session expiry and delayed wills.</summary>
     internal void Tick()
     {
         long now = Clock();
         long connectTimeout = (long)Options.ConnectTimeout.TotalMilliseconds;
         foreach (var connection in connections.ToList())
         {
-            if (connection.State == MqttBrokerConnection.ConnectionState.AwaitingConnect && now - connection.OpenedAt > connectTimeout) connection.Close();
+            if (connection.State is MqttBrokerConnection.ConnectionState.AwaitingConnect or MqttBrokerConnection.ConnectionState.Authenticating
+                && now - connection.OpenedAt > connectTimeout) connection.Close();
             else if (connection.State == MqttBrokerConnection.ConnectionState.Connected && connection.KeepAliveMs > 0 && now - connection.LastReceivedAt > connection.KeepAliveMs * 3 / 2)
                 connection.Fail(new MqttProtocolException(MqttReasonCode.KeepAliveTimeout, "nothing received within 1.5 times the keep alive"), now);
         }
@@ -194,10 +203,7 @@ public sealed class MqttBroker : IDisposable
 
     private void EndSession(MqttBrokerSession session)
     {
-        foreach (var subscription in session.Subscriptions.Values) tree.Remove(subscription);
-        session.Subscriptions.Clear();
-        session.Inflight.Clear();
-        session.Queued.Clear();
+        foreach (var subscription in session.Clear()) tree.Remove(subscription);
         sessions.Remove(session.ClientId);
         if (session.Connection is null && delayedWills.Remove(session.ClientId, out var pending)) PublishWill(pending.Will, Clock());
         store?.RemoveSession(session);
@@ -207,7 +213,7 @@ public sealed class MqttBroker : IDisposable
     internal void Resume(MqttBrokerSession session, long now)
     {
         var connection = session.Connection!;
-        foreach (var outgoing in session.Inflight.Values.OrderBy(o => o.PacketId).ToList())
+        if (session.InflightCount > 0) foreach (var outgoing in session.Inflight.Values.OrderBy(o => o.PacketId).ToList())
         {
             if (outgoing.Step == MqttOutgoing.Stage.AwaitingPubComp) connection.WriteResponse(MqttPacketType.PubRel, outgoing.PacketId);
             else if (!connection.WritePublish(outgoing.Message, outgoing.QualityOfService, outgoing.Retain, outgoing.SubscriptionIds, outgoing.PacketId, true, now)) Drop(session, outgoing);
@@ -219,7 +225,7 @@ public sealed class MqttBroker : IDisposable
 
     internal void Publish(MqttBrokerConnection connection, MqttPublishPacket publish, long now)
     {
-        Options.MessagePublished?.Invoke(connection.Info!, publish);
+        if (Options.MessagePublished is { } published) published(connection.Info!, publish);
         Route(Store(publish, connection.Session!.ClientId, now), connection.Session, now);
     }
 
@@ -295,13 +301,13 @@ public sealed class MqttBroker : IDisposable
             return;
         }
         var outgoing = new MqttOutgoing(message, qos, retain, subscriptionIds);
-        if (connection is { IsReady: true } && session.Queued.Count == 0 && session.Inflight.Count < connection.SendWindow)
+        if (connection is { IsReady: true } && session.QueuedCount == 0 && session.InflightCount < connection.SendWindow)
         {
             if (session.IsPersistent) store?.Enqueue(session, outgoing);
             Send(session, outgoing, now);
             return;
         }
-        if (session.Queued.Count >= Options.MaxQueuedMessages)
+        if (session.QueuedCount >= Options.MaxQueuedMessages)
         {
             session.Dropped++;
             DroppedCount++;
@@ -333,7 +339,7 @@ public sealed class MqttBroker : IDisposable
     /// <summary>Sends queued messages while the client's window has room; expired ones are discarded.</summary>
     private void Pump(MqttBrokerSession session, long now)
     {
-        while (session.Connection is { IsReady: true } connection && session.Inflight.Count < connection.SendWindow && session.Queued.TryDequeue(out var outgoing))
+        while (session.Connection is { IsReady: true } connection && session.InflightCount < connection.SendWindow && session.QueuedCount > 0 && session.Queued.TryDequeue(out var outgoing))
         {
             if (outgoing.Message.ExpiresAt <= now)
             {
@@ -346,7 +352,7 @@ public sealed class MqttBroker : IDisposable
 
     internal void Acknowledge(MqttBrokerSession session, MqttPacketType type, ushort packetId, MqttReasonCode code, long now)
     {
-        if (!session.Inflight.TryGetValue(packetId, out var outgoing)) return;
+        if (session.InflightCount == 0 || !session.Inflight.TryGetValue(packetId, out var outgoing)) return;
         var expected = outgoing.Step switch
         {
             MqttOutgoing.Stage.AwaitingPubAck => MqttPacketType.PubAck,
@@ -376,7 +382,7 @@ public sealed class MqttBroker : IDisposable
 
     internal bool ReleaseReceivedQos2(MqttBrokerSession session, ushort packetId)
     {
-        if (!session.ReceivedQos2.Remove(packetId)) return false;
+        if (session.ReceivedQos2Count == 0 || !session.ReceivedQos2.Remove(packetId)) return false;
         if (session.IsPersistent) store?.SaveReceivedQos2(session, packetId, false);
         return true;
     }
@@ -435,7 +441,7 @@ public sealed class MqttBroker : IDisposable
     private MqttReasonCode Check(MqttBrokerConnection connection, string filter)
     {
         if (!MqttTopic.IsValidFilter(filter)) return MqttReasonCode.TopicFilterInvalid;
-        if (Options.Authorize?.Invoke(new MqttAuthorizationContext(connection.Session!.ClientId, connection.Info!.UserName, MqttTopicAction.Subscribe, filter)) == false)
+        if (Options.Authorize?.Invoke(new MqttAuthorizationContext(connection.Session!.ClientId, connection.UserName, MqttTopicAction.Subscribe, filter)) == false)
             return MqttReasonCode.NotAuthorized;
         return MqttReasonCode.Success;
     }
@@ -465,7 +471,7 @@ public sealed class MqttBroker : IDisposable
         var codes = new List<MqttReasonCode>(unsubscribe.Filters.Count);
         foreach (var filter in unsubscribe.Filters)
         {
-            if (session.Subscriptions.Remove(filter, out var subscription))
+            if (session.SubscriptionCount > 0 && session.Subscriptions.Remove(filter, out var subscription))
             {
                 tree.Remove(subscription);
                 if (session.IsPersistent) store?.RemoveSubscription(session, filter);

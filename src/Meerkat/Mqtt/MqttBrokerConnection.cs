@@ -5,10 +5,18 @@
 //
 // State machine:
 //   AwaitingConnect  accepted, nothing valid received yet     -> Connected (CONNECT accepted: CONNACK 0)
+//                                                             -> Authenticating (CONNECT names an Authentication
+//                                                                Method and the hook asks for another round)
 //                                                             -> Closed (refused, malformed, timed out)
+//   Authenticating   AUTH 0x18 rounds of enhanced auth (§4.12) -> Connected (the hook's success: CONNACK 0)
+//                                                             -> Closed (refused, protocol error, timed out)
 //   Connected        packets flow                             -> Closed (DISCONNECT, protocol error, keep-alive
-//                                                                timeout, taken over, transport closed)
+//                                                                timeout, taken over, failed re-authentication,
+//                                                                transport closed)
 //   Closed           the link is closing; input is ignored.
+//
+// Re-authentication (AUTH 0x19) runs while Connected, other packets flowing meanwhile; the exchange
+// in progress (null when none) holds its steps.
 //
 // A protocol error is answered in 5.0 with DISCONNECT carrying its reason code (CONNACK with it
 // when it is the CONNECT that is wrong); in 3.1.1 the connection is just closed (§4.13).
@@ -39,13 +47,26 @@ internal interface IMqttLink
 
 internal sealed class MqttBrokerConnection : IDisposable
 {
-    public enum ConnectionState { AwaitingConnect, Connected, Closed }
+    public enum ConnectionState { AwaitingConnect, Authenticating, Connected, Closed }
 
     private readonly MqttBroker broker;
     private readonly MqttFrameReader reader = new();
-    private readonly Dictionary<ushort, string> incomingAliases = [];
+    private Dictionary<ushort, string>? incomingAliases; // made on the first alias the client sets
+    private MqttBrokerClientInfo? info;
     private readonly MqttTopicCache topics;
     private bool isDirty;
+
+    /// <summary>The CONNECT waiting for its enhanced authentication to end (Authenticating only).</summary>
+    private MqttConnectPacket? pendingConnect;
+
+    /// <summary>The enhanced authentication exchange in progress: the CONNECT's, or a re-authentication's; null when none.</summary>
+    private MqttAuthenticationExchange? authentication;
+
+    /// <summary>The identifier the broker gave a client that sent an empty one, or null.</summary>
+    private string? assignedClientId;
+
+    /// <summary>The Authentication Method the client connected with, or null (then AUTH is a protocol error).</summary>
+    private string? authenticationMethod;
 
     public MqttBrokerConnection(MqttBroker broker, IMqttLink link, long now)
     {
@@ -64,7 +85,12 @@ internal sealed class MqttBrokerConnection : IDisposable
 
     public MqttBrokerSession? Session { get; private set; }
 
-    public MqttBrokerClientInfo? Info { get; private set; }
+    /// <summary>The CONNECT's user name, or null.</summary>
+    public string? UserName { get; private set; }
+
+    /// <summary>The client as the broker's callbacks see it (made when first asked for: an idle client of a broker
+    /// without callbacks costs no such object). Null before CONNECT is accepted.</summary>
+    public MqttBrokerClientInfo? Info => info ??= Session is { } session ? new MqttBrokerClientInfo(session.ClientId, UserName, Version, Link.RemoteEndPoint) : null;
 
     public long OpenedAt { get; }
 
@@ -98,6 +124,8 @@ internal sealed class MqttBrokerConnection : IDisposable
                 data = data[consumed..];
                 if (State == ConnectionState.AwaitingConnect && frame.Type != MqttPacketType.Connect)
                     throw MqttProtocolException.Protocol($"the first packet is {MqttPacketDecoder.Name(frame.Type)}, not CONNECT");
+                if (State == ConnectionState.Authenticating && frame.Type is not (MqttPacketType.Auth or MqttPacketType.Disconnect))
+                    throw MqttProtocolException.Protocol($"{MqttPacketDecoder.Name(frame.Type)} before the authentication ended (only AUTH or DISCONNECT)");
                 if (TryHandleShortResponse(frame, now)) continue;
                 var packet = MqttPacketDecoder.Decode(frame, frame.Type == MqttPacketType.Connect ? MqttProtocolVersion.V500 : Version, topics);
                 Handle(packet, now);
@@ -143,8 +171,7 @@ internal sealed class MqttBrokerConnection : IDisposable
             case MqttUnsubscribePacket unsubscribe: broker.Unsubscribe(this, unsubscribe); break;
             case MqttPingPacket { Type: MqttPacketType.PingReq }: Write(MqttPingPacket.Response); break;
             case MqttDisconnectPacket { Type: MqttPacketType.Disconnect } disconnect: OnDisconnect(disconnect, now); break;
-            case MqttDisconnectPacket { Type: MqttPacketType.Auth }:
-                throw new MqttProtocolException(MqttReasonCode.BadAuthenticationMethod, "enhanced authentication (AUTH) is not supported");
+            case MqttDisconnectPacket { Type: MqttPacketType.Auth } auth: OnAuth(auth, now); break;
             default:
                 throw MqttProtocolException.Protocol($"a broker does not accept {MqttPacketDecoder.Name(packet.Type)}");
         }
@@ -156,17 +183,36 @@ internal sealed class MqttBrokerConnection : IDisposable
         Version = connect.ProtocolVersion;
         var options = broker.Options;
         bool v5 = Version == MqttProtocolVersion.V500;
-        string clientId = connect.ClientId;
-        string? assigned = null;
-        if (clientId.Length == 0)
+        if (connect.ClientId.Length == 0)
         {
             if (!v5 && !connect.CleanStart) { Refuse(MqttReasonCode.ClientIdentifierNotValid, "an empty client identifier needs Clean Session (3.1.1)"); return; }
-            clientId = assigned = "auto-" + Guid.NewGuid().ToString("N");
+            assignedClientId = "auto-" + Guid.NewGuid().ToString("N");
         }
         if (broker.ConnectedCount >= options.MaxConnections) { Refuse(MqttReasonCode.QuotaExceeded, "too many connections"); return; }
         var verdict = options.Authenticate?.Invoke(new MqttAuthenticationContext(connect, Link.RemoteEndPoint)) ?? MqttReasonCode.Success;
         if (!verdict.IsSuccess()) { Refuse(verdict, "refused by the authentication hook"); return; }
+        if (v5 && connect.Properties?.AuthenticationMethod is { } method)
+        {
+            if (options.EnhancedAuthentication is null) { Refuse(MqttReasonCode.BadAuthenticationMethod, $"authentication method '{method}' is not supported"); return; }
+            authenticationMethod = method;
+            pendingConnect = connect;
+            authentication = new MqttAuthenticationExchange(method, false, assignedClientId ?? connect.ClientId, connect.UserName, Link.RemoteEndPoint)
+            {
+                Data = connect.Properties.AuthenticationData ?? ReadOnlyMemory<byte>.Empty,
+            };
+            State = ConnectionState.Authenticating;
+            StepAuthentication(now);
+            return;
+        }
+        Accept(connect, null, now);
+    }
 
+    /// <summary>CONNECT accepted: opens (or resumes) the session and answers CONNACK 0, with the enhanced authentication's final data if any.</summary>
+    private void Accept(MqttConnectPacket connect, MqttAuthenticationResult? authenticated, long now)
+    {
+        var options = broker.Options;
+        bool v5 = Version == MqttProtocolVersion.V500;
+        string clientId = assignedClientId ?? connect.ClientId;
         ushort keepAlive = connect.KeepAlive;
         ushort? serverKeepAlive = null;
         ushort max = (ushort)options.MaxKeepAlive.TotalSeconds;
@@ -177,25 +223,75 @@ internal sealed class MqttBrokerConnection : IDisposable
         ClientMaximumPacketSize = p?.MaximumPacketSize ?? long.MaxValue;
         uint expiry = v5 ? p?.SessionExpiryInterval ?? 0 : connect.CleanStart ? 0 : uint.MaxValue;
         Will = connect.Will;
-        Info = new MqttBrokerClientInfo(clientId, connect.UserName, Version, Link.RemoteEndPoint);
+        UserName = connect.UserName;
         var (session, present) = broker.OpenSession(this, clientId, connect.CleanStart, expiry, now);
         Session = session;
+        // The callbacks see the address the client connected from, also once its socket is gone.
+        if (options.ClientConnected is not null || options.ClientDisconnected is not null || options.MessagePublished is not null) _ = Info;
         State = ConnectionState.Connected;
         var ack = new MqttConnAckPacket
         {
             SessionPresent = present,
             Properties = v5 ? new MqttProperties
             {
-                AssignedClientIdentifier = assigned,
+                AssignedClientIdentifier = assignedClientId,
                 ServerKeepAlive = serverKeepAlive,
                 ReceiveMaximum = options.MaxInflightMessages < ushort.MaxValue ? (ushort)options.MaxInflightMessages : null,
                 TopicAliasMaximum = options.TopicAliasMaximum > 0 ? options.TopicAliasMaximum : null,
                 MaximumPacketSize = (uint)options.MaximumPacketSize,
+                AuthenticationMethod = authenticationMethod,
+                AuthenticationData = authenticated?.Data,
             } : null,
         };
         Write(ack);
-        options.ClientConnected?.Invoke(Info);
+        options.ClientConnected?.Invoke(Info!);
         broker.Resume(session, now);
+    }
+
+    /// <summary>AUTH from the client (§4.12): the next round of the exchange in progress, or a re-authentication (0x19).</summary>
+    private void OnAuth(MqttDisconnectPacket auth, long now)
+    {
+        if (authenticationMethod is null) throw MqttProtocolException.Protocol("AUTH from a client that connected without an Authentication Method");
+        if (auth.Properties?.AuthenticationMethod != authenticationMethod)
+            throw MqttProtocolException.Protocol($"AUTH with authentication method '{auth.Properties?.AuthenticationMethod}', not the connection's '{authenticationMethod}'");
+        var data = auth.Properties?.AuthenticationData ?? ReadOnlyMemory<byte>.Empty;
+        switch (auth.ReasonCode)
+        {
+            case MqttReasonCode.ContinueAuthentication when authentication is not null:
+                authentication.Step++;
+                authentication.Data = data;
+                break;
+            case MqttReasonCode.ReAuthenticate when State == ConnectionState.Connected && authentication is null:
+                authentication = new MqttAuthenticationExchange(authenticationMethod, true, Session!.ClientId, UserName, Link.RemoteEndPoint) { Data = data };
+                break;
+            default:
+                throw MqttProtocolException.Protocol($"AUTH 0x{(byte)auth.ReasonCode:X2} {(authentication is null ? "with no authentication in progress" : "during an authentication")}");
+        }
+        StepAuthentication(now);
+    }
+
+    /// <summary>Hands the exchange's current step to the hook and acts on its answer.</summary>
+    private void StepAuthentication(long now)
+    {
+        var exchange = authentication!;
+        var result = broker.Options.EnhancedAuthentication!(exchange);
+        if (result.ReasonCode == MqttReasonCode.ContinueAuthentication)
+        {
+            Write(new MqttDisconnectPacket(MqttReasonCode.ContinueAuthentication,
+                new MqttProperties { AuthenticationMethod = exchange.Method, AuthenticationData = result.Data }, isAuth: true));
+            return;
+        }
+        authentication = null;
+        if (!exchange.IsReauthentication)
+        {
+            var connect = pendingConnect!;
+            pendingConnect = null;
+            if (result.ReasonCode.IsSuccess()) Accept(connect, result, now);
+            else Refuse(result.ReasonCode, "refused by the enhanced authentication");
+            return;
+        }
+        if (!result.ReasonCode.IsSuccess()) throw new MqttProtocolException(result.ReasonCode, "re-authentication refused");
+        Write(new MqttDisconnectPacket(MqttReasonCode.Success, new MqttProperties { AuthenticationMethod = exchange.Method, AuthenticationData = result.Data }, isAuth: true));
     }
 
     private void Refuse(MqttReasonCode code, string reason)
@@ -212,16 +308,16 @@ internal sealed class MqttBrokerConnection : IDisposable
         var qos = publish.QualityOfService;
         if (qos == MqttQualityOfService.ExactlyOnce)
         {
-            if (session.ReceivedQos2.Contains(publish.PacketId))
+            if (session.ReceivedQos2Count > 0 && session.ReceivedQos2.Contains(publish.PacketId))
             {
                 // A resend (DUP) of a message already accepted: acknowledge again, never route twice.
                 WriteResponse(MqttPacketType.PubRec, publish.PacketId);
                 return;
             }
-            if (session.ReceivedQos2.Count >= broker.Options.MaxInflightMessages)
+            if (session.ReceivedQos2Count >= broker.Options.MaxInflightMessages)
                 throw new MqttProtocolException(MqttReasonCode.ReceiveMaximumExceeded, $"more than {broker.Options.MaxInflightMessages} QoS 2 messages awaiting PUBREL");
         }
-        var code = broker.Options.Authorize?.Invoke(new MqttAuthorizationContext(session.ClientId, Info!.UserName, MqttTopicAction.Publish, publish.Topic)) == false
+        var code = broker.Options.Authorize?.Invoke(new MqttAuthorizationContext(session.ClientId, UserName, MqttTopicAction.Publish, publish.Topic)) == false
             ? MqttReasonCode.NotAuthorized
             : MqttReasonCode.Success;
         if (code == MqttReasonCode.Success) broker.Publish(this, publish, now);
@@ -238,8 +334,8 @@ internal sealed class MqttBrokerConnection : IDisposable
     {
         if (publish.Properties?.TopicAlias is not { } alias) return;
         if (alias > broker.Options.TopicAliasMaximum) throw new MqttProtocolException(MqttReasonCode.TopicAliasInvalid, $"topic alias {alias} is over the maximum of {broker.Options.TopicAliasMaximum}");
-        if (publish.Topic.Length > 0) incomingAliases[alias] = publish.Topic;
-        else if (incomingAliases.TryGetValue(alias, out var topic)) publish.Topic = topic;
+        if (publish.Topic.Length > 0) (incomingAliases ??= [])[alias] = publish.Topic;
+        else if (incomingAliases is not null && incomingAliases.TryGetValue(alias, out var topic)) publish.Topic = topic;
         else throw MqttProtocolException.Protocol($"topic alias {alias} was never set");
     }
 
@@ -258,7 +354,11 @@ internal sealed class MqttBrokerConnection : IDisposable
 
     private void OnDisconnect(MqttDisconnectPacket disconnect, long now)
     {
-        var session = Session!;
+        if (Session is not { } session)
+        {
+            Close(); // during the CONNECT's authentication: no session, no will yet
+            return;
+        }
         if (disconnect.Properties?.SessionExpiryInterval is { } expiry)
         {
             if (session.ExpiryInterval == 0 && expiry != 0) throw MqttProtocolException.Protocol("DISCONNECT sets a session expiry after CONNECT set none");
@@ -273,7 +373,7 @@ internal sealed class MqttBrokerConnection : IDisposable
     public void Fail(MqttProtocolException error, long now)
     {
         if (State == ConnectionState.Closed) return;
-        if (State == ConnectionState.AwaitingConnect)
+        if (State is ConnectionState.AwaitingConnect or ConnectionState.Authenticating)
         {
             if (error.ReasonCode == MqttReasonCode.UnsupportedProtocolVersion)
             {

@@ -3,8 +3,8 @@
 // broker and lets it write packets straight into the send buffer. ws:// and wss:// listeners are
 // HTTP listeners that upgrade requests for the given path to WebSocket with the "mqtt"
 // subprotocol; MQTT packets then travel in binary messages, a packet may span messages, and each
-// batch of packets the broker writes goes out as one message. One repeating timer per listener
-// runs the broker's keep-alive and expiry checks.
+// batch of packets the broker writes goes out as one message. One repeating timer per broker, on
+// the one manager all its listeners share, runs its keep-alive and expiry checks.
 using System.Buffers;
 using System.Net;
 using System.Text;
@@ -28,11 +28,20 @@ public static class MqttBrokerExtensions
         /// (read it from the listener's <see cref="Connection.LocalEndPoint"/>). The broker's connections
         /// raise no events to the application; use the broker's callbacks and hooks.
         /// </summary>
+        /// <remarks>A broker serves one manager: all its listeners must be on the manager of its first
+        /// (see <see cref="MqttBroker"/>).</remarks>
         /// <exception cref="ArgumentException">The URL's scheme is not one of those, or TLS options are missing.</exception>
+        /// <exception cref="InvalidOperationException">The broker already listens on another manager.</exception>
         public Connection ListenMqtt(string url, MqttBroker broker, TlsServerOptions? tls = null, ListenOptions? listenOptions = null)
         {
             ArgumentNullException.ThrowIfNull(url);
             ArgumentNullException.ThrowIfNull(broker);
+            // The broker's sessions, trie and retained messages are touched without locks, and routing a
+            // message writes into the send buffers of the subscribers' connections, which only their loop
+            // thread may touch: every connection of a broker must live on one loop, and so does its ticker.
+            if (broker.Manager is { } bound && bound != manager)
+                throw new InvalidOperationException("this MqttBroker already listens on another manager: a broker serves the connections of one manager (one loop thread); "
+                    + "listen on that manager, or give the other manager its own broker");
             string scheme = url.Split("://")[0].ToLowerInvariant();
             int defaultPort = scheme switch { "mqtt" => 1883, "mqtts" => 8883, "ws" => 80, "wss" => 443, _ => -1 };
             if (defaultPort < 0) throw new ArgumentException($"ListenMqtt takes mqtt://, mqtts://, ws:// or wss:// URLs, not '{url}'", nameof(url));
@@ -45,7 +54,9 @@ public static class MqttBrokerExtensions
                 "mqtts" => manager.ListenTls(tcp, null, tls!, listenOptions, c => new MqttBrokerStreamProtocol(broker), []),
                 _ => ListenWebSocket(manager, url, address, broker, tls, listenOptions),
             };
-            // One ticker per broker: keep-alive, CONNECT deadlines, expiry; it stops with the last listener.
+            // One ticker per broker, on its manager: keep-alive, CONNECT deadlines, expiry; it stops with the
+            // last listener (a later listener starts a new one).
+            broker.Manager = manager;
             broker.Listeners.Add(listener);
             if (broker.Listeners.Count == 1)
             {

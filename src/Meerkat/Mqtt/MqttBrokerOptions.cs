@@ -1,5 +1,6 @@
 // How this file works: the settings of an embedded broker, one plain class with a safe default
-// for every limit, and the two hooks (authentication, per-topic authorization) with their contexts.
+// for every limit, and the hooks (authentication, enhanced authentication, per-topic authorization)
+// with their contexts.
 using System.Net;
 
 namespace Meerkat.Mqtt;
@@ -52,6 +53,16 @@ public sealed class MqttBrokerOptions
     /// (<see cref="MqttReasonCode.BadUserNameOrPassword"/>, <see cref="MqttReasonCode.NotAuthorized"/>...). Null accepts everyone.
     /// Runs on the loop thread: do not block.</summary>
     public Func<MqttAuthenticationContext, MqttReasonCode>? Authenticate { get; set; }
+
+    /// <summary>5.0 enhanced authentication (§4.12): called for a CONNECT that names an Authentication Method (step 0, with
+    /// its Authentication Data), for each AUTH 0x18 of that exchange, and for a re-authentication (AUTH 0x19 from a client
+    /// that authenticated so). Return <see cref="MqttAuthenticationResult.Continue"/> for another round (AUTH 0x18 with the
+    /// data), <see cref="MqttAuthenticationResult.Success"/> (CONNACK 0x00, or AUTH 0x00 after a re-authentication, with
+    /// the data if any), or <see cref="MqttAuthenticationResult.Fail"/> (CONNACK with the code, or DISCONNECT after a
+    /// re-authentication); for a method it does not know, <c>Fail(MqttReasonCode.BadAuthenticationMethod)</c>. Null: a
+    /// CONNECT naming a method gets CONNACK 0x8C. <see cref="Authenticate"/>, if set, runs first on the CONNECT. An
+    /// exchange must end within <see cref="ConnectTimeout"/> of the connection's start. Runs on the loop thread: do not block.</summary>
+    public Func<MqttAuthenticationExchange, MqttAuthenticationResult>? EnhancedAuthentication { get; set; }
 
     /// <summary>Decides per topic: false refuses the publish (5.0 PUBACK/PUBREC 0x87, else dropped) or the
     /// subscription (SUBACK failure). Null allows everything. Runs on the loop thread.</summary>

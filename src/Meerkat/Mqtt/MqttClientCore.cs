@@ -13,6 +13,11 @@
 //                                                             -> Disconnected (lost)
 //   Disconnecting  DISCONNECT sent; nothing more is sent      -> Disconnected (ConnectionLost)
 //
+// Enhanced authentication (5.0 §4.12), with an Authentication Method: the broker may answer
+// CONNECT with rounds of AUTH 0x18 (still Connecting), each answered by the options' hook; the
+// hook also checks the broker's final data on CONNACK. Reauthenticate (Connected) sends AUTH 0x19,
+// rounds follow, AUTH 0x00 ends it. The exchange in progress is null when there is none.
+//
 // Delivery (§4.3, §4.4): a QoS 1 message waits for PUBACK; QoS 2 for PUBREC, then (after our
 // PUBREL) PUBCOMP. After a reconnect onto a present session, unacknowledged PUBLISH packets are
 // resent with DUP and PUBRELs resent, with their original packet identifiers. When the broker has
@@ -76,6 +81,7 @@ internal sealed class MqttClientCore
     private long lastSentAt;
     private long pingSentAt = -1;
     private long keepAliveMs;
+    private MqttAuthenticationExchange? authentication;
 
     /// <summary>Creates a client session with the given options.</summary>
     public MqttClientCore(MqttClientOptions options)
@@ -134,8 +140,11 @@ internal sealed class MqttClientCore
                 TopicAliasMaximum = options.TopicAliasMaximum == 0 ? null : options.TopicAliasMaximum,
                 MaximumPacketSize = (uint)options.MaximumPacketSize,
                 UserProperties = options.UserProperties,
+                AuthenticationMethod = options.AuthenticationMethod,
+                AuthenticationData = options.AuthenticationData,
             } : null,
         };
+        authentication = options.AuthenticationMethod is { } method ? new MqttAuthenticationExchange(method, false, ClientId, options.UserName, null) { Step = -1 } : null;
         Write(connect, output, now);
         State = MqttClientState.Connecting;
         connectStartedAt = now;
@@ -146,6 +155,7 @@ internal sealed class MqttClientCore
     public void ConnectionLost()
     {
         State = MqttClientState.Disconnected;
+        authentication = null;
         // Requests in flight are sent again on the next connection; their old identifiers are free.
         foreach (var request in requests.Values) unsentRequests.Add(request);
         requests.Clear();
@@ -293,9 +303,57 @@ internal sealed class MqttClientCore
                 State = MqttClientState.Disconnecting;
                 observer.OnDisconnect(disconnect);
                 break;
+            case MqttDisconnectPacket { Type: MqttPacketType.Auth } auth: OnAuth(auth, now, output); break;
             default:
                 throw MqttProtocolException.Protocol($"a client does not accept {MqttPacketDecoder.Name(packet.Type)}");
         }
+    }
+
+    /// <summary>Starts a re-authentication (5.0 §4.12.1): AUTH 0x19 with the method and <paramref name="data"/>.</summary>
+    /// <exception cref="InvalidOperationException">Not connected with an Authentication Method, or an exchange is in progress.</exception>
+    public void Reauthenticate(ReadOnlyMemory<byte> data, long now, IBufferWriter<byte> output)
+    {
+        if (State != MqttClientState.Connected || options.AuthenticationMethod is not { } method)
+            throw new InvalidOperationException("re-authentication needs a connected 5.0 session with an AuthenticationMethod");
+        if (authentication is not null) throw new InvalidOperationException("an authentication exchange is already in progress");
+        authentication = new MqttAuthenticationExchange(method, true, ClientId, options.UserName, null) { Step = -1 };
+        Write(new MqttDisconnectPacket(MqttReasonCode.ReAuthenticate, new MqttProperties { AuthenticationMethod = method, AuthenticationData = data }, isAuth: true), output, now);
+    }
+
+    /// <summary>AUTH from the broker: another round (0x18) or the end of a re-authentication (0x00).</summary>
+    private void OnAuth(MqttDisconnectPacket auth, long now, IBufferWriter<byte> output)
+    {
+        if (authentication is not { } exchange) throw MqttProtocolException.Protocol("AUTH with no authentication in progress");
+        if (auth.Properties?.AuthenticationMethod != exchange.Method)
+            throw MqttProtocolException.Protocol($"AUTH with authentication method '{auth.Properties?.AuthenticationMethod}', not '{exchange.Method}'");
+        var data = auth.Properties?.AuthenticationData ?? ReadOnlyMemory<byte>.Empty;
+        if (auth.ReasonCode == MqttReasonCode.Success && exchange.IsReauthentication && State == MqttClientState.Connected)
+        {
+            Complete(exchange, data);
+            return;
+        }
+        if (auth.ReasonCode != MqttReasonCode.ContinueAuthentication) throw MqttProtocolException.Protocol($"AUTH 0x{(byte)auth.ReasonCode:X2} from the broker here");
+        var result = Step(exchange, data, complete: false);
+        Write(new MqttDisconnectPacket(MqttReasonCode.ContinueAuthentication, new MqttProperties { AuthenticationMethod = exchange.Method, AuthenticationData = result.Data }, isAuth: true), output, now);
+    }
+
+    /// <summary>The broker ended an exchange with success: the hook checks its final data.</summary>
+    private void Complete(MqttAuthenticationExchange exchange, ReadOnlyMemory<byte> data)
+    {
+        authentication = null;
+        if (options.EnhancedAuthentication is not null) Step(exchange, data, complete: true);
+    }
+
+    private MqttAuthenticationResult Step(MqttAuthenticationExchange exchange, ReadOnlyMemory<byte> data, bool complete)
+    {
+        var hook = options.EnhancedAuthentication
+            ?? throw new MqttProtocolException(MqttReasonCode.BadAuthenticationMethod, "the broker asks for another authentication round and no EnhancedAuthentication hook answers");
+        exchange.Step++;
+        exchange.Data = data;
+        exchange.IsComplete = complete;
+        var result = hook(exchange);
+        if (!result.ReasonCode.IsSuccess()) throw new MqttProtocolException(result.ReasonCode, $"the authentication hook refused the broker's {(complete ? "final" : "")} authentication data");
+        return result;
     }
 
     private void OnConnAck(MqttConnAckPacket ack, long now, IBufferWriter<byte> output, IMqttClientObserver observer)
@@ -304,8 +362,15 @@ internal sealed class MqttClientCore
         if (!ack.ReasonCode.IsSuccess())
         {
             State = MqttClientState.Disconnecting;
+            authentication = null;
             observer.OnConnAck(ack);
             return;
+        }
+        if (authentication is { } exchange)
+        {
+            if (ack.Properties?.AuthenticationMethod is { } method && method != exchange.Method)
+                throw MqttProtocolException.Protocol($"CONNACK with authentication method '{method}', not '{exchange.Method}'");
+            Complete(exchange, ack.Properties?.AuthenticationData ?? ReadOnlyMemory<byte>.Empty);
         }
         State = MqttClientState.Connected;
         ConnAck = ack;

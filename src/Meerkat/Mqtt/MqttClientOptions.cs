@@ -42,6 +42,21 @@ public sealed class MqttClientOptions
     /// <summary>The will message the broker publishes if this client goes away without DISCONNECT (5.0: after its Will Delay Interval property).</summary>
     public MqttApplicationMessage? Will { get; set; }
 
+    /// <summary>5.0 enhanced authentication (§4.12): the Authentication Method sent in CONNECT (for example
+    /// <c>SCRAM-SHA-256</c>); null (default) for none. The broker refuses an unknown one with CONNACK 0x8C.</summary>
+    public string? AuthenticationMethod { get; set; }
+
+    /// <summary>5.0: the Authentication Data sent in CONNECT with <see cref="AuthenticationMethod"/> (the method's first message), or null.</summary>
+    public ReadOnlyMemory<byte>? AuthenticationData { get; set; }
+
+    /// <summary>5.0: answers the broker's rounds of enhanced authentication: called for each AUTH 0x18 with the broker's
+    /// data (return <see cref="MqttAuthenticationResult.Continue"/> with the reply, or <see cref="MqttAuthenticationResult.Fail"/>
+    /// to disconnect with that code), and once the broker ends an exchange with success (CONNACK or AUTH 0x00;
+    /// <see cref="MqttAuthenticationExchange.IsComplete"/> set, its final data in <see cref="MqttAuthenticationExchange.Data"/>):
+    /// return <see cref="MqttAuthenticationResult.Success"/> to accept the broker, or a failure to disconnect. Null: a broker
+    /// asking for another round gets DISCONNECT 0x8C. Runs on the loop thread.</summary>
+    public Func<MqttAuthenticationExchange, MqttAuthenticationResult>? EnhancedAuthentication { get; set; }
+
     /// <summary>5.0: QoS 1 and 2 messages the client accepts at once (Receive Maximum). Default 65,535.</summary>
     public ushort ReceiveMaximum { get; set; } = ushort.MaxValue;
 
@@ -92,6 +107,9 @@ public sealed class MqttClientOptions
             throw new ArgumentException("MqttClientOptions.ReceiveMaximum and MaxInflight must be 1 to 65,535 and MaxPendingMessages not negative");
         if (MaximumPacketSize < 64) throw new ArgumentException("MqttClientOptions.MaximumPacketSize must be at least 64");
         if (ReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < ReconnectDelay) throw new ArgumentException("MqttClientOptions reconnect delays must be positive, the maximum at least the first");
+        if ((AuthenticationMethod is not null || AuthenticationData is not null) && ProtocolVersion != MqttProtocolVersion.V500)
+            throw new ArgumentException("MqttClientOptions.AuthenticationMethod is MQTT 5.0 only");
+        if (AuthenticationData is not null && AuthenticationMethod is null) throw new ArgumentException("MqttClientOptions.AuthenticationData needs an AuthenticationMethod");
         if (Will is { } will && !MqttTopic.IsValidName(will.Topic)) throw new ArgumentException($"the will topic '{will.Topic}' is not a valid topic name");
     }
 }

@@ -136,6 +136,16 @@ public sealed class MqttClientSession : IMqttClientObserver
         return Api(() => core.Unsubscribe(filters, Environment.TickCount64, Output));
     }
 
+    /// <summary>5.0: re-authenticates (§4.12.1) with the <see cref="MqttClientOptions.AuthenticationMethod"/> the session connected
+    /// with: AUTH 0x19 carrying <paramref name="data"/>; the broker's rounds go to <see cref="MqttClientOptions.EnhancedAuthentication"/>,
+    /// which also sees its final data. A refusal ends the connection (the broker's DISCONNECT, then Close).</summary>
+    /// <exception cref="InvalidOperationException">Not connected with an authentication method, or an exchange is in progress.</exception>
+    public void Reauthenticate(ReadOnlyMemory<byte> data = default)
+    {
+        ThrowIfEnded();
+        Api(() => { core.Reauthenticate(data, Environment.TickCount64, Output); return 0; });
+    }
+
     /// <summary>Ends the session: sends DISCONNECT (5.0: with <paramref name="reason"/>; <see cref="MqttReasonCode.DisconnectWithWillMessage"/>
     /// has the will published) and closes; messages not yet acknowledged end as <see cref="MqttDeliveryOutcome.NotDelivered"/>.
     /// No reconnect follows. Idempotent.</summary>

@@ -29,7 +29,7 @@ internal sealed class MqttFrameReader : IDisposable
 {
     private enum State { Idle, Header, Body }
 
-    private readonly byte[] header = new byte[5];
+    private FixedHeader header; // inline: no array object per connection
     private State state;
     private int headerLength;
     private byte[]? body;
@@ -94,9 +94,9 @@ internal sealed class MqttFrameReader : IDisposable
         {
             header[headerLength++] = span[consumed++];
             if (headerLength < 2) continue;
-            if (!VariableByteInteger.TryRead(header.AsSpan(1, headerLength - 1), out int remaining, out _))
+            if (!VariableByteInteger.TryRead(((ReadOnlySpan<byte>)header).Slice(1, headerLength - 1), out int remaining, out _))
             {
-                if (headerLength == header.Length) throw MqttProtocolException.Malformed("the remaining length is longer than four bytes");
+                if (headerLength == FixedHeader.Length) throw MqttProtocolException.Malformed("the remaining length is longer than four bytes");
                 continue;
             }
             CheckHeader(header[0], remaining, headerLength);
@@ -132,4 +132,13 @@ internal sealed class MqttFrameReader : IDisposable
         state = State.Idle;
         isBodyDelivered = false;
     }
+}
+
+/// <summary>Room for a fixed header (type and flags, up to four bytes of remaining length), inside its owner.</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct FixedHeader
+{
+    public const int Length = 5;
+
+    private byte first;
 }

@@ -72,7 +72,7 @@ public sealed class MqttMalformedTests : IDisposable
     [InlineData(MqttProtocolVersion.V500, new byte[] { 0x30, 0x06, 0x00, 0x00, 0x03, 0x23, 0x00, 0x09 }, MqttReasonCode.TopicAliasInvalid)] // alias over the maximum
     [InlineData(MqttProtocolVersion.V500, new byte[] { 0x30, 0x06, 0x00, 0x00, 0x03, 0x23, 0x00, 0x01 }, MqttReasonCode.ProtocolError)]  // alias never set
     [InlineData(MqttProtocolVersion.V500, new byte[] { 0x20, 0x03, 0x00, 0x00, 0x00 }, MqttReasonCode.ProtocolError)]                    // CONNACK from a client
-    [InlineData(MqttProtocolVersion.V500, new byte[] { 0xF0, 0x00 }, MqttReasonCode.BadAuthenticationMethod)]                            // AUTH without a method
+    [InlineData(MqttProtocolVersion.V500, new byte[] { 0xF0, 0x00 }, MqttReasonCode.ProtocolError)]                                      // AUTH, connected without a method
     public void A_5_0_violation_is_answered_with_disconnect_and_its_reason_code(MqttProtocolVersion version, byte[] bad, MqttReasonCode expected)
     {
         var (_, _, port) = MqttTestKit.StartBroker(manager, new MqttBrokerOptions { TopicAliasMaximum = 5 });

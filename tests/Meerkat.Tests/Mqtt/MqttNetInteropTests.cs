@@ -85,4 +85,119 @@ public sealed class MqttNetInteropTests : IDisposable
             manager.Until(server.StopAsync(new MNS.MqttServerStopOptions()));
         }
     }
+
+    /// <summary>MQTTnet's client side of enhanced authentication: answers each AUTH 0x18 with "response:" + the data,
+    /// records what it saw (also the AUTH that ends a re-authentication).</summary>
+    private sealed class ResponderHandler : MN.IMqttEnhancedAuthenticationHandler
+    {
+        public List<(MNP.MqttAuthenticateReasonCode Code, string Data)> Seen { get; } = [];
+
+        public async Task HandleEnhancedAuthenticationAsync(MN.MqttEnhancedAuthenticationEventArgs e)
+        {
+            string data = System.Text.Encoding.UTF8.GetString(e.AuthenticationData ?? []);
+            lock (Seen) Seen.Add((e.ReasonCode, data));
+            if (e.ReasonCode == MNP.MqttAuthenticateReasonCode.ContinueAuthentication)
+                await e.SendAsync(new MN.SendMqttEnhancedAuthenticationDataOptions { Data = System.Text.Encoding.UTF8.GetBytes("response:" + data) });
+        }
+    }
+
+    [Fact]
+    public void MqttNet_client_authenticates_and_re_authenticates_with_the_meerkat_broker()
+    {
+        var seen = new List<(int Step, bool Reauth, string Data)>();
+        var (broker, _, port) = MqttTestKit.StartBroker(manager, new MqttBrokerOptions
+        {
+            EnhancedAuthentication = e =>
+            {
+                string data = System.Text.Encoding.UTF8.GetString(e.Data.Span);
+                seen.Add((e.Step, e.IsReauthentication, data));
+                if (e.Method != "TEST-CR") return MqttAuthenticationResult.Fail(MqttReasonCode.BadAuthenticationMethod);
+                if (e.Step == 0) return MqttAuthenticationResult.Continue("challenge"u8.ToArray());
+                return data == "response:challenge" ? MqttAuthenticationResult.Success("welcome"u8.ToArray()) : MqttAuthenticationResult.Fail();
+            },
+        });
+        var handler = new ResponderHandler();
+        using var client = new MN.MqttClientFactory().CreateMqttClient();
+        var options = new MN.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MN.Formatter.MqttProtocolVersion.V500).WithClientId("mqttnet-auth")
+            .WithEnhancedAuthentication("TEST-CR", "hello"u8.ToArray()).WithEnhancedAuthenticationHandler(handler).Build();
+        var result = manager.Until(client.ConnectAsync(options));
+        Assert.Equal(MN.MqttClientConnectResultCode.Success, result.ResultCode);
+        Assert.Equal("welcome", System.Text.Encoding.UTF8.GetString(result.AuthenticationData));
+        Assert.Equal([(0, false, "hello"), (1, false, "response:challenge")], seen);
+
+        // Re-authentication (§4.12.1): AUTH 0x19 from MQTTnet, a round, then AUTH 0x00 from the broker.
+        manager.Until(client.SendEnhancedAuthenticationExchangeDataAsync(new MN.MqttEnhancedAuthenticationExchangeData
+        {
+            ReasonCode = MNP.MqttAuthenticateReasonCode.ReAuthenticate,
+            AuthenticationData = "hello"u8.ToArray(),
+        }));
+        manager.Until(() => { lock (handler.Seen) return handler.Seen.Count == 3; }, what: "the re-authentication's rounds at MQTTnet");
+        Assert.Equal([(0, true, "hello"), (1, true, "response:challenge")], seen.Skip(2));
+        lock (handler.Seen) Assert.Equal((MNP.MqttAuthenticateReasonCode.Success, "welcome"), handler.Seen[2]);
+        Assert.True(client.IsConnected);
+        Assert.Equal(1, broker.ConnectedCount);
+
+        // An unknown method: CONNACK 0x8C.
+        using var other = new MN.MqttClientFactory().CreateMqttClient();
+        var refused = manager.Until(other.ConnectAsync(new MN.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MN.Formatter.MqttProtocolVersion.V500)
+            .WithClientId("mqttnet-kerberos").WithEnhancedAuthentication("GS2-KRB5").WithEnhancedAuthenticationHandler(handler).Build()));
+        Assert.Equal(MN.MqttClientConnectResultCode.BadAuthenticationMethod, refused.ResultCode);
+        manager.Until(client.DisconnectAsync(new MN.MqttClientDisconnectOptionsBuilder().Build()));
+    }
+
+    [Fact]
+    public void Meerkat_client_authenticates_with_the_mqttnet_server()
+    {
+        int port = MqttTestKit.FreePort();
+        var factory = new MNS.MqttServerFactory();
+        var serverOptions = new MNS.MqttServerOptionsBuilder().WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointPort(port).Build();
+        using var server = factory.CreateMqttServer(serverOptions);
+        var serverSaw = new List<string>();
+        server.ValidatingConnectionAsync += async args =>
+        {
+            if (args.AuthenticationMethod != "TEST-CR")
+            {
+                args.ReasonCode = MNP.MqttConnectReasonCode.BadAuthenticationMethod;
+                return;
+            }
+            lock (serverSaw) serverSaw.Add(System.Text.Encoding.UTF8.GetString(args.AuthenticationData ?? []));
+            var reply = await args.ExchangeEnhancedAuthenticationAsync(factory.CreateExchangeExtendedAuthenticationOptionsBuilder().WithAuthenticationData("challenge").Build(), args.CancellationToken);
+            string answer = System.Text.Encoding.UTF8.GetString(reply.AuthenticationData ?? []);
+            lock (serverSaw) serverSaw.Add(answer);
+            if (answer != "response:challenge") args.ReasonCode = MNP.MqttConnectReasonCode.NotAuthorized;
+            else args.ResponseAuthenticationData = "welcome"u8.ToArray();
+        };
+        manager.Until(server.StartAsync());
+        try
+        {
+            var clientSeen = new List<(int Step, bool Complete, string Data)>();
+            var client = new RecordingClient(manager, new MqttClientOptions
+            {
+                Url = $"mqtt://127.0.0.1:{port}",
+                ClientId = "meerkat-auth",
+                AuthenticationMethod = "TEST-CR",
+                AuthenticationData = "hello"u8.ToArray(),
+                EnhancedAuthentication = e =>
+                {
+                    string data = System.Text.Encoding.UTF8.GetString(e.Data.Span);
+                    clientSeen.Add((e.Step, e.IsComplete, data));
+                    if (e.IsComplete) return data == "welcome" ? MqttAuthenticationResult.Success() : MqttAuthenticationResult.Fail();
+                    return MqttAuthenticationResult.Continue(System.Text.Encoding.UTF8.GetBytes("response:" + data));
+                },
+            });
+            manager.Until(() => client.IsConnected, what: "CONNACK from MQTTnet after the exchange");
+            lock (serverSaw) Assert.Equal(["hello", "response:challenge"], serverSaw);
+            Assert.Equal([(0, false, "challenge"), (1, true, "welcome")], clientSeen);
+
+            var unknown = new RecordingClient(manager, new MqttClientOptions { Url = $"mqtt://127.0.0.1:{port}", ClientId = "meerkat-krb", AuthenticationMethod = "GS2-KRB5" });
+            manager.Until(() => unknown.Session.IsEnded, what: "the refusal");
+            Assert.Equal(MqttReasonCode.BadAuthenticationMethod, Assert.Single(unknown.ConnAcks).ReasonCode);
+            client.Session.Disconnect();
+            manager.Until(() => client.Session.IsEnded, what: "the session to end");
+        }
+        finally
+        {
+            manager.Until(server.StopAsync(new MNS.MqttServerStopOptions()));
+        }
+    }
 }

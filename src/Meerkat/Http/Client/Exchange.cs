@@ -20,8 +20,16 @@
 //   Receiving     the head arrived; the body flows into the pipe; the body-idle deadline runs -> ReaderBehind, Finished
 //   ReaderBehind  the pipe is full: the connection is paused until the reader drains it; no deadline -> Receiving, Finished
 //   Finished      completed, failed or aborted. Terminal.
+//
+// On an HTTP/2 connection the exchange is one stream of many (Http2ClientStream, given by
+// Http2ClientProtocol.Send with the exchange as its tag): its body is sent, paused, resumed and
+// cancelled through the stream, so a cancellation or a deadline resets that stream only
+// (RST_STREAM CANCEL) and the connection carries on. A stream that ends before its response head is
+// handed back (OnStreamLost): one the server never processed (refused, above a GOAWAY's last stream)
+// is sent again, a few times at most; otherwise it is as if its connection were lost.
 using System.Buffers;
 using System.Diagnostics;
+using Meerkat.Http2;
 
 namespace Meerkat.Http.Client;
 
@@ -56,6 +64,9 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     // Volatile: Abandon reads it from Dispose's thread (see there).
     private volatile ResponseBodyStream? body;
     private Connection? connection;
+    // HTTP/2: the connection's protocol and this exchange's stream on it, else null.
+    private Http2ClientProtocol? http2;
+    private Http2ClientStream? stream;
     private long deadline;
     private int staleRetries;
     private int pipelineResends;
@@ -95,6 +106,9 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
 
     public bool IsFinished => State == ExchangeState.Finished;
 
+    /// <summary>One of an HTTP/2 connection's streams (set and cleared by the pool, loop thread).</summary>
+    public bool IsStream { get; set; }
+
     // The pool's list of unfinished exchanges (ConnectionPool.Track), under its lock.
     internal Exchange? PreviousTracked { get; set; }
     internal Exchange? NextTracked { get; set; }
@@ -109,6 +123,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     public void OnAssigned(Connection assigned, Assignment how)
     {
         connection = assigned;
+        http2 = null;
+        stream = null;
         switch (how)
         {
             case Assignment.New:
@@ -147,14 +163,19 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         if (parentSpan is not null) System.Diagnostics.Activity.Current = parentSpan;
         try
         {
-            if (Request.ContentStream is { } stream)
+            if (connection!.Protocol is Http2ClientProtocol multiplexed)
             {
-                connection!.SendRequestHead(Request, Request.ContentStreamLength ?? -1);
-                upload = lastUpload = new RequestUpload(stream, pool, this);
+                SendStream(multiplexed);
+                return;
+            }
+            if (Request.ContentStream is { } content)
+            {
+                connection.SendRequestHead(Request, Request.ContentStreamLength ?? -1);
+                upload = lastUpload = new RequestUpload(content, pool, this);
             }
             else
             {
-                connection!.SendRequest(Request);
+                connection.SendRequest(Request);
             }
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
@@ -165,6 +186,25 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         {
             if (parentSpan is not null) System.Diagnostics.Activity.Current = ambient;
         }
+    }
+
+    /// <summary>HTTP/2 (or a TLS connection whose ALPN answer is pending): the request becomes a stream tagged with this exchange.</summary>
+    private void SendStream(Http2ClientProtocol protocol)
+    {
+        var c = connection!;
+        var given = Request.ContentStream is null ? protocol.Send(c, Request, this) : protocol.SendHead(c, Request, Request.ContentStreamLength ?? -1, this);
+        if (given is null)
+        {
+            // The connection stopped taking streams (a GOAWAY just arrived): never sent, so send it elsewhere.
+            // Not yet one of its streams (ALPN pending): the connection is going, and its Close decides.
+            if (!IsStream) return;
+            pool.ReleaseStream(c, this);
+            OnStreamLost(new HttpClientException($"the connection to {Request.Uri.Authority} takes no more requests", false), isRefused: true);
+            return;
+        }
+        http2 = protocol;
+        stream = given;
+        if (Request.ContentStream is { } content) upload = lastUpload = new RequestUpload(content, pool, this);
     }
 
     public void OnHeaders(HttpResponse response)
@@ -190,7 +230,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         if (!body!.Enqueue(piece)) return;
         // The reader is the slow side: stop reading (TCP pushes back on the server) and stop the idle clock.
         Enter(ExchangeState.ReaderBehind);
-        connection!.PauseResponseBody();
+        if (stream is not null) http2!.Pause(stream);
+        else connection!.PauseResponseBody();
     }
 
     public void OnDone(HttpResponse response)
@@ -201,9 +242,42 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         Finish();
         body?.Complete();
         Publish();
+        if (IsStream)
+        {
+            // One stream of many: whatever was left of the upload ended with the stream; the connection stays.
+            pool.ReleaseStream(connection!, this);
+            connection = null;
+            return;
+        }
         pool.Release(connection!, reusable: response.KeepAlive && !uploading);
         if (uploading) connection!.Close();
         connection = null;
+    }
+
+    /// <summary>HTTP/2: this exchange's stream ended before its response head (the pool took it off the connection).
+    /// A stream the server never processed (refused, above a GOAWAY's last stream id, never opened) is sent again;
+    /// any other fails with <paramref name="error"/>: the server may have acted on it, and unlike a kept-alive
+    /// HTTP/1.1 connection found closed, an HTTP/2 connection says which streams it processed.</summary>
+    public void OnStreamLost(Exception error, bool isRefused)
+    {
+        if (IsFinished) return;
+        connection = null;
+        if (isRefused && pipelineResends < MaxPipelineResends && (upload is null || bodyStart >= 0))
+        {
+            pipelineResends++;
+            SendAgain();
+            return;
+        }
+        FailWith(error);
+    }
+
+    /// <summary>HTTP/2: this exchange's stream was cut after its head (reset by the server, a connection error);
+    /// the body fails with <paramref name="error"/>. The pool took it off the connection.</summary>
+    public void OnStreamFailed(Exception? error)
+    {
+        if (IsFinished) return;
+        connection = null;
+        FailWith(error);
     }
 
     /// <summary>The connection closed while this exchange was on it. Whether it is sent again depends on
@@ -223,19 +297,15 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         if (IsStale(error))
         {
             staleRetries++;
-            Enter(ExchangeState.Waiting);
-            if (upload is { } started)
-            {
-                upload = null;
-                started.Stop();
-                RewindThenAcquire(started);
-            }
-            else
-            {
-                pool.Acquire(this);
-            }
+            SendAgain();
             return;
         }
+        FailWith(error);
+    }
+
+    /// <summary>Ends the exchange with <paramref name="error"/>: the awaited head, or the body being read, fails.</summary>
+    private void FailWith(Exception? error)
+    {
         bool responseStarted = State >= ExchangeState.Receiving;
         Finish();
         var failure = error ?? new HttpClientException($"the connection to {Request.Uri.Authority} closed", responseStarted);
@@ -244,6 +314,24 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         {
             body!.Fail(failure);
             Publish();
+        }
+    }
+
+    /// <summary>Back to the pool for another attempt; a streamed body is rewound first.</summary>
+    private void SendAgain()
+    {
+        Enter(ExchangeState.Waiting);
+        http2 = null;
+        stream = null;
+        if (upload is { } started)
+        {
+            upload = null;
+            started.Stop();
+            RewindThenAcquire(started);
+        }
+        else
+        {
+            pool.Acquire(this);
         }
     }
 
@@ -261,7 +349,15 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         // Queued behind other responses: those go on; the pool closes the connection at this one's turn.
         bool behind = State == ExchangeState.Pipelined;
         Finish();
-        if (!behind && connection is { } c) pool.Discard(c);
+        if (IsStream && connection is { } multiplexed)
+        {
+            // One stream of many: reset it (RST_STREAM CANCEL), or drop it before it opens (or before it is
+            // sent, still connecting); the others go on.
+            pool.ReleaseStream(multiplexed, this);
+            if (stream is not null) http2!.Cancel(multiplexed, stream);
+            connection = null;
+        }
+        if (!behind && connection is { } c1) pool.Discard(c1);
         if (!behind) connection = null;
         body?.Fail(reason);
         Publish();
@@ -311,7 +407,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     {
         if (State != ExchangeState.ReaderBehind || connection is null) return;
         Enter(ExchangeState.Receiving);
-        connection.ResumeResponseBody();
+        if (stream is not null) http2!.Resume(connection, stream);
+        else connection.ResumeResponseBody();
     });
 
     void ResponseBodyStream.IOwner.OnAbandoned() => pool.Post(() => Abort(new ObjectDisposedException(nameof(HttpClientResponse), "the response was disposed before its body was read")));
@@ -348,7 +445,9 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
             ConnectionPool.ArmDeadline(connection, deadline);
             return;
         }
-        pool.Manager.Fail(connection, new TimeoutException(Reason(which)));
+        // One stream of many times out alone; a connect deadline is the connection's.
+        if (which != Deadline.Connect && IsStream) Abort(new TimeoutException(Reason(which)));
+        else pool.Manager.Fail(connection, new TimeoutException(Reason(which)));
     }
 
     void ILoopWorkItem.Run()
@@ -384,7 +483,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
             bool queued;
             try
             {
-                queued = connection.SendRequestBody(chunk.AsSpan(0, length));
+                queued = stream is not null ? http2!.SendBody(connection, stream, chunk.AsSpan(0, length)) : connection.SendRequestBody(chunk.AsSpan(0, length));
             }
             catch (InvalidOperationException ex)
             {
@@ -396,7 +495,7 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
                 Abort(new HttpClientException($"the connection to {Request.Uri.Authority} refused more of the request body (closing, or its send buffer is at ManagerOptions.MaxSendBufferSize)") { IsFinal = true });
                 return;
             }
-            if (connection.IsWritable) from.Room();
+            if (IsWritable) from.Room();
             else from.Progress = UploadProgress.WaitingForRoom;
         }
         finally
@@ -410,7 +509,8 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
         if (from != upload || IsFinished || connection is null) return;
         try
         {
-            connection.EndRequestBody();
+            if (stream is not null) http2!.EndBody(connection, stream, null);
+            else connection.EndRequestBody();
             from.Progress = UploadProgress.Ended;
         }
         catch (InvalidOperationException ex)
@@ -428,10 +528,13 @@ internal sealed class Exchange : ILoopWorkItem, ResponseBodyStream.IOwner, Reque
     /// <summary>The connection wrote some of its send buffer: a reader waiting for room may go on.</summary>
     public void OnWritable()
     {
-        if (upload is not { Progress: UploadProgress.WaitingForRoom } waiting || connection is not { IsWritable: true }) return;
+        if (upload is not { Progress: UploadProgress.WaitingForRoom } waiting || !IsWritable) return;
         waiting.Progress = UploadProgress.Reading;
         waiting.Room();
     }
+
+    /// <summary>The connection's send buffer has room, and on HTTP/2 nothing of this stream waits for window.</summary>
+    private bool IsWritable => connection is { IsWritable: true } && (stream is null || http2!.IsWritable(stream));
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 

@@ -164,6 +164,9 @@ internal sealed class HttpClientProtocol(HttpClientConnectionOptions options) : 
 
     public void Pause() => IsPaused = true;
 
+    /// <summary>An HTTP/2 protocol handed this connection over (ALPN chose HTTP/1.1) after its Connect: it counts as open from here.</summary>
+    public void TakeOver(Connection connection) => telemetry.Connected(connection);
+
     /// <summary>Unpauses; the buffered response continues in the loop's work phase, never inside the
     /// caller's ResumeResponseBody (STYLE.md: no events raised synchronously inside API calls).</summary>
     public void Resume(Connection connection)

@@ -17,6 +17,10 @@
 //     Paused    the upstream's send buffer is full: the client's body is paused -> Streaming, Ended
 //     Ended     the body ended (or the upstream no longer wants it)   (terminal)
 //
+// On an HTTP/2 client connection each stream has its own exchange (and upstream connection): the
+// upstream's events and the timer answer the exchange's own stream, addressed explicitly
+// (Protocol.Address), since the server calls address the stream whose event is being raised.
+//
 // Every transaction ends on both sides: an upstream failure answers 502/504 or closes the client's
 // connection once its response began; the client's transaction ending first (a cut, a close) is the
 // router disposing this exchange, which closes an upstream connection still in use.
@@ -38,6 +42,7 @@ internal sealed class ProxyExchange : IDisposable
     private readonly HttpClientRequest request;
     private readonly ConnectionHandler onUpstream;
     private Connection? upstream;
+    private object? stream; // the client's HTTP/2 stream (its request's Owner.Target); null on HTTP/1.x or once the transaction ended
     private ProxyState state;
     private RequestBody body;
     private bool isReused;
@@ -58,7 +63,8 @@ internal sealed class ProxyExchange : IDisposable
     /// <summary>Sends the request head (and opens or reuses an upstream connection).</summary>
     public void Start(HttpRequest downstreamRequest)
     {
-        isChunkedDownstream = downstreamRequest.VersionMinor >= 1;
+        isChunkedDownstream = downstreamRequest.VersionMajor >= 2 || downstreamRequest.VersionMinor >= 1;
+        if (downstream.Protocol is { IsMultiplexed: true }) stream = downstreamRequest.Owner.Target;
         body = downstreamRequest.HasBody ? RequestBody.Streaming : RequestBody.None;
         lastProgress = downstream.Manager.Ticks;
         timer = downstream.Manager.AddTimer(proxy.Options.UpstreamTimeout, TimeSpan.Zero, OnTimer);
@@ -79,7 +85,8 @@ internal sealed class ProxyExchange : IDisposable
     {
         switch (e.Kind)
         {
-            case EventKind.HttpBody when body is RequestBody.Streaming && upstream is { } u:
+            // Paused as well: on HTTP/2 what the client had sent within its window still arrives.
+            case EventKind.HttpBody when body is RequestBody.Streaming or RequestBody.Paused && upstream is { } u:
                 if (!u.SendRequestBody(e.Data))
                 {
                     // Refused (the upstream connection is closing, or its send buffer is at its maximum): the
@@ -89,7 +96,7 @@ internal sealed class ProxyExchange : IDisposable
                     downstream.Close();
                     return;
                 }
-                if (!u.IsWritable)
+                if (!u.IsWritable && body == RequestBody.Streaming)
                 {
                     body = RequestBody.Paused;
                     downstream.PauseRequestBody();
@@ -110,6 +117,7 @@ internal sealed class ProxyExchange : IDisposable
     /// carrying this request closes, so neither side waits for the other.</summary>
     public void Dispose()
     {
+        stream = null;
         timer?.Cancel();
         if (state is ProxyState.Completed or ProxyState.Finished) return;
         state = ProxyState.Finished;
@@ -121,6 +129,25 @@ internal sealed class ProxyExchange : IDisposable
     private void OnUpstream(Connection u, Event e)
     {
         if (u != upstream) return;
+        if (stream is null)
+        {
+            OnUpstreamEvent(u, e);
+            return;
+        }
+        var protocol = downstream.Protocol!;
+        var previous = protocol.Address(stream);
+        try
+        {
+            OnUpstreamEvent(u, e);
+        }
+        finally
+        {
+            protocol.Address(previous);
+        }
+    }
+
+    private void OnUpstreamEvent(Connection u, Event e)
+    {
         switch (e.Kind)
         {
             case EventKind.HttpHeaders when state == ProxyState.AwaitingHead:
@@ -180,7 +207,8 @@ internal sealed class ProxyExchange : IDisposable
         state = ProxyState.Completed;
         timer?.Cancel();
         var trailers = response.Trailers;
-        if (trailers.Count > 0 && response.Framing == HttpFraming.Chunked && isChunkedDownstream && downstream.Protocol is HttpServerProtocol { Response.Framing: HttpFraming.Chunked })
+        if (trailers.Count > 0 && response.Framing == HttpFraming.Chunked && isChunkedDownstream
+            && downstream.Protocol is HttpServerProtocol { Response.Framing: HttpFraming.Chunked } or { IsMultiplexed: true })
         {
             var fields = new (string, string)[trailers.Count];
             for (int i = 0; i < fields.Length; i++) fields[i] = (trailers[i].Key, trailers[i].Value);
@@ -235,6 +263,25 @@ internal sealed class ProxyExchange : IDisposable
     }
 
     private void OnTimer(ManagerTimer fired)
+    {
+        if (stream is null)
+        {
+            OnTimerFired();
+            return;
+        }
+        var protocol = downstream.Protocol!;
+        var previous = protocol.Address(stream);
+        try
+        {
+            OnTimerFired();
+        }
+        finally
+        {
+            protocol.Address(previous);
+        }
+    }
+
+    private void OnTimerFired()
     {
         if (state is ProxyState.Finished or ProxyState.Completed or ProxyState.Tunnelling) return;
         long due = lastProgress + (long)(proxy.Options.UpstreamTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);

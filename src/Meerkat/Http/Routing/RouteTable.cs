@@ -60,14 +60,35 @@ internal sealed class RouteNode
     public RouteEndpoint? CatchAll;
     public RouteEndpoint? Endpoint;
 
+    // Per literal, what is compared before the bytes: its length and first byte (0 when empty); and
+    // which literals hold a '%' (a decoded "%25"), which a raw segment can only match after decoding.
+    private long[] literalKeys = [];
+    private bool[] percentLiterals = [];
+
     public RouteNode LiteralChild(byte[] literal)
     {
         foreach (var (key, node) in Literals)
             if (key.AsSpan().SequenceEqual(literal)) return node;
         var child = new RouteNode();
         Literals = [.. Literals, (literal, child)];
+        literalKeys = [.. literalKeys, Key(literal)];
+        percentLiterals = [.. percentLiterals, literal.AsSpan().Contains((byte)'%')];
         return child;
     }
+
+    /// <summary>The index of the literal equal to <paramref name="segment"/>, or -1.</summary>
+    public int IndexOfLiteral(ReadOnlySpan<byte> segment)
+    {
+        long key = Key(segment);
+        var keys = literalKeys;
+        for (int i = 0; i < keys.Length; i++)
+            if (keys[i] == key && segment.SequenceEqual(Literals[i].Literal)) return i;
+        return -1;
+    }
+
+    public bool LiteralHasPercent(int index) => percentLiterals[index];
+
+    private static long Key(ReadOnlySpan<byte> literal) => ((long)literal.Length << 8) + (literal.IsEmpty ? 0 : literal[0]);
 
     public IEnumerable<RouteEndpoint> Endpoints()
     {
@@ -195,28 +216,28 @@ internal sealed class RouteTable
         return endpoint.Find(method);
     }
 
+    /// <summary>The literal child for a raw segment. The raw bytes are tried first: a segment without an
+    /// escape is its own decoding, so the common case never scans for '%'; only a segment that matched
+    /// nothing as sent (or matched a literal that itself holds a '%') is decoded and tried again.</summary>
     private static RouteNode? FindLiteral(RouteNode node, ReadOnlySpan<byte> segment)
     {
-        if (!PercentDecoding.NeedsDecoding(segment)) return Literal(node, segment);
+        int index = node.IndexOfLiteral(segment);
+        if (index >= 0 && !node.LiteralHasPercent(index)) return node.Literals[index].Node;
+        if (!PercentDecoding.NeedsDecoding(segment)) return index >= 0 ? node.Literals[index].Node : null;
         byte[]? rented = null;
         Span<byte> buffer = segment.Length <= StackDecodeLimit
             ? stackalloc byte[StackDecodeLimit]
             : rented = ArrayPool<byte>.Shared.Rent(segment.Length);
         try
         {
-            return PercentDecoding.TryDecode(segment, buffer, out int written) ? Literal(node, buffer[..written]) : null;
+            if (!PercentDecoding.TryDecode(segment, buffer, out int written)) return null;
+            index = node.IndexOfLiteral(buffer[..written]);
+            return index >= 0 ? node.Literals[index].Node : null;
         }
         finally
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
-    }
-
-    private static RouteNode? Literal(RouteNode node, ReadOnlySpan<byte> decoded)
-    {
-        foreach (var (key, child) in node.Literals)
-            if (decoded.SequenceEqual(key)) return child;
-        return null;
     }
 
     /// <summary>The path of an absolute-form target (<c>http://host/p</c>) or an origin-form one, for routing.</summary>

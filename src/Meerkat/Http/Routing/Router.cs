@@ -83,6 +83,10 @@ public sealed class Router : RouteGroup
             case EventKind.Close:
                 if (connection.RoutingState is RouteContext closing) OnClose(connection, e, closing);
                 break;
+            case EventKind.Poll:
+                // Raised on every connection at every loop iteration: only an upgraded connection's handler gets it.
+                if (connection.RoutingState is RouteContext { Stage: RouteStage.Upgraded, Route: { } upgraded } polled) upgraded.Handler(connection, e, polled);
+                break;
             default:
                 if (connection.RoutingState is RouteContext { Route: { } route } context
                     && (context.Stage == RouteStage.Upgraded

@@ -112,9 +112,10 @@ public static class HttpServerExtensions
     /// <summary>Stops raising <see cref="EventKind.HttpBody"/> for the current request until
     /// <see cref="ResumeRequestBody"/>: the receive buffer then fills, the loop stops reading and TCP flow
     /// control slows the client (a proxy or upload whose destination is slower than the client). The time
-    /// paused is not charged to the client's minimum data rate. May be called inside a handler. HTTP/1.x only
-    /// for now: on an HTTP/2 connection the call does nothing (the body keeps coming as its flow-control
-    /// windows allow).</summary>
+    /// paused is not charged to the client's minimum data rate. May be called inside a handler. On HTTP/2 it
+    /// pauses the addressed stream only: its flow-control window is no longer credited back, so the client
+    /// stops once the window is spent; what was in flight still arrives as <see cref="EventKind.HttpBody"/>
+    /// (at most the stream's window, 256 KiB by default), and the other streams go on.</summary>
     /// <exception cref="InvalidOperationException">Not an HTTP server connection.</exception>
     public static void PauseRequestBody(this Connection connection)
     {
@@ -122,6 +123,9 @@ public static class HttpServerExtensions
         {
             case HttpServerProtocol http11:
                 http11.PauseBody();
+                break;
+            case Http2.Http2ServerProtocol http2:
+                http2.PauseBody();
                 break;
             case IHttpServerConnection:
                 break;
@@ -135,6 +139,7 @@ public static class HttpServerExtensions
     public static void ResumeRequestBody(this Connection connection)
     {
         if (connection.Protocol is HttpServerProtocol protocol) protocol.ResumeBody(connection);
+        else if (connection.Protocol is Http2.Http2ServerProtocol http2) http2.ResumeBody(connection);
     }
 
     /// <summary>True when this server connection has a request waiting for its response (on HTTP/2: the

@@ -7,9 +7,10 @@ namespace Meerkat.Tests.Http.Routing;
 /// <summary>A manager listening with a router on a free loopback port, driven from the test thread.</summary>
 internal sealed class RoutedServer : IDisposable
 {
-    public RoutedServer(Router router, HttpServerOptions? options = null, PollerBackend backend = PollerBackend.Auto, ConnectionHandler? around = null)
+    public RoutedServer(Router router, HttpServerOptions? options = null, PollerBackend backend = PollerBackend.Auto, ConnectionHandler? around = null,
+        Action<ManagerOptions>? configure = null)
     {
-        Manager = Loop.Create(backend);
+        Manager = Loop.Create(backend, configure);
         Log = new EventLog { Next = around is null ? router.Handle : (c, e) => around(c, e) };
         var listener = Manager.ListenHttp("http://127.0.0.1:0", Log.Handler, options);
         Port = listener.LocalEndPoint!.Port;
