@@ -204,7 +204,7 @@ public sealed class Connection
     internal bool ReadReady { get; set; }
 
     /// <summary>How much the next read asks for (the loop adapts it to the traffic).</summary>
-    internal int ReadSize { get; set; } = Manager.MinReadSize;
+    internal int ReadSize { get; set; } = StreamIO.MinReadSize;
     /// <summary>The backend saw the socket writable and no write has since come back short.</summary>
     internal bool WriteReady { get; set; }
     /// <summary>The backend saw the peer hang up: keep reading until end of stream.</summary>

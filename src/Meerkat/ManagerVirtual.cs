@@ -13,7 +13,7 @@ public sealed partial class Manager
     /// <summary>For a driver that owns time (the virtual network): the next iteration has work
     /// without waiting for readiness or a timer.</summary>
     internal bool HasPendingWork =>
-        readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0 || HasPostedWork();
+        queues.HasWork || inbox.HasWork;
 
     /// <summary>When the earliest live timer is due (<see cref="Ticks"/>), or null.</summary>
     internal long? NextTimerDue => disposed ? null : timers.NextDue();
@@ -23,7 +23,7 @@ public sealed partial class Manager
         Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
     {
         if (datagram) throw new NotSupportedException("the virtual network carries TCP only");
-        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
+        var listener = new Connection(this, ConnectionTable.NextId(), ConnectionRole.Listener, datagram, handler)
         {
             State = ConnectionState.Connected,
             AcceptedProtocol = protocol,
