@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Meerkat.Diagnostics;
@@ -72,14 +71,13 @@ internal sealed class Acceptor(Manager manager, Poller poller, ConnectionTable t
         {
             Socket = socket,
             Virtual = virtualSocket,
-            State = ConnectionState.Connected,
+            Stage = ConnectionStage.Connected,
             LocalEndPoint = local,
             RemoteEndPoint = remote,
         };
         connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
         connection.Security = listener.AcceptedSecurity?.Invoke(connection);
         table.Add(connection);
-        ConnectionTelemetry.Opened(manager.Metrics, connection);
         poller.Add(connection);
         manager.Raise(connection, new Event(EventKind.Open));
         if (connection.State < ConnectionState.Closing) manager.Raise(connection, new Event(EventKind.Accept));
@@ -92,8 +90,8 @@ internal sealed class Acceptor(Manager manager, Poller poller, ConnectionTable t
     {
         ConnectionTelemetry.Error(manager.Metrics, listener, "connection_limit");
         refusedSinceLog++;
-        long now = Manager.Now;
-        if (lastRefusalLog != 0 && now - lastRefusalLog < Stopwatch.Frequency) return;
+        long now = manager.Ticks;
+        if (lastRefusalLog != 0 && now - lastRefusalLog < LoopClock.ToTicks(TimeSpan.FromSeconds(1))) return;
         lastRefusalLog = now;
         manager.Log(LogSeverity.Warning, "connection-limit",
             $"MaxConnections ({manager.Options.MaxConnections}) reached: {refusedSinceLog} connection(s) refused on {listener.LocalEndPoint}", connectionId: listener.Id);

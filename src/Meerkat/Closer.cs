@@ -1,4 +1,3 @@
-using Meerkat.Diagnostics;
 using Meerkat.Polling;
 
 namespace Meerkat;
@@ -31,7 +30,7 @@ internal sealed class Closer(Manager manager, Poller poller, ConnectionTable tab
             var connection = table[table.Count - 1];
             if (connection.State < ConnectionState.Closing)
             {
-                connection.State = ConnectionState.Closing;
+                connection.Stage = ConnectionStage.Closing;
                 connection.CloseCause = CloseCause.Disposed;
             }
             try
@@ -53,9 +52,9 @@ internal sealed class Closer(Manager manager, Poller poller, ConnectionTable tab
 
     private void Close(Connection connection)
     {
-        connection.InCloseQueue = false;
+        connection.Queued &= ~Queued.Close;
         if (connection.State == ConnectionState.Closed) return;
-        connection.State = ConnectionState.Closing;
+        connection.Stage = ConnectionStage.Closing;
         try
         {
             if (!connection.IsOpenRaised) manager.Raise(connection, new Event(EventKind.Open));
@@ -70,7 +69,7 @@ internal sealed class Closer(Manager manager, Poller poller, ConnectionTable tab
 
     private void Release(Connection connection)
     {
-        connection.State = ConnectionState.Closed;
+        connection.Stage = ConnectionStage.Closed;
         connection.DeadlineTimer?.Cancel();
         connection.Connector?.Abort();
         if (connection.IsRegistered) poller.Remove(connection);
@@ -78,6 +77,5 @@ internal sealed class Closer(Manager manager, Poller poller, ConnectionTable tab
         connection.Virtual?.Dispose();
         connection.ReleaseBuffers();
         table.Remove(connection);
-        ConnectionTelemetry.Closed(manager.Metrics, connection);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Meerkat.Diagnostics;
 
 namespace Meerkat;
 
@@ -6,12 +7,13 @@ namespace Meerkat;
 /// The manager's live connections (listeners included; internal connection attempts never): a
 /// list the loop walks, an index by id that other threads may read (<see cref="Contains"/>, for
 /// <see cref="Manager.Wakeup(long, ReadOnlySpan{byte})"/>), and the count of accepted and outbound
-/// connections that <see cref="ManagerOptions.MaxConnections"/> and graceful shutdown look at.
+/// connections that <see cref="ManagerOptions.MaxConnections"/> and graceful shutdown look at. Adding
+/// and removing count the connection in the manager's metrics (<see cref="ConnectionTelemetry"/>).
 /// </summary>
 /// <remarks>Loop thread only, except <see cref="Contains"/> and <see cref="NextId"/>. Removal swaps
 /// the last connection into the freed slot (<see cref="Connection.Index"/>), so it costs O(1) and a
 /// walk by index must read <see cref="Count"/> again after each event it raises.</remarks>
-internal sealed class ConnectionTable
+internal sealed class ConnectionTable(MeerkatMetrics metrics)
 {
     private static long lastId;
 
@@ -44,6 +46,7 @@ internal sealed class ConnectionTable
         connections.Add(connection);
         byId[connection.Id] = connection;
         if (connection.Role != ConnectionRole.Listener) ActiveCount++;
+        ConnectionTelemetry.Opened(metrics, connection);
     }
 
     public void Remove(Connection connection)
@@ -55,5 +58,6 @@ internal sealed class ConnectionTable
         connections.RemoveAt(connections.Count - 1);
         byId.TryRemove(connection.Id, out _);
         if (connection.Role != ConnectionRole.Listener) ActiveCount--;
+        ConnectionTelemetry.Closed(metrics, connection);
     }
 }

@@ -31,9 +31,8 @@ namespace Meerkat;
 public sealed partial class Manager : IDisposable
 {
     private readonly Poller poller;
-    private readonly TimeProvider? clock;
     private readonly LifecycleChecker? checker;
-    private readonly ConnectionTable table = new();
+    private readonly ConnectionTable table;
     private readonly PhaseQueues queues = new();
     private readonly List<Connection> ready = [];
     private readonly TimerQueue timers = new();
@@ -41,6 +40,7 @@ public sealed partial class Manager : IDisposable
     private readonly StreamIO streams;
     private readonly Acceptor acceptor;
     private readonly Closer closer;
+    private readonly Listeners listeners;
     private readonly ManualResetEventSlim runExited = new(true);
     /// <summary>What datagram reads and a draining connection's discarded input are read into.</summary>
     private readonly byte[] scratch = new byte[64 * 1024];
@@ -55,8 +55,7 @@ public sealed partial class Manager : IDisposable
     {
         Options = options ?? new ManagerOptions();
         Options.Validate();
-        clock = Options.TimeProvider is { } provider && !ReferenceEquals(provider, TimeProvider.System) ? provider : null;
-        IterationTicks = Ticks;
+        Clock = new LoopClock(Options.TimeProvider);
         poller = Options.VirtualBackend?.Invoke(this) ?? Poller.Create(Options.Backend);
         Backend = poller switch
         {
@@ -66,10 +65,12 @@ public sealed partial class Manager : IDisposable
         };
         if (Options.CheckInvariants) checker = new LifecycleChecker();
         Metrics = MeerkatMetrics.For(Options.MeterFactory);
+        table = new ConnectionTable(Metrics);
         inbox = new Inbox(this, poller, table);
         streams = new StreamIO(this, queues, scratch);
         acceptor = new Acceptor(this, poller, table, queues);
         closer = new Closer(this, poller, table, queues);
+        listeners = new Listeners(this, poller, table, queues);
     }
 
     /// <summary>The settings this manager was made with.</summary>
@@ -92,23 +93,18 @@ public sealed partial class Manager : IDisposable
     /// is measured on it. The system clock unless <see cref="ManagerOptions.TimeProvider"/> says
     /// otherwise (a virtual clock under Meerkat.Testing). Only differences between two readings mean
     /// anything.</summary>
-    public TimeSpan Time => Stopwatch.GetElapsedTime(0, Ticks);
+    public TimeSpan Time => Clock.Now;
+
+    /// <summary>The loop's one clock (<see cref="LoopClock"/>): timers, deadlines and telemetry durations.</summary>
+    internal LoopClock Clock { get; }
 
     /// <summary>The loop's clock in <see cref="Stopwatch"/> ticks: the one time source of the loop and
     /// the sans-I/O cores it drives (they take it as an argument).</summary>
-    internal long Ticks => clock is null ? Stopwatch.GetTimestamp() : ClockTicks(clock);
+    internal long Ticks => Clock.Ticks;
 
     /// <summary><see cref="Ticks"/> read once per iteration, after the wait for readiness: what the
-    /// protocols' hot paths give their cores as "now" (a clock read per iteration, not several per
-    /// request; deadlines are seconds, an iteration is microseconds). Timers read the live clock.</summary>
-    internal long IterationTicks { get; private set; }
-
-    private static long ClockTicks(TimeProvider clock)
-    {
-        long stamp = clock.GetTimestamp();
-        long frequency = clock.TimestampFrequency;
-        return frequency == Stopwatch.Frequency ? stamp : (long)(stamp * ((double)Stopwatch.Frequency / frequency));
-    }
+    /// protocols' hot paths give their cores as "now" (<see cref="LoopClock.IterationTicks"/>).</summary>
+    internal long IterationTicks => Clock.IterationTicks;
 
     /// <summary>The instruments this manager records to (docs/observability.md).</summary>
     internal MeerkatMetrics Metrics { get; }
@@ -267,8 +263,8 @@ public sealed partial class Manager : IDisposable
             ready.Clear();
             RaisePendingOpens();
             WaitForReadiness(timeoutMs);
-            IterationTicks = Ticks;
-            long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Stopwatch.GetTimestamp() : 0;
+            Clock.StartIteration();
+            long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Clock.IterationTicks : 0;
             inbox.Deliver();
             ServiceReadyConnections(readyAt);
             RaisePollEvents();
@@ -336,58 +332,7 @@ public sealed partial class Manager : IDisposable
         Func<Connection, SecurityLayer?>? security = null)
     {
         EnsureLoopThread();
-        if (poller is VirtualBackend network) return ListenVirtual(network, address, datagram, handler, options, protocol, security);
-        var ip = address.Literal ?? throw new ArgumentException($"listen address '{address.Host}' must be an IP literal or localhost", nameof(address));
-        if (options?.SharedAcceptor is { } shared) return ListenShared(shared, new IPEndPoint(ip, address.Port), datagram, handler, options, protocol, security);
-        var socket = datagram
-            ? new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
-            : new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            Transport.ConfigureListener(socket, options ?? ListenOptions.Default, datagram);
-            int port = options?.BoundPort ?? address.Port;
-            if (options?.ClaimPort == true) port = Transport.ClaimPort(new IPEndPoint(ip, port));
-            socket.Bind(new IPEndPoint(ip, port));
-            if (!datagram) socket.Listen((options ?? ListenOptions.Default).Backlog);
-            socket.Blocking = false;
-        }
-        catch (Exception ex)
-        {
-            socket.Dispose();
-            Log(LogSeverity.Error, "listen-failed", $"cannot listen on {address.Scheme}://{address.Host}:{address.Port}: {ex.Message}", ex);
-            throw;
-        }
-        var listener = new Connection(this, ConnectionTable.NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            Socket = socket,
-            State = ConnectionState.Connected,
-            LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        Register(listener);
-        poller.Add(listener);
-        if (IsLogging(LogSeverity.Information))
-            Log(LogSeverity.Information, "listen", $"listening on {(datagram ? "udp" : "tcp")}://{listener.LocalEndPoint}", connectionId: listener.Id);
-        return listener;
-    }
-
-    /// <summary>A listener without a socket of its own: the <paramref name="shared"/> acceptor binds
-    /// once and hands this loop its share of the accepted sockets (<see cref="Adopt"/>).</summary>
-    private Connection ListenShared(SharedAcceptor shared, IPEndPoint endPoint, bool datagram, ConnectionHandler? handler, ListenOptions options,
-        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
-    {
-        if (datagram) throw new NotSupportedException("a shared acceptor hands over TCP connections only; share a UDP port with ListenOptions.ReusePort (Linux)");
-        var listener = new Connection(this, ConnectionTable.NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            State = ConnectionState.Connected,
-            LocalEndPoint = shared.Bind(endPoint, options),
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        Register(listener);
-        shared.Add(listener);
-        return listener;
+        return listeners.Listen(address, datagram, handler, options, protocol, security);
     }
 
     internal Connection Connect(NetworkAddress address, bool datagram, ConnectionHandler? handler, Protocol? protocol,
@@ -411,7 +356,7 @@ public sealed partial class Manager : IDisposable
     {
         if (due < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(due), "a timer cannot be due in the past");
         EnsureLoopThread();
-        var timer = new ManagerTimer(this, Ticks + ToTicks(due), period > TimeSpan.Zero ? ToTicks(period) : 0, callback, connection);
+        var timer = new ManagerTimer(this, Ticks + LoopClock.ToTicks(due), period > TimeSpan.Zero ? LoopClock.ToTicks(period) : 0, callback, connection);
         timers.Add(timer);
         return timer;
     }
@@ -423,7 +368,7 @@ public sealed partial class Manager : IDisposable
         if (connection.State == ConnectionState.Closed) return;
         checker?.Observe(connection, e.Kind, loopThread, e.Subject);
         Observer?.Invoke(connection, e);
-        if (e.Kind == EventKind.Open) connection.IsOpenRaised = true;
+        if (e.Kind == EventKind.Open) connection.Queued &= ~Queued.Open;
         try
         {
             connection.Protocol?.OnEvent(connection, e);
@@ -533,7 +478,7 @@ public sealed partial class Manager : IDisposable
         var readQueue = queues.Read;
         foreach (var connection in readQueue)
         {
-            connection.InReadQueue = false;
+            connection.Queued &= ~Queued.Read;
             if (connection.State < ConnectionState.Closing) connection.MarkReady(ready);
         }
         readQueue.Clear();
@@ -552,9 +497,9 @@ public sealed partial class Manager : IDisposable
         for (int i = 0; i < ready.Count; i++)
         {
             var connection = ready[i];
-            if (readyAt != 0 && i == ready.Count - 1) ConnectionTelemetry.Lag(Metrics, readyAt);
+            if (readyAt != 0 && i == ready.Count - 1) ConnectionTelemetry.Lag(this, readyAt);
             if (connection.State >= ConnectionState.Closing) continue;
-            if (connection.IsConnecting)
+            if (connection.Stage == ConnectionStage.Connecting)
             {
                 if (connection.WriteReady || connection.ReadReady) connection.Connector?.OnAttemptReady(connection);
                 continue;
@@ -612,7 +557,7 @@ public sealed partial class Manager : IDisposable
         for (int i = 0; i < workQueue.Count; i++)
         {
             var connection = workQueue[i];
-            connection.InWorkQueue = false;
+            connection.Queued &= ~Queued.Work;
             if (connection.State < ConnectionState.Closing) connection.Security?.OnWork(connection);
             if (connection.State < ConnectionState.Closing) connection.Protocol?.OnWork(connection);
             connection.ReceiveBuffer.ReleaseIfEmpty();
@@ -629,8 +574,8 @@ public sealed partial class Manager : IDisposable
         for (int i = 0; i < count; i++)
         {
             var connection = writeQueue[i];
-            connection.InWriteQueue = false;
-            if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
+            connection.Queued &= ~Queued.Write;
+            if (connection.State is ConnectionState.Open or >= ConnectionState.Closing) continue;
             if (connection.IsDatagram) Datagrams.Flush(this, connection);
             else
             {
@@ -666,7 +611,7 @@ public sealed partial class Manager : IDisposable
     {
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = null;
-        connection.State = ConnectionState.Connected;
+        connection.Stage = ConnectionStage.Connected;
         connection.LocalEndPoint = connection.Virtual?.LocalEndPoint ?? (IPEndPoint?)connection.Socket!.LocalEndPoint;
         Raise(connection, new Event(EventKind.Connect));
         if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
@@ -711,23 +656,16 @@ public sealed partial class Manager : IDisposable
 
     // ------------------------------------------------------------------ helpers
 
-    /// <summary>A listener or outbound connection made by an API call: live from now on, its
+    /// <summary>An outbound connection made by an API call: live from now on, its
     /// <see cref="EventKind.Open"/> raised by the next opens phase.</summary>
     private void Register(Connection connection)
     {
         table.Add(connection);
-        ConnectionTelemetry.Opened(Metrics, connection);
-        queues.Open.Add(connection);
+        queues.QueueOpen(connection);
     }
 
-    private int TimeoutUntilNextTimer(int timeoutMs)
-    {
-        if (timers.NextDue() is not { } due) return timeoutMs;
-        long ticks = due - Ticks;
-        if (ticks <= 0) return 0;
-        long ms = (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
-        return timeoutMs < 0 ? (int)Math.Min(ms, int.MaxValue) : (int)Math.Min(ms, timeoutMs);
-    }
+    private int TimeoutUntilNextTimer(int timeoutMs) =>
+        timers.NextDue() is { } due ? Clock.MillisecondsUntil(due, timeoutMs) : timeoutMs;
 
     private void EnsureLoopThread()
     {
@@ -737,5 +675,4 @@ public sealed partial class Manager : IDisposable
             throw new InvalidOperationException("call this on the loop thread; from other threads use Manager.Post");
     }
 
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

@@ -18,24 +18,6 @@ public sealed partial class Manager
     /// <summary>When the earliest live timer is due (<see cref="Ticks"/>), or null.</summary>
     internal long? NextTimerDue => disposed ? null : timers.NextDue();
 
-    /// <summary>A listener on the virtual network: any host name (<c>server.test</c>) or IP literal.</summary>
-    private Connection ListenVirtual(VirtualBackend network, NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options,
-        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
-    {
-        if (datagram) throw new NotSupportedException("the virtual network carries TCP only");
-        var listener = new Connection(this, ConnectionTable.NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            State = ConnectionState.Connected,
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        listener.Virtual = network.Listen(listener, address.Host, options?.BoundPort ?? address.Port, (options ?? ListenOptions.Default).Backlog);
-        listener.LocalEndPoint = listener.Virtual.LocalEndPoint;
-        Register(listener);
-        poller.Add(listener);
-        return listener;
-    }
-
     /// <summary>Virtual network: the host name of an outbound connection resolved to <paramref name="address"/>.</summary>
     internal void OnVirtualResolved(Connection connection, IPEndPoint address)
     {

@@ -4,7 +4,7 @@ namespace Meerkat;
 /// The connections each phase of the loop owes something (docs/design.md, "The loop"): an
 /// <see cref="EventKind.Open"/> to raise, a read to repeat, protocol work to continue, bytes to write,
 /// a <see cref="EventKind.Close"/> to raise. A connection is in each queue at most once
-/// (the connection's In*Queue marks say which); the phase that drains a queue takes it out.
+/// (<see cref="Connection.Queued"/> says which); the phase that drains a queue takes it out.
 /// </summary>
 /// <remarks>Loop thread only. Scheduling never raises an event: API calls made inside a handler
 /// (<c>Send</c>, <c>Close</c>, <c>Consume</c>) only queue, and the loop acts in the phase named.</remarks>
@@ -29,31 +29,38 @@ internal sealed class PhaseQueues
     /// <summary>Some phase has work: the next wait must not sleep.</summary>
     public bool HasWork => Read.Count > 0 || Write.Count > 0 || Close.Count > 0 || Open.Count > 0 || Work.Count > 0;
 
+    /// <summary>A connection made by an API call owes its <see cref="EventKind.Open"/> to the next opens phase.</summary>
+    public void QueueOpen(Connection connection)
+    {
+        connection.Queued |= Queued.Open;
+        Open.Add(connection);
+    }
+
     public void ScheduleRead(Connection connection)
     {
-        if (connection.InReadQueue) return;
-        connection.InReadQueue = true;
+        if ((connection.Queued & Queued.Read) != 0) return;
+        connection.Queued |= Queued.Read;
         Read.Add(connection);
     }
 
     public void ScheduleWork(Connection connection)
     {
-        if (connection.InWorkQueue) return;
-        connection.InWorkQueue = true;
+        if ((connection.Queued & Queued.Work) != 0) return;
+        connection.Queued |= Queued.Work;
         Work.Add(connection);
     }
 
     public void ScheduleWrite(Connection connection)
     {
-        if (connection.InWriteQueue) return;
-        connection.InWriteQueue = true;
+        if ((connection.Queued & Queued.Write) != 0) return;
+        connection.Queued |= Queued.Write;
         Write.Add(connection);
     }
 
     public void ScheduleClose(Connection connection)
     {
-        if (connection.InCloseQueue) return;
-        connection.InCloseQueue = true;
+        if ((connection.Queued & Queued.Close) != 0) return;
+        connection.Queued |= Queued.Close;
         Close.Add(connection);
     }
 }

@@ -81,14 +81,14 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     /// once when the peer has closed already or lingering is off.</summary>
     public void FinishDrain(Connection connection)
     {
-        if (connection.IsHalfClosed) return;
+        if (connection.Stage == ConnectionStage.HalfClosed) return;
         var linger = manager.Options.LingerTimeout;
         if (connection.IsPeerClosed || linger == TimeSpan.Zero)
         {
             connection.Close();
             return;
         }
-        connection.IsHalfClosed = true;
+        connection.Stage = ConnectionStage.HalfClosed;
         if (connection.Virtual is { } link) link.ShutdownSend();
         else Transport.ShutdownSend(connection.Socket!);
         var timer = manager.AddTimer(linger, TimeSpan.Zero, _ => connection.Close(), null);
