@@ -22,6 +22,7 @@ var benchmarks = new Dictionary<string, (string Summary, Func<BenchArgs, int> Ru
     ["routing"] = ("GET /plaintext among 50 routes: Meerkat plain handler vs. Meerkat Router vs. Kestrel minimal APIs", RoutingBenchmark.Run),
     ["proxy"] = ("reverse proxy: Meerkat MapProxy vs. nginx proxy_pass to the same nginx upstream, req/s and 1 GiB MB/s", ProxyBenchmark.Run),
     ["observability"] = ("GET /plaintext with nothing listening vs. OpenTelemetry metrics, metrics + traces, a Prometheus scrape; Kestrel with the same SDK", ObservabilityBenchmark.Run),
+    ["core"] = ("the sans-I/O HTTP/1.1 server core alone (no socket, no loop): ns and bytes per request, best of many rounds", CoreBenchmark.Run),
     ["mqtt"] = ("MQTT brokers (children): Meerkat vs. mosquitto vs. MQTTnet, msg/s, latency, memory per connection; clients vs MQTTnet", MqttBenchmark.Run),
 };
 

@@ -55,9 +55,12 @@ internal sealed class HeadParser
             ReadOnlySpan<byte> rest = input[_nextLine..];
             int lf = rest.IndexOf(LF);
             ReadOnlySpan<byte> raw = lf < 0 ? rest : rest[..lf];
-            HttpError early = FirstError(raw, hasLf: lf >= 0, limits);
-            if (early != HttpError.None) return Fail(early);
-            if (lf < 0) return HeadStatus.Incomplete;
+            if (!IsWholeCleanLine(raw, hasLf: lf >= 0, limits))
+            {
+                HttpError early = FirstError(raw, hasLf: lf >= 0, limits);
+                if (early != HttpError.None) return Fail(early);
+                if (lf < 0) return HeadStatus.Incomplete;
+            }
             ReadOnlySpan<byte> line = raw[..^1]; // FirstError made sure the line ends with CRLF
             int lineStart = _nextLine;
             _nextLine += lf + 1;
@@ -81,6 +84,16 @@ internal sealed class HeadParser
             if (error != HttpError.None) return Fail(error);
         }
     }
+
+    /// <summary>True when <paramref name="raw"/> is a whole line ending in CRLF, with no other CR and within
+    /// every limit: then the only possible fault is in its content, which the whole-line checks of
+    /// <see cref="ParseStartLine"/> and <see cref="ParseFieldLine"/> find first in byte order, just as
+    /// <see cref="FirstError"/> would. The common case skips checking each line twice.</summary>
+    private bool IsWholeCleanLine(ReadOnlySpan<byte> raw, bool hasLf, HttpLimits limits) =>
+        hasLf && !raw.IsEmpty && raw[^1] == CR
+        && raw.Length + 1 <= _maxBytes - _nextLine
+        && (_hasStartLine || raw.Length - 1 <= limits.MaxRequestLineLength)
+        && raw[..^1].IndexOf(CR) < 0;
 
     /// <summary>The first fault in the bytes of the current line received so far (<paramref name="raw"/>, up to
     /// but not including its LF), in byte order: a bad byte of content, the byte past a limit, or a bad line

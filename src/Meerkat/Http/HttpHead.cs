@@ -114,8 +114,13 @@ internal sealed class HttpHead
     /// <summary>The reason phrase as a new string (Latin-1). Allocates.</summary>
     public string ReasonString => Encoding.Latin1.GetString(Reason);
 
+    /// <summary>How many Host field lines the head has (RFC 9112 §3.2 allows one), and the index of the
+    /// last; found by <see cref="MessageFraming.Decide"/> in its one pass over the fields.</summary>
+    internal (int Count, int Index) HostFields { get; set; }
+
     internal void Reset()
     {
+        HostFields = default;
         _buffer = default;
         _method = _target = _reason = _upgrade = default;
         VersionMinor = StatusCode = 0;

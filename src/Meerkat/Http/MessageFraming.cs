@@ -26,6 +26,7 @@ internal static class MessageFraming
         public bool ConnectionClose, ConnectionKeepAlive, ConnectionUpgrade;
         public int UpgradeIndex;     // -1: absent
         public bool ExpectContinue;
+        public int HostCount, HostIndex;
     }
 
     /// <summary>Fills the derived facts of <paramref name="head"/> (already bound to its buffer).</summary>
@@ -36,6 +37,7 @@ internal static class MessageFraming
         if (error != HttpError.None) return error;
 
         head.ContentLength = facts.ContentLength;
+        head.HostFields = (facts.HostCount, facts.HostIndex);
         head.ExpectContinue = head.IsRequest && head.VersionMinor == 1 && facts.ExpectContinue;
         if (facts.UpgradeIndex >= 0) head.SetUpgradeProtocol(head.Headers.ValueRange(facts.UpgradeIndex));
         head.IsUpgrade = IsUpgrade(head, request, in facts);
@@ -96,16 +98,29 @@ internal static class MessageFraming
     {
         for (int i = 0; i < headers.Count; i++)
         {
-            ReadOnlySpan<byte> name = headers.GetName(i), value = headers.GetValue(i);
-            if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
+            ReadOnlySpan<byte> name = headers.GetName(i);
+            switch (name.Length) // most fields match none of these: one comparison of lengths rules them out
             {
-                HttpError error = AddContentLength(value, ref facts.ContentLength);
-                if (error != HttpError.None) return error;
+                case 4 when Ascii.EqualsIgnoreCase(name, "Host"u8):
+                    (facts.HostCount, facts.HostIndex) = (facts.HostCount + 1, i);
+                    break;
+                case 14 when Ascii.EqualsIgnoreCase(name, "Content-Length"u8):
+                    HttpError error = AddContentLength(headers.GetValue(i), ref facts.ContentLength);
+                    if (error != HttpError.None) return error;
+                    break;
+                case 17 when Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8):
+                    AddTransferCodings(headers.GetValue(i), ref facts);
+                    break;
+                case 10 when Ascii.EqualsIgnoreCase(name, "Connection"u8):
+                    AddConnectionOptions(headers.GetValue(i), ref facts);
+                    break;
+                case 7 when Ascii.EqualsIgnoreCase(name, "Upgrade"u8):
+                    facts.UpgradeIndex = facts.UpgradeIndex < 0 ? i : facts.UpgradeIndex;
+                    break;
+                case 6 when Ascii.EqualsIgnoreCase(name, "Expect"u8):
+                    facts.ExpectContinue |= Ascii.EqualsIgnoreCase(headers.GetValue(i), "100-continue"u8);
+                    break;
             }
-            else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8)) AddTransferCodings(value, ref facts);
-            else if (Ascii.EqualsIgnoreCase(name, "Connection"u8)) AddConnectionOptions(value, ref facts);
-            else if (Ascii.EqualsIgnoreCase(name, "Upgrade"u8)) facts.UpgradeIndex = facts.UpgradeIndex < 0 ? i : facts.UpgradeIndex;
-            else if (Ascii.EqualsIgnoreCase(name, "Expect"u8)) facts.ExpectContinue |= Ascii.EqualsIgnoreCase(value, "100-continue"u8);
         }
         return HttpError.None;
     }

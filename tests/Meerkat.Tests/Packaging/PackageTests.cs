@@ -27,6 +27,8 @@ public sealed class PackageTests
     [Theory]
     [InlineData("Meerkat")]
     [InlineData("Meerkat.Cli")]
+    [InlineData("Meerkat.Extensions.Hosting")]
+    [InlineData("Meerkat.Testing")]
     public void Each_package_says_what_it_is_and_under_which_licence(string id)
     {
         using var package = Open(id);
@@ -65,6 +67,23 @@ public sealed class PackageTests
         }
         using var symbols = Open("Meerkat", "snupkg");
         Assert.Contains("lib/net10.0/Meerkat.pdb", symbols.Entries.Select(e => e.FullName));
+    }
+
+    [Theory]
+    [InlineData("Meerkat.Extensions.Hosting", "Microsoft.Extensions.")]
+    [InlineData("Meerkat.Testing", null)]
+    public void Each_extension_package_depends_on_this_meerkat_and_nothing_unexpected(string id, string? allowedPrefix)
+    {
+        using var package = Open(id);
+        Assert.Equal([$"lib/net10.0/{id}.dll", $"lib/net10.0/{id}.xml"],
+            package.Entries.Select(e => e.FullName).Where(n => n.StartsWith("lib/", StringComparison.Ordinal)).Order());
+        var dependencies = Metadata(package, id).Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
+        Assert.Equal(Version, dependencies["Meerkat"]);
+        Assert.All(dependencies.Keys.Where(d => d != "Meerkat"),
+            d => Assert.True(allowedPrefix is not null && d.StartsWith(allowedPrefix, StringComparison.Ordinal), $"{id} depends on {d}"));
+        using var symbols = Open(id, "snupkg");
+        Assert.Contains($"lib/net10.0/{id}.pdb", symbols.Entries.Select(e => e.FullName));
     }
 
     [Fact]

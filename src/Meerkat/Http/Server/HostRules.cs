@@ -4,6 +4,7 @@
 // field line or a Host header field with an invalid field value."
 // Host = uri-host [ ":" port ] (RFC 9110 §7.2), uri-host = IP-literal / IPv4address / reg-name
 // (RFC 3986 §3.2.2). An empty value is valid (a target without an authority, §3.2).
+using System.Buffers;
 using static Meerkat.Http.HttpSyntax;
 
 namespace Meerkat.Http;
@@ -13,22 +14,18 @@ internal static class HostRules
 {
     private const byte OpenBracket = (byte)'[', CloseBracket = (byte)']', Percent = (byte)'%';
 
-    /// <summary>None, or why the request must get 400.</summary>
+    /// <summary>Every byte a reg-name may hold (unreserved, sub-delims, and '%' of pct-encoded).</summary>
+    private static readonly SearchValues<byte> RegNameBytes =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%"u8);
+
+    /// <summary>None, or why the request must get 400. The head's fields were counted by
+    /// <see cref="MessageFraming.Decide"/> (<see cref="HttpHead.HostFields"/>).</summary>
     public static HttpError Check(HttpHead head)
     {
-        var headers = head.Headers;
-        int count = 0;
-        ReadOnlySpan<byte> value = default;
-        for (int i = 0; i < headers.Count; i++)
-        {
-            var name = headers.GetName(i);
-            if (name.Length != 4 || !System.Text.Ascii.EqualsIgnoreCase(name, "Host"u8)) continue;
-            count++;
-            value = headers.GetValue(i);
-        }
+        var (count, index) = head.HostFields;
         if (count > 1) return HttpError.DuplicateHost;
         if (count == 0) return head.VersionMinor >= 1 ? HttpError.MissingHost : HttpError.None;
-        return IsValidHost(value) ? HttpError.None : HttpError.InvalidHost;
+        return IsValidHost(head.Headers.GetValue(index)) ? HttpError.None : HttpError.InvalidHost;
     }
 
     /// <summary>uri-host [ ":" port ].</summary>
@@ -52,14 +49,14 @@ internal static class HostRules
             if (host.IsEmpty || !IsRegName(host)) return false; // IPv4address is a reg-name too
             port = colon < 0 ? default : value[(colon + 1)..];
         }
-        foreach (byte b in port)
-            if (!IsDigit(b)) return false;
-        return true;
+        return !port.ContainsAnyExceptInRange((byte)'0', (byte)'9');
     }
 
     /// <summary>reg-name = *( unreserved / pct-encoded / sub-delims ).</summary>
     private static bool IsRegName(ReadOnlySpan<byte> host)
     {
+        if (host.ContainsAnyExcept(RegNameBytes)) return false;
+        if (!host.Contains(Percent)) return true;
         for (int i = 0; i < host.Length; i++)
         {
             byte b = host[i];
