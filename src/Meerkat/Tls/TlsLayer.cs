@@ -123,6 +123,11 @@ internal sealed class TlsLayer : SecurityLayer
     /// <summary>True when the peer ended its stream with a TLS close_notify (not just a TCP close).</summary>
     public bool IsCloseNotifyReceived => reading == ReadPhase.CloseNotified;
 
+    /// <summary>True on the virtual network (Meerkat.Testing), where TLS resumption is off: a session
+    /// cached by an earlier connection of the process would make a seed's handshakes, and so its
+    /// trace, depend on what ran before it (docs/testing.md).</summary>
+    internal bool IsOnVirtualNetwork => connection.Manager.Backend == PollerBackend.Virtual;
+
     /// <summary>The reason recorded by a certificate check that refused the peer.</summary>
     internal TlsException? Refusal { get; set; }
 
