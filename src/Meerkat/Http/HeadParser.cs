@@ -55,45 +55,45 @@ internal sealed class HeadParser
             ReadOnlySpan<byte> rest = input[_nextLine..];
             int lf = rest.IndexOf(LF);
             ReadOnlySpan<byte> raw = lf < 0 ? rest : rest[..lf];
-            if (!IsWholeCleanLine(raw, hasLf: lf >= 0, limits))
+            bool whole = IsWholeLine(raw, hasLf: lf >= 0, limits);
+            if (!whole)
             {
                 HttpError early = FirstError(raw, hasLf: lf >= 0, limits);
                 if (early != HttpError.None) return Fail(early);
                 if (lf < 0) return HeadStatus.Incomplete;
             }
-            ReadOnlySpan<byte> line = raw[..^1]; // FirstError made sure the line ends with CRLF
-            int lineStart = _nextLine;
-            _nextLine += lf + 1;
+            ReadOnlySpan<byte> line = raw[..^1]; // it ends with CRLF (IsWholeLine or FirstError said so)
 
             HttpError error;
-            if (!_hasStartLine)
+            if (line.IsEmpty)
             {
-                if (line.IsEmpty) continue; // §2.2: ignore blank lines before a start line (e.g. a stray CRLF after a body)
-                error = ParseStartLine(line, lineStart, head!, limits);
-                _hasStartLine = true;
-            }
-            else if (line.IsEmpty)
-            {
+                _nextLine += lf + 1;
+                if (!_hasStartLine) continue; // §2.2: ignore blank lines before a start line (e.g. a stray CRLF after a body)
                 Length = _nextLine;
                 return HeadStatus.Complete;
             }
-            else
+            error = _hasStartLine ? ParseFieldLine(line, _nextLine, fields, limits) : ParseStartLine(line, _nextLine, head!, limits);
+            if (error != HttpError.None)
             {
-                error = ParseFieldLine(line, lineStart, fields, limits);
+                // A whole line was checked as a whole only: the error in byte order may be a CR inside
+                // it (which the content checks refuse too, as another error) or come earlier.
+                HttpError first = whole ? FirstError(raw, hasLf: true, limits) : HttpError.None;
+                return Fail(first != HttpError.None ? first : error);
             }
-            if (error != HttpError.None) return Fail(error);
+            _nextLine += lf + 1;
+            _hasStartLine = true;
         }
     }
 
-    /// <summary>True when <paramref name="raw"/> is a whole line ending in CRLF, with no other CR and within
-    /// every limit: then the only possible fault is in its content, which the whole-line checks of
-    /// <see cref="ParseStartLine"/> and <see cref="ParseFieldLine"/> find first in byte order, just as
-    /// <see cref="FirstError"/> would. The common case skips checking each line twice.</summary>
-    private bool IsWholeCleanLine(ReadOnlySpan<byte> raw, bool hasLf, HttpLimits limits) =>
+    /// <summary>True when <paramref name="raw"/> is a whole line ending in CR (LF follows) within every
+    /// limit: then a fault can only be in its content, or a CR inside it, which the whole-line checks of
+    /// <see cref="ParseStartLine"/> and <see cref="ParseFieldLine"/> refuse as well (CR is neither a token,
+    /// target, version nor field-value byte); only then is <see cref="FirstError"/> asked which fault comes
+    /// first. The common case checks each line once instead of twice.</summary>
+    private bool IsWholeLine(ReadOnlySpan<byte> raw, bool hasLf, HttpLimits limits) =>
         hasLf && !raw.IsEmpty && raw[^1] == CR
         && raw.Length + 1 <= _maxBytes - _nextLine
-        && (_hasStartLine || raw.Length - 1 <= limits.MaxRequestLineLength)
-        && raw[..^1].IndexOf(CR) < 0;
+        && (_hasStartLine || raw.Length - 1 <= limits.MaxRequestLineLength);
 
     /// <summary>The first fault in the bytes of the current line received so far (<paramref name="raw"/>, up to
     /// but not including its LF), in byte order: a bad byte of content, the byte past a limit, or a bad line

@@ -38,9 +38,16 @@ internal static class HeadWriting
     }
 
     /// <summary>The same field line from strings (Latin-1, RFC 9110 §5.5), encoded without allocating
-    /// for fields up to 512 bytes; the same rules apply.</summary>
+    /// for fields up to 512 bytes; the same rules apply. The last few lines are kept encoded
+    /// (<see cref="FieldLineCache"/>): a handler's Content-Type is checked once, not per response.</summary>
     public static void WriteField(IBufferWriter<byte> output, string name, string value)
     {
+        var cache = FieldLineCache.Current;
+        if (cache.TryGet(name, value, out ReadOnlySpan<byte> line))
+        {
+            Write(output, line);
+            return;
+        }
         // As ushort: .NET 10's range search over char allocates 96 bytes per call; over ushort it does not.
         if (System.Runtime.InteropServices.MemoryMarshal.Cast<char, ushort>(value.AsSpan()).ContainsAnyExceptInRange((ushort)0, (ushort)255))
             throw new ArgumentException($"The value of header '{name}' has a character outside Latin-1.", nameof(value));
@@ -53,6 +60,7 @@ internal static class HeadWriting
             int nameLength = System.Text.Encoding.Latin1.GetBytes(name, bytes);
             int valueLength = System.Text.Encoding.Latin1.GetBytes(value, bytes[nameLength..]);
             WriteField(output, bytes[..nameLength], bytes.Slice(nameLength, valueLength));
+            cache.Add(name, value, bytes[..nameLength], bytes.Slice(nameLength, valueLength)); // checked: WriteField did not throw
         }
         finally
         {

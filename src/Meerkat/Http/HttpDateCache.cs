@@ -10,18 +10,22 @@ namespace Meerkat.Http;
 internal sealed class HttpDateCache
 {
     private const int ImfFixdateLength = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
-    private readonly byte[] _value = new byte[ImfFixdateLength];
+    private const int ValueStart = 6; // "Date: "
+    private readonly byte[] _line = "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"u8.ToArray();
     private long _second = long.MinValue;
 
     /// <summary>The IMF-fixdate for <paramref name="now"/>; valid until the next call.</summary>
-    public ReadOnlySpan<byte> GetValue(DateTimeOffset now)
+    public ReadOnlySpan<byte> GetValue(DateTimeOffset now) => GetLine(now).Slice(ValueStart, ImfFixdateLength);
+
+    /// <summary>The whole field line <c>Date: ...\r\n</c> for <paramref name="now"/>; valid until the next call.</summary>
+    public ReadOnlySpan<byte> GetLine(DateTimeOffset now)
     {
         long second = now.UtcTicks / TimeSpan.TicksPerSecond;
         if (second != _second)
         {
-            Utf8Formatter.TryFormat(now.UtcDateTime, _value, out _, new StandardFormat('R'));
+            Utf8Formatter.TryFormat(now.UtcDateTime, _line.AsSpan(ValueStart, ImfFixdateLength), out _, new StandardFormat('R'));
             _second = second;
         }
-        return _value;
+        return _line;
     }
 }

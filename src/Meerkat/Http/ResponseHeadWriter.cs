@@ -6,10 +6,13 @@ using static Meerkat.Http.HeadWriting;
 namespace Meerkat.Http;
 
 /// <summary>Writes response heads. Call <see cref="WriteStatusLine"/>, then fields, then <see cref="WriteEnd"/>.
-/// Not thread-safe (it owns a <see cref="HttpDateCache"/>): one per loop thread or connection.</summary>
+/// It keeps no state of its own: the Date cache is per thread, the status lines are shared.</summary>
 internal sealed class ResponseHeadWriter
 {
-    private readonly HttpDateCache _date = new();
+    [ThreadStatic] private static HttpDateCache? t_date;
+
+    /// <summary>"HTTP/1.x NNN Reason\r\n" of each standard status, built on first use (index: status and version).</summary>
+    private static readonly byte[]?[] StatusLines = new byte[2 * 900][];
 
     /// <summary>Writes <c>HTTP/1.1 200 OK\r\n</c>. An empty <paramref name="reason"/> uses the standard phrase.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The status code is not in 100–999.</exception>
@@ -19,8 +22,25 @@ internal sealed class ResponseHeadWriter
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfLessThan(statusCode, 100);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(statusCode, 999);
-        if (reason.IsEmpty) reason = ReasonPhrases.Get(statusCode);
-        if (reason.ContainsAnyExcept(HttpSyntax.FieldValueChars)) throw new ArgumentException("The reason phrase must not contain control characters.", nameof(reason));
+        if (reason.IsEmpty)
+        {
+            int index = (statusCode - 100) * 2 + (http11 ? 1 : 0);
+            Write(output, StatusLines[index] ??= BuildStatusLine(statusCode, http11));
+            return;
+        }
+        WriteStatusLineBytes(output, statusCode, reason, http11, check: true);
+    }
+
+    private static byte[] BuildStatusLine(int statusCode, bool http11)
+    {
+        var line = new ArrayBufferWriter<byte>(64);
+        WriteStatusLineBytes(line, statusCode, ReasonPhrases.Get(statusCode), http11, check: false);
+        return line.WrittenSpan.ToArray();
+    }
+
+    private static void WriteStatusLineBytes(IBufferWriter<byte> output, int statusCode, ReadOnlySpan<byte> reason, bool http11, bool check)
+    {
+        if (check && reason.ContainsAnyExcept(HttpSyntax.FieldValueChars)) throw new ArgumentException("The reason phrase must not contain control characters.", nameof(reason));
         WriteVersion(output, http11);
         Write(output, " "u8);
         WriteDecimal(output, statusCode);
@@ -37,7 +57,7 @@ internal sealed class ResponseHeadWriter
     public void WriteHeader(IBufferWriter<byte> output, ReadOnlySpan<byte> name, long value) => WriteField(output, name, value);
 
     /// <summary>Writes <c>Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n</c> for <paramref name="now"/>, formatted at most once per second.</summary>
-    public void WriteDate(IBufferWriter<byte> output, DateTimeOffset now) => WriteField(output, "Date"u8, _date.GetValue(now));
+    public void WriteDate(IBufferWriter<byte> output, DateTimeOffset now) => Write(output, (t_date ??= new HttpDateCache()).GetLine(now));
 
     /// <summary>Writes the blank line that ends the head.</summary>
     public void WriteEnd(IBufferWriter<byte> output) => WriteCrlf(output);

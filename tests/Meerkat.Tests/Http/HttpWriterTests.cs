@@ -94,6 +94,52 @@ public sealed class HttpWriterTests
     }
 
     [Fact]
+    public void Date_line_and_value_agree()
+    {
+        var cache = new HttpDateCache();
+        Assert.Equal("Date: Sun, 22 Nov 2026 08:49:37 GMT\r\n", Encoding.ASCII.GetString(cache.GetLine(Now)));
+        Assert.Equal("Sun, 22 Nov 2026 08:49:38 GMT", Encoding.ASCII.GetString(cache.GetValue(Now.AddSeconds(1))));
+        Assert.Equal("Date: Sun, 22 Nov 2026 08:49:38 GMT\r\n", Encoding.ASCII.GetString(cache.GetLine(Now.AddSeconds(1))));
+    }
+
+    [Fact]
+    public void Standard_status_lines_carry_their_version_and_phrase()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        var writer = new ResponseHeadWriter();
+        foreach (var (status, http11) in new[] { (200, true), (200, false), (404, true), (200, true), (299, true), (404, false) })
+            writer.WriteStatusLine(output, status, http11: http11);
+        writer.WriteStatusLine(output, 200, "Fine"u8);
+        Assert.Equal("HTTP/1.1 200 OK\r\nHTTP/1.0 200 OK\r\nHTTP/1.1 404 Not Found\r\nHTTP/1.1 200 OK\r\nHTTP/1.1 299 \r\n" +
+            "HTTP/1.0 404 Not Found\r\nHTTP/1.1 200 Fine\r\n", Encoding.ASCII.GetString(output.WrittenSpan));
+    }
+
+    [Fact]
+    public void Field_lines_from_strings_are_right_whichever_strings_come_and_go()
+    {
+        // More distinct values than the line cache has slots, each one new, repeated and revisited:
+        // every line must be the one for its own strings, and a bad value must still throw.
+        var output = new ArrayBufferWriter<byte>();
+        var expected = new StringBuilder();
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < 7; i++)
+            {
+                string value = i % 2 == 0 ? $"text/t{i}" : "text/plain"; // new instances and one literal
+                HeadWriting.WriteField(output, "Content-Type", value);
+                HeadWriting.WriteField(output, "Content-Type", value);
+                expected.Append($"Content-Type: {value}\r\nContent-Type: {value}\r\n");
+            }
+        }
+        HeadWriting.WriteField(output, "Server", new string('s', 200)); // longer than a cached line
+        expected.Append($"Server: {new string('s', 200)}\r\n");
+        Assert.Equal(expected.ToString(), Encoding.Latin1.GetString(output.WrittenSpan));
+        Assert.Throws<ArgumentException>(() => HeadWriting.WriteField(output, "X-Bad", "a\r\nInjected: 1"));
+        Assert.Throws<ArgumentException>(() => HeadWriting.WriteField(output, "X-Bad", "a\r\nInjected: 1"));
+        Assert.Throws<ArgumentException>(() => HeadWriting.WriteField(output, "Bad Name", "text/plain"));
+    }
+
+    [Fact]
     public void Writing_a_response_allocates_nothing_after_warm_up()
     {
         var output = new ArrayBufferWriter<byte>(4096);
