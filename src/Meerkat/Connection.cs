@@ -51,7 +51,28 @@ public sealed class Connection
     public Manager Manager { get; }
 
     /// <summary>Where the connection is in its life.</summary>
-    public ConnectionState State { get; internal set; }
+    public ConnectionState State { get; private set; }
+
+    /// <summary><see cref="State"/> with the loop's sub-states (<see cref="ConnectionStage"/>); setting
+    /// it sets <see cref="State"/>.</summary>
+    internal ConnectionStage Stage
+    {
+        get => stage;
+        set
+        {
+            stage = value;
+            State = value switch
+            {
+                ConnectionStage.Open or ConnectionStage.Connecting => ConnectionState.Open,
+                ConnectionStage.Connected => ConnectionState.Connected,
+                ConnectionStage.Draining or ConnectionStage.HalfClosed => ConnectionState.Draining,
+                ConnectionStage.Closing => ConnectionState.Closing,
+                _ => ConnectionState.Closed,
+            };
+        }
+    }
+
+    private ConnectionStage stage;
 
     /// <summary>The local address, once bound or connected.</summary>
     public IPEndPoint? LocalEndPoint { get; internal set; }
@@ -169,7 +190,7 @@ public sealed class Connection
     public void Close()
     {
         if (State >= ConnectionState.Closing) return;
-        State = ConnectionState.Closing;
+        Stage = ConnectionStage.Closing;
         Manager.ScheduleClose(this);
     }
 
@@ -181,7 +202,7 @@ public sealed class Connection
     {
         if (State >= ConnectionState.Draining) return;
         if (State == ConnectionState.Open || Role == ConnectionRole.Listener || IsDatagram) { Close(); return; }
-        State = ConnectionState.Draining;
+        Stage = ConnectionStage.Draining;
         Manager.ScheduleWrite(this);
     }
 
@@ -203,31 +224,45 @@ public sealed class Connection
     internal Polling.VirtualSocket? Virtual { get; set; }
     internal int PollerSlot { get; set; } = -1;
     internal int Index { get; set; } = -1;
+    /// <summary>What the backend reported and the loop has not used up.</summary>
+    internal Readiness Readiness { get; set; }
+
     /// <summary>The backend saw the socket readable and the loop has not yet read it dry.</summary>
-    internal bool ReadReady { get; set; }
+    internal bool ReadReady
+    {
+        get => (Readiness & Readiness.Readable) != 0;
+        set => Readiness = value ? Readiness | Readiness.Readable : Readiness & ~Readiness.Readable;
+    }
 
     /// <summary>How much the next read asks for (the loop adapts it to the traffic).</summary>
-    internal int ReadSize { get; set; } = Manager.MinReadSize;
+    internal int ReadSize { get; set; } = StreamIO.MinReadSize;
     /// <summary>The backend saw the socket writable and no write has since come back short.</summary>
-    internal bool WriteReady { get; set; }
+    internal bool WriteReady
+    {
+        get => (Readiness & Readiness.Writable) != 0;
+        set => Readiness = value ? Readiness | Readiness.Writable : Readiness & ~Readiness.Writable;
+    }
+
     /// <summary>The backend saw the peer hang up: keep reading until end of stream.</summary>
-    internal bool PeerHangup { get; set; }
-    internal bool IsHalfClosed { get; set; }
+    internal bool PeerHangup
+    {
+        get => (Readiness & Readiness.HungUp) != 0;
+        set => Readiness = value ? Readiness | Readiness.HungUp : Readiness & ~Readiness.HungUp;
+    }
+
     internal bool IsRegistered => PollerSlot >= 0;
     internal string? Host { get; set; }
     internal int Port { get; set; }
     internal Func<Connection, Protocol?>? AcceptedProtocol { get; set; }
-    /// <summary>A connect is in progress on this socket (a connection attempt of an outbound connection).</summary>
-    internal bool IsConnecting { get; set; }
     /// <summary>Resolves and connects an outbound connection until it connects or fails; null after.
     /// On a connection attempt, the connector it belongs to.</summary>
     internal OutboundConnector? Connector { get; set; }
     internal long ReadyStamp { get; set; } = -1;
-    internal bool InWriteQueue { get; set; }
-    internal bool InReadQueue { get; set; }
-    internal bool InCloseQueue { get; set; }
-    internal bool InWorkQueue { get; set; }
-    internal bool IsOpenRaised { get; set; }
+    /// <summary>The phase queues the connection is in (<see cref="PhaseQueues"/>).</summary>
+    internal Queued Queued { get; set; }
+
+    /// <summary>Its <see cref="EventKind.Open"/> was raised (or, accepted, is being raised): events may follow.</summary>
+    internal bool IsOpenRaised => (Queued & Queued.Open) == 0;
     /// <summary>meerkat.active_connections was incremented for this connection (Diagnostics/ConnectionTelemetry).</summary>
     internal bool IsCountedActive { get; set; }
     internal ManagerTimer? DeadlineTimer { get; set; }
@@ -256,9 +291,9 @@ public sealed class Connection
         || receiveBuffer.Length >= receiveBuffer.Limit;
 
     /// <summary>What the level-triggered backend should watch.</summary>
-    internal bool WantsRead => !IsConnecting && (State == ConnectionState.Draining || !IsReadPaused);
+    internal bool WantsRead => Stage != ConnectionStage.Connecting && (State == ConnectionState.Draining || !IsReadPaused);
 
-    internal bool WantsWrite => IsConnecting || !SocketOutbound.IsEmpty || PendingDatagrams is { Count: > 0 };
+    internal bool WantsWrite => Stage == ConnectionStage.Connecting || !SocketOutbound.IsEmpty || PendingDatagrams is { Count: > 0 };
 
     internal void MarkReady(List<Connection> ready)
     {

@@ -28,7 +28,7 @@ internal sealed class GracefulShutdown
     {
         if (state == State.Complete) return;
         state = State.Running;
-        long due = manager.Ticks + (long)(deadline.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        long due = manager.Ticks + LoopClock.ToTicks(deadline);
         if (due >= deadlineTicks) return;
         bool first = deadlineTicks == long.MaxValue;
         deadlineTicks = due;

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -32,32 +30,23 @@ namespace Meerkat;
 /// </remarks>
 public sealed partial class Manager : IDisposable
 {
-    private const int AcceptBatch = 128;
-    internal const int MinReadSize = 16 * 1024;
-    private const int MaxReadSize = 256 * 1024;
-    private static long lastId;
-
     private readonly Poller poller;
-    private readonly TimeProvider? clock;
     private readonly LifecycleChecker? checker;
-    private readonly List<Connection> connections = [];
-    private readonly ConcurrentDictionary<long, Connection> byId = new();
+    private readonly ConnectionTable table;
+    private readonly PhaseQueues queues = new();
     private readonly List<Connection> ready = [];
-    private readonly List<Connection> openQueue = [];
-    private readonly List<Connection> readQueue = [];
-    private readonly List<Connection> writeQueue = [];
-    private readonly List<Connection> closeQueue = [];
-    private readonly List<Connection> workQueue = [];
     private readonly TimerQueue timers = new();
-    private readonly ConcurrentQueue<(long Id, byte[] Payload, int Length)> wakeups = new();
-    private readonly ConcurrentDictionary<long, (Connection Connection, object Target)> wakeupTargets = new();
-    private readonly ConcurrentQueue<object> posted = new();
+    private readonly Inbox inbox;
+    private readonly StreamIO streams;
+    private readonly Acceptor acceptor;
+    private readonly Closer closer;
+    private readonly Listeners listeners;
     private readonly ManualResetEventSlim runExited = new(true);
+    /// <summary>What datagram reads and a draining connection's discarded input are read into.</summary>
     private readonly byte[] scratch = new byte[64 * 1024];
+    private readonly Lock shutdownLock = new();
     private GracefulShutdown? shutdown;
     private int loopThread = -1;
-    private int activeCount;
-    private volatile bool stopRequested;
     private volatile bool disposed;
     private bool disposeAfterPoll;
 
@@ -66,8 +55,7 @@ public sealed partial class Manager : IDisposable
     {
         Options = options ?? new ManagerOptions();
         Options.Validate();
-        clock = Options.TimeProvider is { } provider && !ReferenceEquals(provider, TimeProvider.System) ? provider : null;
-        IterationTicks = Ticks;
+        Clock = new LoopClock(Options.TimeProvider);
         poller = Options.VirtualBackend?.Invoke(this) ?? Poller.Create(Options.Backend);
         Backend = poller switch
         {
@@ -77,6 +65,12 @@ public sealed partial class Manager : IDisposable
         };
         if (Options.CheckInvariants) checker = new LifecycleChecker();
         Metrics = MeerkatMetrics.For(Options.MeterFactory);
+        table = new ConnectionTable(Metrics);
+        inbox = new Inbox(this, poller, table);
+        streams = new StreamIO(this, queues, scratch);
+        acceptor = new Acceptor(this, poller, table, queues);
+        closer = new Closer(this, poller, table, queues);
+        listeners = new Listeners(this, poller, table, queues);
     }
 
     /// <summary>The settings this manager was made with.</summary>
@@ -86,7 +80,7 @@ public sealed partial class Manager : IDisposable
     public PollerBackend Backend { get; }
 
     /// <summary>Live connections, listeners included. Loop thread only.</summary>
-    public IReadOnlyList<Connection> Connections => connections;
+    public IReadOnlyList<Connection> Connections => table.All;
 
     /// <summary>Number of loop iterations so far.</summary>
     public long Iteration { get; private set; }
@@ -99,23 +93,18 @@ public sealed partial class Manager : IDisposable
     /// is measured on it. The system clock unless <see cref="ManagerOptions.TimeProvider"/> says
     /// otherwise (a virtual clock under Meerkat.Testing). Only differences between two readings mean
     /// anything.</summary>
-    public TimeSpan Time => Stopwatch.GetElapsedTime(0, Ticks);
+    public TimeSpan Time => Clock.Now;
+
+    /// <summary>The loop's one clock (<see cref="LoopClock"/>): timers, deadlines and telemetry durations.</summary>
+    internal LoopClock Clock { get; }
 
     /// <summary>The loop's clock in <see cref="Stopwatch"/> ticks: the one time source of the loop and
     /// the sans-I/O cores it drives (they take it as an argument).</summary>
-    internal long Ticks => clock is null ? Stopwatch.GetTimestamp() : ClockTicks(clock);
+    internal long Ticks => Clock.Ticks;
 
     /// <summary><see cref="Ticks"/> read once per iteration, after the wait for readiness: what the
-    /// protocols' hot paths give their cores as "now" (a clock read per iteration, not several per
-    /// request; deadlines are seconds, an iteration is microseconds). Timers read the live clock.</summary>
-    internal long IterationTicks { get; private set; }
-
-    private static long ClockTicks(TimeProvider clock)
-    {
-        long stamp = clock.GetTimestamp();
-        long frequency = clock.TimestampFrequency;
-        return frequency == Stopwatch.Frequency ? stamp : (long)(stamp * ((double)Stopwatch.Frequency / frequency));
-    }
+    /// protocols' hot paths give their cores as "now" (<see cref="LoopClock.IterationTicks"/>).</summary>
+    internal long IterationTicks => Clock.IterationTicks;
 
     /// <summary>The instruments this manager records to (docs/observability.md).</summary>
     internal MeerkatMetrics Metrics { get; }
@@ -176,11 +165,11 @@ public sealed partial class Manager : IDisposable
         runExited.Reset();
         try
         {
-            while (!stopRequested && !cancellationToken.IsCancellationRequested && !disposed) Poll(-1);
+            while (!inbox.IsStopRequested && !cancellationToken.IsCancellationRequested && !disposed) Poll(-1);
         }
         finally
         {
-            stopRequested = false;
+            inbox.ClearStop();
             runExited.Set();
         }
     }
@@ -190,11 +179,7 @@ public sealed partial class Manager : IDisposable
         Task.Factory.StartNew(() => Run(cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Makes <see cref="Run"/> return after the current iteration. Thread-safe.</summary>
-    public void Stop()
-    {
-        stopRequested = true;
-        if (!disposed) poller.Wake();
-    }
+    public void Stop() => inbox.RequestStop(wake: !disposed);
 
     /// <summary>Starts a graceful shutdown and returns at once; safe from any thread, including a
     /// signal handler. The manager stops accepting (listeners close, new connections are refused),
@@ -212,13 +197,12 @@ public sealed partial class Manager : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(deadline, TimeSpan.Zero);
         GracefulShutdown current;
-        lock (posted)
+        lock (shutdownLock)
         {
             current = shutdown ??= new GracefulShutdown();
         }
         if (disposed) return Task.CompletedTask;
-        posted.Enqueue(new Action(() => current.Begin(this, deadline)));
-        poller.Wake();
+        inbox.Post(new Action(() => current.Begin(this, deadline)));
         return current.Completion;
     }
 
@@ -235,15 +219,7 @@ public sealed partial class Manager : IDisposable
     /// lives until its <see cref="EventKind.HttpDone"/>.</param>
     /// <param name="payload">The bytes the event carries.</param>
     /// <returns>False when the connection (or the request) is gone, or the manager disposed.</returns>
-    public bool Wakeup(long connectionId, ReadOnlySpan<byte> payload)
-    {
-        if (disposed || !byId.ContainsKey(connectionId) && !wakeupTargets.ContainsKey(connectionId)) return false;
-        byte[] copy = payload.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent(payload.Length);
-        payload.CopyTo(copy);
-        wakeups.Enqueue((connectionId, copy, payload.Length));
-        poller.Wake();
-        return true;
-    }
+    public bool Wakeup(long connectionId, ReadOnlySpan<byte> payload) => !disposed && inbox.Wakeup(connectionId, payload);
 
     /// <summary>Delivers an empty <see cref="EventKind.Wakeup"/>. Thread-safe.</summary>
     public bool Wakeup(long connectionId) => Wakeup(connectionId, ReadOnlySpan<byte>.Empty);
@@ -254,16 +230,14 @@ public sealed partial class Manager : IDisposable
     {
         ArgumentNullException.ThrowIfNull(action);
         ObjectDisposedException.ThrowIf(disposed, this);
-        posted.Enqueue(action);
-        poller.Wake();
+        inbox.Post(action);
     }
 
     /// <summary>As <see cref="Post"/>, for an object that is its own work (no delegate to allocate).</summary>
     internal void PostWork(ILoopWorkItem item)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        posted.Enqueue(item);
-        poller.Wake();
+        inbox.Post(item);
     }
 
     /// <summary>Calls <paramref name="callback"/> on the loop thread after <paramref name="due"/>,
@@ -289,16 +263,16 @@ public sealed partial class Manager : IDisposable
             ready.Clear();
             RaisePendingOpens();
             WaitForReadiness(timeoutMs);
-            IterationTicks = Ticks;
-            long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Stopwatch.GetTimestamp() : 0;
-            DeliverPosted();
+            Clock.StartIteration();
+            long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Clock.IterationTicks : 0;
+            inbox.Deliver();
             ServiceReadyConnections(readyAt);
             RaisePollEvents();
             RunDueTimers();
             RunProtocolWork();
             FlushWrites();
-            CloseMarked();
-            shutdown?.CheckDone(this, activeCount);
+            closer.CloseMarked();
+            shutdown?.CheckDone(this, table.ActiveCount);
             return ready.Count;
         }
         finally
@@ -317,7 +291,7 @@ public sealed partial class Manager : IDisposable
         if (loopThread == Environment.CurrentManagedThreadId)
         {
             disposeAfterPoll = true;
-            stopRequested = true;
+            inbox.RequestStop(wake: false);
             return;
         }
         Stop();
@@ -349,79 +323,23 @@ public sealed partial class Manager : IDisposable
     /// <summary>Loop thread: a new id, from the sequence of connection ids, that <see cref="Wakeup(long, ReadOnlySpan{byte})"/>
     /// delivers to <paramref name="connection"/>'s protocol (<see cref="Protocol.OnAddressedWakeup"/>) with
     /// <paramref name="target"/>, until <see cref="UnregisterWakeupTarget"/>.</summary>
-    internal long RegisterWakeupTarget(Connection connection, object target)
-    {
-        long id = NextId();
-        wakeupTargets[id] = (connection, target);
-        return id;
-    }
+    internal long RegisterWakeupTarget(Connection connection, object target) => inbox.RegisterTarget(connection, target);
 
     /// <summary>Forgets an id of <see cref="RegisterWakeupTarget"/>: later wakeups to it are refused (queued ones dropped).</summary>
-    internal void UnregisterWakeupTarget(long id) => wakeupTargets.TryRemove(id, out _);
+    internal void UnregisterWakeupTarget(long id) => inbox.UnregisterTarget(id);
 
     internal Connection Listen(NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options, Func<Connection, Protocol?>? protocol,
         Func<Connection, SecurityLayer?>? security = null)
     {
         EnsureLoopThread();
-        if (poller is VirtualBackend network) return ListenVirtual(network, address, datagram, handler, options, protocol, security);
-        var ip = address.Literal ?? throw new ArgumentException($"listen address '{address.Host}' must be an IP literal or localhost", nameof(address));
-        if (options?.SharedAcceptor is { } shared) return ListenShared(shared, new IPEndPoint(ip, address.Port), datagram, handler, options, protocol, security);
-        var socket = datagram
-            ? new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
-            : new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            Transport.ConfigureListener(socket, options ?? ListenOptions.Default, datagram);
-            int port = options?.BoundPort ?? address.Port;
-            if (options?.ClaimPort == true) port = Transport.ClaimPort(new IPEndPoint(ip, port));
-            socket.Bind(new IPEndPoint(ip, port));
-            if (!datagram) socket.Listen((options ?? ListenOptions.Default).Backlog);
-            socket.Blocking = false;
-        }
-        catch (Exception ex)
-        {
-            socket.Dispose();
-            Log(LogSeverity.Error, "listen-failed", $"cannot listen on {address.Scheme}://{address.Host}:{address.Port}: {ex.Message}", ex);
-            throw;
-        }
-        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            Socket = socket,
-            State = ConnectionState.Connected,
-            LocalEndPoint = (IPEndPoint?)socket.LocalEndPoint,
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        Register(listener);
-        poller.Add(listener);
-        if (IsLogging(LogSeverity.Information))
-            Log(LogSeverity.Information, "listen", $"listening on {(datagram ? "udp" : "tcp")}://{listener.LocalEndPoint}", connectionId: listener.Id);
-        return listener;
-    }
-
-    /// <summary>A listener without a socket of its own: the <paramref name="shared"/> acceptor binds
-    /// once and hands this loop its share of the accepted sockets (<see cref="Adopt"/>).</summary>
-    private Connection ListenShared(SharedAcceptor shared, IPEndPoint endPoint, bool datagram, ConnectionHandler? handler, ListenOptions options,
-        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
-    {
-        if (datagram) throw new NotSupportedException("a shared acceptor hands over TCP connections only; share a UDP port with ListenOptions.ReusePort (Linux)");
-        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            State = ConnectionState.Connected,
-            LocalEndPoint = shared.Bind(endPoint, options),
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        Register(listener);
-        shared.Add(listener);
-        return listener;
+        return listeners.Listen(address, datagram, handler, options, protocol, security);
     }
 
     internal Connection Connect(NetworkAddress address, bool datagram, ConnectionHandler? handler, Protocol? protocol,
         Func<Connection, SecurityLayer?>? security = null)
     {
         EnsureLoopThread();
-        var connection = new Connection(this, NextId(), ConnectionRole.Outbound, datagram, handler)
+        var connection = new Connection(this, ConnectionTable.NextId(), ConnectionRole.Outbound, datagram, handler)
         {
             Host = address.Host,
             Port = address.Port,
@@ -431,7 +349,6 @@ public sealed partial class Manager : IDisposable
         if (poller is not VirtualBackend) connection.Connector = new OutboundConnector(this, connection);
         connection.DeadlineTimer = AddTimer(Options.ConnectTimeout, TimeSpan.Zero, _ => OnConnectTimeout(connection), null);
         Register(connection);
-        activeCount++;
         return connection;
     }
 
@@ -439,7 +356,7 @@ public sealed partial class Manager : IDisposable
     {
         if (due < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(due), "a timer cannot be due in the past");
         EnsureLoopThread();
-        var timer = new ManagerTimer(this, Ticks + ToTicks(due), period > TimeSpan.Zero ? ToTicks(period) : 0, callback, connection);
+        var timer = new ManagerTimer(this, Ticks + LoopClock.ToTicks(due), period > TimeSpan.Zero ? LoopClock.ToTicks(period) : 0, callback, connection);
         timers.Add(timer);
         return timer;
     }
@@ -451,7 +368,7 @@ public sealed partial class Manager : IDisposable
         if (connection.State == ConnectionState.Closed) return;
         checker?.Observe(connection, e.Kind, loopThread, e.Subject);
         Observer?.Invoke(connection, e);
-        if (e.Kind == EventKind.Open) connection.IsOpenRaised = true;
+        if (e.Kind == EventKind.Open) connection.Queued &= ~Queued.Open;
         try
         {
             connection.Protocol?.OnEvent(connection, e);
@@ -527,40 +444,21 @@ public sealed partial class Manager : IDisposable
         connection.Close();
     }
 
-    internal void ScheduleWrite(Connection connection)
-    {
-        if (connection.InWriteQueue) return;
-        connection.InWriteQueue = true;
-        writeQueue.Add(connection);
-    }
+    internal void ScheduleWrite(Connection connection) => queues.ScheduleWrite(connection);
 
     /// <summary>Asks for the connection's <see cref="Protocol.OnWork"/> in this iteration's work phase,
     /// so a protocol never raises events from inside a user's API call.</summary>
-    internal void ScheduleWork(Connection connection)
-    {
-        if (connection.InWorkQueue) return;
-        connection.InWorkQueue = true;
-        workQueue.Add(connection);
-    }
+    internal void ScheduleWork(Connection connection) => queues.ScheduleWork(connection);
 
-    internal void ScheduleRead(Connection connection)
-    {
-        if (connection.InReadQueue) return;
-        connection.InReadQueue = true;
-        readQueue.Add(connection);
-    }
+    internal void ScheduleRead(Connection connection) => queues.ScheduleRead(connection);
 
-    internal void ScheduleClose(Connection connection)
-    {
-        if (connection.InCloseQueue) return;
-        connection.InCloseQueue = true;
-        closeQueue.Add(connection);
-    }
+    internal void ScheduleClose(Connection connection) => queues.ScheduleClose(connection);
 
     // ------------------------------------------------------------------ phases
 
     private void RaisePendingOpens()
     {
+        var openQueue = queues.Open;
         for (int i = 0; i < openQueue.Count; i++)
         {
             var connection = openQueue[i];
@@ -575,53 +473,22 @@ public sealed partial class Manager : IDisposable
 
     private void WaitForReadiness(int timeoutMs)
     {
-        bool pendingWork = readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0
-            || HasPostedWork();
-        int timeout = pendingWork ? 0 : TimeoutUntilNextTimer(timeoutMs);
-        if (spinNext)
-        {
-            spinNext = false;
-            if (timeout != 0 && poller.SpinUntil(postedArrived ??= HasPostedWork, SpinBudgetTicks)) timeout = 0;
-        }
+        int timeout = queues.HasWork || inbox.HasWork ? 0 : TimeoutUntilNextTimer(timeoutMs);
+        if (inbox.SpinIfExpected(timeout)) timeout = 0;
+        var readQueue = queues.Read;
         foreach (var connection in readQueue)
         {
-            connection.InReadQueue = false;
+            connection.Queued &= ~Queued.Read;
             if (connection.State < ConnectionState.Closing) connection.MarkReady(ready);
         }
         readQueue.Clear();
         poller.Wait(timeout, ready);
     }
 
-    private static readonly long SpinBudgetTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
-    private bool spinNext;
-    private Func<bool>? postedArrived;
-
     /// <summary>Loop thread: work was just handed to another thread that will probably post back
     /// within microseconds (a client request's caller, continuing after its response). The next wait
     /// spins briefly for that post before sleeping, so the round trip costs no wake-up.</summary>
-    internal void ExpectPostSoon() => spinNext = true;
-
-    /// <summary>Work another thread handed over: posted actions, wakeups, a stop. Thread-safe reads.</summary>
-    private bool HasPostedWork() => !posted.IsEmpty || !wakeups.IsEmpty || stopRequested;
-
-    private void DeliverPosted()
-    {
-        for (int n = posted.Count; n > 0 && posted.TryDequeue(out var work); n--)
-            if (work is Action action) action(); else ((ILoopWorkItem)work).Run();
-        for (int n = wakeups.Count; n > 0 && wakeups.TryDequeue(out var wakeup); n--)
-        {
-            if (byId.TryGetValue(wakeup.Id, out var connection))
-            {
-                if (connection.State < ConnectionState.Closing && connection.IsOpenRaised)
-                    Raise(connection, new Event(EventKind.Wakeup, wakeup.Payload.AsSpan(0, wakeup.Length)));
-            }
-            else if (wakeupTargets.TryGetValue(wakeup.Id, out var target) && target.Connection is { State: < ConnectionState.Closing, IsOpenRaised: true, Protocol: { } protocol })
-            {
-                protocol.OnAddressedWakeup(target.Connection, target.Target, wakeup.Payload.AsSpan(0, wakeup.Length));
-            }
-            if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
-        }
-    }
+    internal void ExpectPostSoon() => inbox.ExpectPostSoon();
 
     /// <param name="readyAt">When the wait returned, to measure the loop lag (0: not measured): the
     /// time until the last ready connection is handled is the longest any of them waited.</param>
@@ -630,9 +497,9 @@ public sealed partial class Manager : IDisposable
         for (int i = 0; i < ready.Count; i++)
         {
             var connection = ready[i];
-            if (readyAt != 0 && i == ready.Count - 1) ConnectionTelemetry.Lag(Metrics, readyAt);
+            if (readyAt != 0 && i == ready.Count - 1) ConnectionTelemetry.Lag(this, readyAt);
             if (connection.State >= ConnectionState.Closing) continue;
-            if (connection.IsConnecting)
+            if (connection.Stage == ConnectionStage.Connecting)
             {
                 if (connection.WriteReady || connection.ReadReady) connection.Connector?.OnAttemptReady(connection);
                 continue;
@@ -640,8 +507,8 @@ public sealed partial class Manager : IDisposable
             if (connection.ReadReady)
             {
                 if (connection.IsDatagram) Datagrams.Read(this, connection, scratch);
-                else if (connection.Role == ConnectionRole.Listener) AcceptConnections(connection);
-                else ReadStream(connection);
+                else if (connection.Role == ConnectionRole.Listener) acceptor.AcceptAll(connection);
+                else streams.Read(connection);
             }
             if (connection.WriteReady && connection.WantsWrite) ScheduleWrite(connection);
         }
@@ -649,9 +516,9 @@ public sealed partial class Manager : IDisposable
 
     private void RaisePollEvents()
     {
-        for (int i = 0, n = connections.Count; i < n && i < connections.Count; i++)
+        for (int i = 0, n = table.Count; i < n && i < table.Count; i++)
         {
-            var connection = connections[i];
+            var connection = table[i];
             if (connection.IsOpenRaised && connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Poll));
         }
     }
@@ -686,10 +553,11 @@ public sealed partial class Manager : IDisposable
 
     private void RunProtocolWork()
     {
+        var workQueue = queues.Work;
         for (int i = 0; i < workQueue.Count; i++)
         {
             var connection = workQueue[i];
-            connection.InWorkQueue = false;
+            connection.Queued &= ~Queued.Work;
             if (connection.State < ConnectionState.Closing) connection.Security?.OnWork(connection);
             if (connection.State < ConnectionState.Closing) connection.Protocol?.OnWork(connection);
             connection.ReceiveBuffer.ReleaseIfEmpty();
@@ -701,202 +569,34 @@ public sealed partial class Manager : IDisposable
     {
         // Only what is queued now: a producer refilling on every Write event waits for the next
         // iteration instead of holding the loop here.
+        var writeQueue = queues.Write;
         int count = writeQueue.Count;
         for (int i = 0; i < count; i++)
         {
             var connection = writeQueue[i];
-            connection.InWriteQueue = false;
-            if (connection.State >= ConnectionState.Closing || connection.State == ConnectionState.Open || connection.IsConnecting) continue;
+            connection.Queued &= ~Queued.Write;
+            if (connection.State is ConnectionState.Open or >= ConnectionState.Closing) continue;
             if (connection.IsDatagram) Datagrams.Flush(this, connection);
             else
             {
                 connection.Security?.PrepareWrite(connection, connection.State == ConnectionState.Draining);
-                if (!connection.SocketOutbound.IsEmpty && connection.State < ConnectionState.Closing) WriteStream(connection);
+                if (!connection.SocketOutbound.IsEmpty && connection.State < ConnectionState.Closing) streams.Write(connection);
             }
-            if (connection.State == ConnectionState.Draining && connection.SendBuffer.IsEmpty && connection.SocketOutbound.IsEmpty) FinishDrain(connection);
+            if (connection.State == ConnectionState.Draining && connection.SendBuffer.IsEmpty && connection.SocketOutbound.IsEmpty) streams.FinishDrain(connection);
         }
         writeQueue.RemoveRange(0, count);
     }
 
-    private void CloseMarked()
-    {
-        for (int i = 0; i < closeQueue.Count; i++) FinalizeClose(closeQueue[i]);
-        closeQueue.Clear();
-    }
-
     // ------------------------------------------------------------------ transport steps
-
-    private void AcceptConnections(Connection listener)
-    {
-        for (int i = 0; i < AcceptBatch; i++)
-        {
-            if (listener.Virtual is { } virtualListener)
-            {
-                if (virtualListener.Accept() is not { } accepted)
-                {
-                    listener.ReadReady = false;
-                    return;
-                }
-                AdoptAccepted(listener, null, accepted, -1, accepted.LocalEndPoint, accepted.RemoteEndPoint);
-                continue;
-            }
-            if (Backend == PollerBackend.Epoll && OperatingSystem.IsLinux())
-            {
-                int descriptor = Transport.AcceptDescriptor(listener.Socket!, out var remote);
-                if (descriptor < 0)
-                {
-                    listener.ReadReady = false;
-                    return;
-                }
-                AdoptAccepted(listener, null, null, descriptor, Transport.AcceptedLocalEndPoint(listener, descriptor), remote);
-                continue;
-            }
-            var socket = Transport.Accept(listener.Socket!);
-            if (socket is null)
-            {
-                listener.ReadReady = false;
-                return;
-            }
-            Adopt(listener, socket);
-        }
-        ScheduleRead(listener);
-    }
 
     /// <summary>Makes an accepted socket a connection of <paramref name="listener"/>: from its own
     /// accept, or handed over by the acceptor a <see cref="ManagerGroup"/> shares between loops.
     /// Loop thread only.</summary>
-    internal void Adopt(Connection listener, Socket socket) =>
-        AdoptAccepted(listener, socket, null, -1, Transport.AcceptedLocalEndPoint(listener, socket), (IPEndPoint?)socket.RemoteEndPoint);
-
-    private void AdoptAccepted(Connection listener, Socket? socket, VirtualSocket? virtualSocket, int descriptor, IPEndPoint? local, IPEndPoint? remote)
-    {
-        if (activeCount >= Options.MaxConnections)
-        {
-            socket?.Dispose();
-            virtualSocket?.Dispose();
-            Transport.CloseDescriptor(descriptor);
-            RefuseOverLimit(listener);
-            return;
-        }
-        if (listener.State >= ConnectionState.Closing)
-        {
-            socket?.Dispose();
-            virtualSocket?.Dispose();
-            Transport.CloseDescriptor(descriptor);
-            return;
-        }
-        var connection = new Connection(this, NextId(), ConnectionRole.Accepted, false, listener.Handler)
-        {
-            Socket = socket,
-            Descriptor = descriptor,
-            Virtual = virtualSocket,
-            State = ConnectionState.Connected,
-            LocalEndPoint = local,
-            RemoteEndPoint = remote,
-        };
-        connection.Protocol = listener.AcceptedProtocol?.Invoke(connection);
-        connection.Security = listener.AcceptedSecurity?.Invoke(connection);
-        Register(connection, queueOpen: false);
-        activeCount++;
-        poller.Add(connection);
-        Raise(connection, new Event(EventKind.Open));
-        if (connection.State < ConnectionState.Closing) Raise(connection, new Event(EventKind.Accept));
-        if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
-    }
-
-    private void ReadStream(Connection connection)
-    {
-        if (connection.State == ConnectionState.Draining)
-        {
-            DiscardInput(connection);
-            return;
-        }
-        if (connection.IsReadPaused) return;
-        var buffer = connection.SocketInbound;
-        var span = buffer.GetWriteSpan(connection.ReadSize);
-        if (span.IsEmpty) return;
-        int n = Receive(connection, span, out var error);
-        if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
-        if (error != SocketError.Success) { Fail(connection, Transport.Error("receive failed", error)); return; }
-        if (n == 0) { EndOfStream(connection); return; }
-        ConnectionTelemetry.Received(Metrics, connection, n);
-        // Adaptive read size: a read that filled its span asks for twice as much next time (a bulk
-        // transfer then costs a read and a loop iteration per 256 KiB, not per 16 KiB); reads that
-        // come back mostly empty shrink it again. The buffer still holds no more than it must:
-        // a large array goes back to the pool as soon as the protocol consumes it.
-        if (n == span.Length) connection.ReadSize = Math.Min(connection.ReadSize * 2, Math.Min(MaxReadSize, buffer.Limit));
-        else if (n < connection.ReadSize / 4) connection.ReadSize = Math.Max(connection.ReadSize / 2, MinReadSize);
-        // A full read may have left more behind; after a short one an edge-triggered backend
-        // reports new data, except the end of stream it already announced (PeerHangup).
-        connection.ReadReady = n == span.Length || connection.PeerHangup;
-        if (connection.ReadReady) ScheduleRead(connection);
-        buffer.Advance(n);
-        if (connection.Security is { } security) security.OnReceived(connection);
-        else Raise(connection, new Event(EventKind.Read, buffer.Span[^n..]));
-        connection.ReceiveBuffer.ReleaseIfEmpty(); // the handlers are done with it: an idle connection holds no buffer
-    }
-
-    private void DiscardInput(Connection connection)
-    {
-        int n = Receive(connection, scratch, out var error);
-        if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
-        if (n == 0 || error != SocketError.Success) { connection.IsPeerClosed = true; connection.Close(); return; }
-        ScheduleRead(connection);
-    }
-
-    private static int Receive(Connection connection, Span<byte> span, out SocketError error) =>
-        connection.Virtual is { } link ? link.Receive(span, out error) : Transport.Receive(connection, span, out error);
-
-    private void EndOfStream(Connection connection)
-    {
-        connection.ReadReady = false;
-        // Under TLS the layer first delivers the plaintext it still holds, then calls PeerClosed.
-        if (connection.Security is { } security) security.OnTransportEnd(connection);
-        else PeerClosed(connection);
-    }
+    internal void Adopt(Connection listener, Socket socket) => acceptor.Adopt(listener, socket);
 
     /// <summary>The peer's stream ended (after all its plaintext was delivered): tell the protocol,
     /// then close once the send buffer is written.</summary>
-    internal void PeerClosed(Connection connection)
-    {
-        if (connection.State >= ConnectionState.Closing) return;
-        connection.IsPeerClosed = true;
-        if (connection.Protocol?.OnEndOfStream(connection) == true) return;
-        if (connection.SendBuffer.IsEmpty && connection.SocketOutbound.IsEmpty) connection.Close();
-        else connection.CloseAfterDrain();
-    }
-
-    private void WriteStream(Connection connection)
-    {
-        var buffer = connection.SocketOutbound;
-        int n = connection.Virtual is { } link ? link.Send(buffer.Span, out var error) : Transport.Send(connection, buffer.Span, out error);
-        if (error == SocketError.WouldBlock) { connection.WriteReady = false; return; }
-        if (error != SocketError.Success) { Fail(connection, Transport.Error("send failed", error)); return; }
-        ConnectionTelemetry.Sent(Metrics, connection, n);
-        bool wasPaused = connection.IsReadPaused;
-        buffer.Consume(n);
-        buffer.ReleaseIfEmpty();
-        if (!buffer.IsEmpty) connection.WriteReady = false;
-        if (wasPaused && !connection.IsReadPaused && connection.ReadReady) ScheduleRead(connection);
-        Raise(connection, new Event(EventKind.Write, count: n));
-    }
-
-    private void FinishDrain(Connection connection)
-    {
-        if (connection.IsHalfClosed) return;
-        if (connection.IsPeerClosed || Options.LingerTimeout == TimeSpan.Zero)
-        {
-            connection.Close();
-            return;
-        }
-        connection.IsHalfClosed = true;
-        if (connection.Virtual is { } link) link.ShutdownSend();
-        else Transport.ShutdownSend(connection);
-        var linger = AddTimer(Options.LingerTimeout, TimeSpan.Zero, _ => connection.Close(), null);
-        connection.DeadlineTimer?.Cancel();
-        connection.DeadlineTimer = linger;
-        if (connection.ReadReady) ScheduleRead(connection);
-    }
+    internal void PeerClosed(Connection connection) => StreamIO.PeerClosed(connection);
 
     /// <summary>Starts watching a socket the connection owns (an outbound connection's, once it
     /// connects, or a connection attempt's).</summary>
@@ -911,7 +611,7 @@ public sealed partial class Manager : IDisposable
     {
         connection.DeadlineTimer?.Cancel();
         connection.DeadlineTimer = null;
-        connection.State = ConnectionState.Connected;
+        connection.Stage = ConnectionStage.Connected;
         connection.LocalEndPoint = connection.Virtual?.LocalEndPoint ?? (IPEndPoint?)connection.Socket!.LocalEndPoint;
         Raise(connection, new Event(EventKind.Connect));
         if (connection.State < ConnectionState.Closing) connection.Security?.Start(connection);
@@ -922,42 +622,6 @@ public sealed partial class Manager : IDisposable
     {
         if (connection.State >= ConnectionState.Connected) return;
         Fail(connection, new TimeoutException($"connect to {connection.Host}:{connection.Port} timed out after {Options.ConnectTimeout.TotalSeconds:0.###} s"));
-    }
-
-    private void FinalizeClose(Connection connection)
-    {
-        connection.InCloseQueue = false;
-        if (connection.State == ConnectionState.Closed) return;
-        connection.State = ConnectionState.Closing;
-        try
-        {
-            if (!connection.IsOpenRaised) Raise(connection, new Event(EventKind.Open));
-            else connection.Protocol?.OnClosing(connection, connection.CloseCause, null);
-            Raise(connection, new Event(EventKind.Close));
-        }
-        finally
-        {
-            Release(connection);
-        }
-    }
-
-    private void Release(Connection connection)
-    {
-        connection.State = ConnectionState.Closed;
-        connection.DeadlineTimer?.Cancel();
-        connection.Connector?.Abort();
-        if (connection.IsRegistered) poller.Remove(connection);
-        Transport.Close(connection);
-        connection.Virtual?.Dispose();
-        connection.ReleaseBuffers();
-        int index = connection.Index;
-        var last = connections[^1];
-        connections[index] = last;
-        last.Index = index;
-        connections.RemoveAt(connections.Count - 1);
-        byId.TryRemove(connection.Id, out _);
-        if (connection.Role != ConnectionRole.Listener) activeCount--;
-        ConnectionTelemetry.Closed(Metrics, connection);
     }
 
     private void Teardown()
@@ -977,38 +641,14 @@ public sealed partial class Manager : IDisposable
             {
                 firstError = ex;
             }
-            while (connections.Count > 0)
-            {
-                var connection = connections[^1];
-                if (connection.State < ConnectionState.Closing)
-                {
-                    connection.State = ConnectionState.Closing;
-                    connection.CloseCause = CloseCause.Disposed;
-                }
-                try
-                {
-                    FinalizeClose(connection);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // A Close handler reacting with Connect or AddTimer on this manager: nothing to do.
-                }
-                catch (Exception ex) when (ex is not LifecycleViolationException)
-                {
-                    // Every connection is still released; the first handler bug is rethrown below.
-                    firstError ??= ex;
-                }
-            }
+            firstError = closer.CloseAll(firstError);
         }
         finally
         {
             loopThread = -1;
             shutdown?.Finish();
             timers.Clear();
-            while (posted.TryDequeue(out var work))
-                if (work is IDisposable unrun) unrun.Dispose(); // e.g. a socket handed over by a shared acceptor
-            while (wakeups.TryDequeue(out var wakeup))
-                if (wakeup.Payload.Length > 0) ArrayPool<byte>.Shared.Return(wakeup.Payload);
+            inbox.Discard();
             poller.Dispose();
         }
         if (firstError is not null) throw new AggregateException("a Close handler threw during Dispose", firstError);
@@ -1016,23 +656,16 @@ public sealed partial class Manager : IDisposable
 
     // ------------------------------------------------------------------ helpers
 
-    private void Register(Connection connection, bool queueOpen = true)
+    /// <summary>An outbound connection made by an API call: live from now on, its
+    /// <see cref="EventKind.Open"/> raised by the next opens phase.</summary>
+    private void Register(Connection connection)
     {
-        connection.Index = connections.Count;
-        connections.Add(connection);
-        byId[connection.Id] = connection;
-        ConnectionTelemetry.Opened(Metrics, connection);
-        if (queueOpen) openQueue.Add(connection);
+        table.Add(connection);
+        queues.QueueOpen(connection);
     }
 
-    private int TimeoutUntilNextTimer(int timeoutMs)
-    {
-        if (timers.NextDue() is not { } due) return timeoutMs;
-        long ticks = due - Ticks;
-        if (ticks <= 0) return 0;
-        long ms = (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
-        return timeoutMs < 0 ? (int)Math.Min(ms, int.MaxValue) : (int)Math.Min(ms, timeoutMs);
-    }
+    private int TimeoutUntilNextTimer(int timeoutMs) =>
+        timers.NextDue() is { } due ? Clock.MillisecondsUntil(due, timeoutMs) : timeoutMs;
 
     private void EnsureLoopThread()
     {
@@ -1042,24 +675,4 @@ public sealed partial class Manager : IDisposable
             throw new InvalidOperationException("call this on the loop thread; from other threads use Manager.Post");
     }
 
-    /// <summary>An accepted socket was closed at once: <see cref="ManagerOptions.MaxConnections"/> is reached.
-    /// Counted each time, logged at most once a second (a flood must not flood the log too).</summary>
-    private void RefuseOverLimit(Connection listener)
-    {
-        ConnectionTelemetry.Error(Metrics, listener, "connection_limit");
-        refusedSinceLog++;
-        long now = Now;
-        if (lastRefusalLog != 0 && now - lastRefusalLog < Stopwatch.Frequency) return;
-        lastRefusalLog = now;
-        Log(LogSeverity.Warning, "connection-limit",
-            $"MaxConnections ({Options.MaxConnections}) reached: {refusedSinceLog} connection(s) refused on {listener.LocalEndPoint}", connectionId: listener.Id);
-        refusedSinceLog = 0;
-    }
-
-    private long lastRefusalLog;
-    private int refusedSinceLog;
-
-    private static long NextId() => Interlocked.Increment(ref lastId);
-
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

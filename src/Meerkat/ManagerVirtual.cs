@@ -13,28 +13,10 @@ public sealed partial class Manager
     /// <summary>For a driver that owns time (the virtual network): the next iteration has work
     /// without waiting for readiness or a timer.</summary>
     internal bool HasPendingWork =>
-        readQueue.Count > 0 || writeQueue.Count > 0 || closeQueue.Count > 0 || openQueue.Count > 0 || workQueue.Count > 0 || HasPostedWork();
+        queues.HasWork || inbox.HasWork;
 
     /// <summary>When the earliest live timer is due (<see cref="Ticks"/>), or null.</summary>
     internal long? NextTimerDue => disposed ? null : timers.NextDue();
-
-    /// <summary>A listener on the virtual network: any host name (<c>server.test</c>) or IP literal.</summary>
-    private Connection ListenVirtual(VirtualBackend network, NetworkAddress address, bool datagram, ConnectionHandler? handler, ListenOptions? options,
-        Func<Connection, Protocol?>? protocol, Func<Connection, SecurityLayer?>? security)
-    {
-        if (datagram) throw new NotSupportedException("the virtual network carries TCP only");
-        var listener = new Connection(this, NextId(), ConnectionRole.Listener, datagram, handler)
-        {
-            State = ConnectionState.Connected,
-            AcceptedProtocol = protocol,
-            AcceptedSecurity = security,
-        };
-        listener.Virtual = network.Listen(listener, address.Host, options?.BoundPort ?? address.Port, (options ?? ListenOptions.Default).Backlog);
-        listener.LocalEndPoint = listener.Virtual.LocalEndPoint;
-        Register(listener);
-        poller.Add(listener);
-        return listener;
-    }
 
     /// <summary>Virtual network: the host name of an outbound connection resolved to <paramref name="address"/>.</summary>
     internal void OnVirtualResolved(Connection connection, IPEndPoint address)

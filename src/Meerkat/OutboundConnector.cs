@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -134,7 +133,7 @@ internal sealed class OutboundConnector
             manager.Fail(connection, new MeerkatException($"cannot resolve host '{Host}': {reason}", error));
             return;
         }
-        plan = new HappyEyeballs(usable, connection.Port, (long)(manager.Options.ConnectionAttemptDelay.TotalSeconds * Stopwatch.Frequency));
+        plan = new HappyEyeballs(usable, connection.Port, LoopClock.ToTicks(manager.Options.ConnectionAttemptDelay));
         attempts = new Connection?[plan.Order.Count];
         stage = Stage.Racing;
         connection.RemoteEndPoint = plan.Order[0];
@@ -189,7 +188,7 @@ internal sealed class OutboundConnector
         }
         timer?.Cancel();
         timer = plan.NextAttemptDue is { } due
-            ? manager.AddTimer(TimeSpan.FromSeconds(Math.Max(0, due - now) / (double)Stopwatch.Frequency), TimeSpan.Zero, _ => Advance(), null)
+            ? manager.AddTimer(LoopClock.ToTimeSpan(Math.Max(0, due - now)), TimeSpan.Zero, _ => Advance(), null)
             : null;
     }
 
@@ -206,7 +205,7 @@ internal sealed class OutboundConnector
         {
             Socket = socket,
             RemoteEndPoint = endPoint,
-            IsConnecting = !completed,
+            Stage = completed ? ConnectionStage.Open : ConnectionStage.Connecting,
             Connector = this,
         };
         if (completed) Win(index);
@@ -226,7 +225,7 @@ internal sealed class OutboundConnector
         for (int i = 0; i < attempts.Length; i++) CloseAttempt(i);
         connection.Socket = attempt.Socket;
         attempt.Socket = null;
-        attempt.State = ConnectionState.Closed;
+        attempt.Stage = ConnectionStage.Closed;
         connection.RemoteEndPoint = plan.Order[index];
         connection.Connector = null;
         manager.Watch(connection);
@@ -247,7 +246,7 @@ internal sealed class OutboundConnector
     {
         if (attempts[index] is not { } attempt) return;
         attempts[index] = null;
-        attempt.State = ConnectionState.Closed;
+        attempt.Stage = ConnectionStage.Closed;
         if (attempt.IsRegistered) manager.Unwatch(attempt);
         attempt.Socket?.Dispose();
         attempt.Socket = null;

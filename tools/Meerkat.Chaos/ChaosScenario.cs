@@ -1,11 +1,15 @@
 // One chaos seed: an HTTP server (immediate and deferred responses, a WebSocket echo) and clients
 // (pipelined HTTP requests, a WebSocket, a raw connection pipelining past a Connection: close) on a
 // virtual network whose every connection gets faults drawn from the seed. It checks the invariants
-// a user relies on and returns what broke; the same seed replays the same trace.
+// a user relies on and returns what broke; the same seed replays the same trace. With TLS, the HTTP
+// clients talk HTTPS (an RSA certificate: every handshake message has a fixed size, docs/testing.md).
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Meerkat.Http;
 using Meerkat.Http.Client;
 using Meerkat.Testing;
+using Meerkat.Tls;
 using Meerkat.WebSockets;
 
 namespace Meerkat.Chaos;
@@ -31,12 +35,33 @@ public static class ChaosScenario
         return data;
     }
 
-    /// <summary>Runs seed <paramref name="seed"/>; <paramref name="keepTrace"/> keeps the trace lines.</summary>
-    public static ChaosResult Run(int seed, bool keepTrace = false)
+    /// <summary>The server's certificate for <c>--tls</c>: self-signed RSA, made once per process. Its key
+    /// differs between processes, its size does not (RSA signatures are as long as the modulus; an
+    /// ECDSA signature's DER encoding varies by a byte or two, and so would the trace).</summary>
+    public static X509Certificate2 Certificate => LazyCertificate.Value;
+
+    private static readonly Lazy<X509Certificate2> LazyCertificate = new(() =>
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=server.test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("server.test");
+        request.CertificateExtensions.Add(names.Build());
+        // A fixed serial: CreateSelfSigned draws a random one, whose DER encoding is 8 or 9 bytes long.
+        byte[] serial = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08];
+        using var made = request.Create(request.SubjectName, X509SignatureGenerator.CreateForRSA(key, RSASignaturePadding.Pkcs1),
+            new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2049, 1, 1, 0, 0, 0, TimeSpan.Zero), serial);
+        using var withKey = made.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pfx), null);
+    });
+
+    /// <summary>Runs seed <paramref name="seed"/>; <paramref name="keepTrace"/> keeps the trace lines;
+    /// <paramref name="tls"/> makes the HTTP clients talk HTTPS.</summary>
+    public static ChaosResult Run(int seed, bool keepTrace = false, bool tls = false)
     {
         var failures = new List<string>();
         var network = new VirtualNetwork(seed) { RandomFaults = true, KeepTrace = keepTrace };
-        var state = new SeedRun(network, new Random(seed), failures);
+        var state = new SeedRun(network, new Random(seed), failures, tls);
         try
         {
             state.Start();
@@ -62,7 +87,7 @@ public static class ChaosScenario
     }
 
     /// <summary>The state of one seed's run.</summary>
-    private sealed class SeedRun(VirtualNetwork network, Random random, List<string> failures)
+    private sealed class SeedRun(VirtualNetwork network, Random random, List<string> failures, bool tls)
     {
         private readonly Dictionary<long, (int Opens, int Closes, string Who)> lifecycles = [];
         private readonly Dictionary<long, ServerConnection> serverConnections = [];
@@ -75,6 +100,9 @@ public static class ChaosScenario
             server = network.CreateManager("server.test", new ManagerOptions { CheckInvariants = true });
             client = network.CreateManager("client.test", new ManagerOptions { CheckInvariants = true });
             server.ListenHttp("http://server.test:80", OnServerEvent, new HttpServerOptions { TimeProvider = network.Clock });
+            if (tls)
+                server.ListenHttp("https://server.test:443", OnServerEvent,
+                    new HttpServerOptions { TimeProvider = network.Clock, Tls = new TlsServerOptions { Certificate = Certificate } });
             int httpConnections = random.Next(1, 4);
             for (int i = 0; i < httpConnections; i++) StartHttpClient();
             if (random.Next(2) == 0) StartWebSocket();
@@ -196,13 +224,16 @@ public static class ChaosScenario
         private void StartHttpClient()
         {
             var record = new HttpClientConnection();
-            record.Connection = client.ConnectHttp("http://server.test:80", (c, e) => OnHttpClientEvent(record, c, e));
+            record.Connection = tls
+                ? client.ConnectHttp("https://server.test:443", (c, e) => OnHttpClientEvent(record, c, e),
+                    new HttpClientConnectionOptions { Tls = new TlsClientOptions { TrustedRoots = [Certificate] } })
+                : client.ConnectHttp("http://server.test:80", (c, e) => OnHttpClientEvent(record, c, e));
             int requests = random.Next(1, 5);
             for (int i = 0; i < requests; i++)
             {
                 int size = random.Next(0, 20_000);
                 string path = random.Next(3) == 0 ? $"/defer/{size}/{random.Next(0, 2_000)}" : $"/n/{size}";
-                var request = new HttpClientRequest("GET", "http://server.test" + path);
+                var request = new HttpClientRequest("GET", (tls ? "https://server.test" : "http://server.test") + path);
                 bool last = i == requests - 1;
                 if (last && random.Next(3) == 0) request.Headers.Add(new("Connection", "close"));
                 if (!record.Connection.SendRequest(request)) break;

@@ -58,7 +58,8 @@ internal static class ConnectionTelemetry
             metrics.Errors.Add(1, new(TelemetryTags.ErrorType, errorType), new(TelemetryTags.Role, TelemetryTags.RoleOf(connection.Role)));
     }
 
-    /// <summary>The loop started handling its last ready connection <paramref name="since"/> ticks after the wait returned.</summary>
-    public static void Lag(MeerkatMetrics metrics, long since) =>
-        metrics.LoopLag.Record((Stopwatch.GetTimestamp() - since) / (double)Stopwatch.Frequency);
+    /// <summary>The loop started handling its last ready connection: <paramref name="since"/> is when the
+    /// wait returned, on the manager's clock.</summary>
+    public static void Lag(Manager manager, long since) =>
+        manager.Metrics.LoopLag.Record(LoopClock.Seconds(since, manager.Ticks));
 }

@@ -56,7 +56,7 @@ internal sealed class HttpClientTelemetry
     public void Sent(Connection connection, HttpClientRequest request, Activity? span)
     {
         var metrics = connection.Manager.Metrics;
-        long start = span is not null || metrics.ClientRequestDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        long start = span is not null || metrics.ClientRequestDuration.Enabled ? connection.Manager.Ticks : 0;
         pending.Enqueue(new Pending { Start = start, Method = TelemetryTags.MethodOf(request.Method), Span = span });
         if (pending.Count == 1 && open == OpenState.Idle) Move(connection, OpenState.Active);
     }
@@ -131,7 +131,7 @@ internal sealed class HttpClientTelemetry
             if (status != 0) tags.Add(TelemetryTags.StatusCode, TelemetryTags.StatusCodeOf(status));
             if (version is not null) tags.Add(TelemetryTags.ProtocolVersion, version);
             if (errorType is not null) tags.Add(TelemetryTags.ErrorType, errorType);
-            metrics.ClientRequestDuration.Record((Stopwatch.GetTimestamp() - request.Start) / (double)Stopwatch.Frequency, tags);
+            metrics.ClientRequestDuration.Record(LoopClock.Seconds(request.Start, connection.Manager.Ticks), tags);
         }
         if (request.Span is not { } span) return;
         if (status != 0) span.SetTag(TelemetryTags.StatusCode, status);

@@ -11,7 +11,7 @@ namespace Meerkat.Diagnostics;
 /// <summary>What one server transaction recorded when it began, to end it consistently.</summary>
 internal struct ServerTransactionTelemetry
 {
-    /// <summary>Stopwatch ticks when the transaction began; 0 when nothing is measured.</summary>
+    /// <summary>When the transaction began, on the manager's clock; 0 when nothing is measured.</summary>
     public long Start;
 
     /// <summary><c>http.request.method</c> as recorded.</summary>
@@ -40,7 +40,7 @@ internal static class HttpServerTelemetry
         var metrics = connection.Manager.Metrics;
         bool isTraced = MeerkatTelemetry.ActivitySource.HasListeners();
         if (!isTraced && !metrics.ServerRequestDuration.Enabled && !metrics.ServerActiveRequests.Enabled) return;
-        t.Start = Stopwatch.GetTimestamp();
+        t.Start = connection.Manager.Ticks;
         t.Method = TelemetryTags.MethodOf(request.Method);
         t.Scheme = connection.Security is null ? "http" : "https";
         if (metrics.ServerActiveRequests.Enabled)
@@ -73,7 +73,7 @@ internal static class HttpServerTelemetry
             if (status != 0) tags.Add(TelemetryTags.StatusCode, TelemetryTags.StatusCodeOf(status));
             if (route is not null) tags.Add(TelemetryTags.Route, route);
             if (errorType is not null) tags.Add(TelemetryTags.ErrorType, errorType);
-            metrics.ServerRequestDuration.Record((Stopwatch.GetTimestamp() - t.Start) / (double)Stopwatch.Frequency, tags);
+            metrics.ServerRequestDuration.Record(LoopClock.Seconds(t.Start, connection.Manager.Ticks), tags);
         }
         if (t.Span is { } span) EndSpan(span, t.Method!, status, route, errorType, error);
         t = default;

@@ -10,7 +10,7 @@ namespace Meerkat.Diagnostics;
 /// <summary>TLS handshake measurements and the <c>tls-failed</c> log record.</summary>
 internal static class TlsTelemetry
 {
-    /// <summary>The handshake begun at <paramref name="started"/> (Stopwatch ticks) ended: with
+    /// <summary>The handshake begun at <paramref name="started"/> (the manager's clock) ended: with
     /// <paramref name="protocol"/> negotiated, or with <paramref name="failure"/>.</summary>
     public static void HandshakeEnded(Connection connection, long started, SslProtocols protocol, Exception? failure)
     {
@@ -22,7 +22,7 @@ internal static class TlsTelemetry
             var tags = new TagList { { TelemetryTags.Role, TelemetryTags.RoleOf(connection.Role) } };
             if (failure is null) tags.Add(TelemetryTags.TlsVersion, VersionOf(protocol));
             else tags.Add(TelemetryTags.ErrorType, errorType);
-            metrics.TlsHandshakeDuration.Record((Stopwatch.GetTimestamp() - started) / (double)Stopwatch.Frequency, tags);
+            metrics.TlsHandshakeDuration.Record(LoopClock.Seconds(started, manager.Ticks), tags);
         }
         if (failure is null) return;
         if (manager.IsLogging(LogSeverity.Warning))

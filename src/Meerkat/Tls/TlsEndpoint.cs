@@ -86,6 +86,7 @@ internal sealed class TlsServerEndpoint : TlsEndpoint
             EnabledSslProtocols = options.EnabledProtocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             ApplicationProtocols = protocols.Count > 0 ? protocols : null,
+            AllowTlsResume = !layer.IsOnVirtualNetwork,
         };
         if (options.ClientCertificates != ClientCertificateMode.None)
         {
@@ -133,6 +134,7 @@ internal sealed class TlsClientEndpoint(TlsClientOptions options, string host, I
             CertificateChainPolicy = ChainPolicy(options.TrustedRoots),
             ApplicationProtocols = options.ApplicationProtocols.Count > 0 ? [.. options.ApplicationProtocols] : defaultProtocols is { Count: > 0 } offered ? [.. offered] : null,
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckServer(layer, certificate as X509Certificate2, chain, errors),
+            AllowTlsResume = !layer.IsOnVirtualNetwork,
         };
         if (options.ClientCertificate is { } mine) settings.ClientCertificates = [mine];
         return ssl.AuthenticateAsClientAsync(settings, CancellationToken.None);

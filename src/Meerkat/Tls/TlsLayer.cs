@@ -15,16 +15,54 @@ namespace Meerkat.Tls;
 /// raises what happened, in order: <see cref="EventKind.TlsHandshake"/>, one
 /// <see cref="EventKind.Read"/> with all the plaintext made, <see cref="EventKind.Error"/>, or the
 /// peer's end of stream. Events are never raised from inside SslStream's continuations.</para>
-/// <para>Reading phases (<see cref="ReadPhase"/>): Idle → Waiting (SslStream waits for ciphertext)
-/// → Idle; Idle → Stalled (the receive buffer is full) → Idle when the application consumes;
-/// Idle → Ended (close_notify, or the transport ended; all plaintext delivered). End of stream
-/// reaches the protocol only once the reading phase is Ended (DESIGN.md §4.3).</para>
+/// <para>Three phase enums, each value's comment naming its legal successors: the handshake
+/// (<see cref="HandshakePhase"/>), reading (<see cref="ReadPhase"/>) and writing
+/// (<see cref="WritePhase"/>). End of stream reaches the protocol only once reading has ended (all
+/// plaintext delivered, DESIGN.md §4.3), once: <see cref="Manager.PeerClosed"/> marks the connection
+/// <see cref="Connection.IsPeerClosed"/>.</para>
 /// </remarks>
 internal sealed class TlsLayer : SecurityLayer
 {
-    private enum HandshakePhase { NotStarted, Running, Done, Failed }
+    /// <summary>Ordered: <c>&gt;= Done</c> means established.</summary>
+    private enum HandshakePhase
+    {
+        /// <summary>The transport is not up yet. Next: Running (Start), Failed (the peer closed first).</summary>
+        NotStarted,
+        /// <summary>SslStream is authenticating. Next: Done, Failed (refused, timed out, cut).</summary>
+        Running,
+        /// <summary>The handshake failed; the connection fails with the reason. Final.</summary>
+        Failed,
+        /// <summary>Established; <see cref="EventKind.TlsHandshake"/> not raised yet. Next: Announced.</summary>
+        Done,
+        /// <summary>Established and <see cref="EventKind.TlsHandshake"/> raised. Final.</summary>
+        Announced,
+    }
 
-    private enum ReadPhase { Idle, Waiting, Stalled, Ended }
+    /// <summary>Ordered: <c>&gt;= Ended</c> means the peer's stream is over.</summary>
+    private enum ReadPhase
+    {
+        /// <summary>May read. Next: Waiting, Stalled, Ended, CloseNotified.</summary>
+        Idle,
+        /// <summary>SslStream waits for ciphertext. Next: Idle (a record completed).</summary>
+        Waiting,
+        /// <summary>The receive buffer is full. Next: Idle (the application consumed).</summary>
+        Stalled,
+        /// <summary>The transport ended (possibly inside a record: a truncation the protocol's framing
+        /// judges) or reading failed; all plaintext delivered. Final.</summary>
+        Ended,
+        /// <summary>The peer's close_notify was read; all plaintext delivered. Final.</summary>
+        CloseNotified,
+    }
+
+    private enum WritePhase
+    {
+        /// <summary>May encrypt. Next: Writing, ShutDown.</summary>
+        Ready,
+        /// <summary>An SslStream write did not complete synchronously. Next: Ready (it completed).</summary>
+        Writing,
+        /// <summary>close_notify sent (draining, everything written). Final.</summary>
+        ShutDown,
+    }
 
     private const int ChunkSize = 16 * 1024;
 
@@ -42,14 +80,10 @@ internal sealed class TlsLayer : SecurityLayer
     private HandshakePhase handshake;
     private long handshakeStarted;
     private ReadPhase reading;
+    private WritePhase writing;
     private Task? handshakeTask;
     private ValueTask<int> pendingRead;
     private ValueTask pendingWrite;
-    private bool isWriting;
-    private bool isShutdownSent;
-    private bool isHandshakeRaised;
-    private bool isEndSignalled;
-    private bool isCloseNotifyReceived;
     private int undelivered;
     private Exception? failure;
     private byte[]? plainStart; // the peer's first bytes, kept only when they are not a TLS record
@@ -81,13 +115,18 @@ internal sealed class TlsLayer : SecurityLayer
 
     public override IoBuffer Outbound => outbound;
 
-    public override bool IsEstablished => handshake == HandshakePhase.Done;
+    public override bool IsEstablished => handshake >= HandshakePhase.Done;
 
     /// <summary>The negotiated session (null before the handshake completes).</summary>
     public SslStream? Session => IsEstablished ? ssl : null;
 
     /// <summary>True when the peer ended its stream with a TLS close_notify (not just a TCP close).</summary>
-    public bool IsCloseNotifyReceived => isCloseNotifyReceived;
+    public bool IsCloseNotifyReceived => reading == ReadPhase.CloseNotified;
+
+    /// <summary>True on the virtual network (Meerkat.Testing), where TLS resumption is off: a session
+    /// cached by an earlier connection of the process would make a seed's handshakes, and so its
+    /// trace, depend on what ran before it (docs/testing.md).</summary>
+    internal bool IsOnVirtualNetwork => connection.Manager.Backend == PollerBackend.Virtual;
 
     /// <summary>The reason recorded by a certificate check that refused the peer.</summary>
     internal TlsException? Refusal { get; set; }
@@ -96,7 +135,7 @@ internal sealed class TlsLayer : SecurityLayer
     {
         if (handshake != HandshakePhase.NotStarted) return;
         handshake = HandshakePhase.Running;
-        handshakeStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        handshakeStarted = connection.Manager.Ticks;
         loopThreadId = Environment.CurrentManagedThreadId;
         timer = connection.Manager.AddTimer(endpoint.HandshakeTimeout, TimeSpan.Zero, _ => OnHandshakeTimeout(), null);
         try
@@ -142,7 +181,7 @@ internal sealed class TlsLayer : SecurityLayer
 
     public override void PrepareWrite(Connection c, bool isDraining)
     {
-        if (handshake != HandshakePhase.Done)
+        if (!IsEstablished)
         {
             // Nothing but the handshake can be sent yet; a close asked for meanwhile does not wait.
             if (isDraining) connection.Close();
@@ -151,7 +190,7 @@ internal sealed class TlsLayer : SecurityLayer
         try
         {
             var plaintext = connection.SendBuffer;
-            while (!isWriting && !plaintext.IsEmpty)
+            while (writing != WritePhase.Writing && !plaintext.IsEmpty)
             {
                 // A copy keeps the bytes stable should SslStream ever hold them past this call.
                 int n = Math.Min(plaintext.Length, writeChunk.Length);
@@ -161,9 +200,9 @@ internal sealed class TlsLayer : SecurityLayer
                 if (write.IsCompleted) write.GetAwaiter().GetResult();
                 else Await(write);
             }
-            if (isDraining && plaintext.IsEmpty && !isWriting && !isShutdownSent)
+            if (isDraining && plaintext.IsEmpty && writing == WritePhase.Ready)
             {
-                isShutdownSent = true;
+                writing = WritePhase.ShutDown;
                 var shutdown = ssl.ShutdownAsync();
                 if (shutdown.IsCompleted) shutdown.GetAwaiter().GetResult();
             }
@@ -182,7 +221,7 @@ internal sealed class TlsLayer : SecurityLayer
         inbound.Release();
         outbound.Release();
         if (readChunk.Length > 0 && reading != ReadPhase.Waiting) System.Buffers.ArrayPool<byte>.Shared.Return(readChunk);
-        if (writeChunk.Length > 0 && !isWriting) System.Buffers.ArrayPool<byte>.Shared.Return(writeChunk);
+        if (writeChunk.Length > 0 && writing != WritePhase.Writing) System.Buffers.ArrayPool<byte>.Shared.Return(writeChunk);
         readChunk = writeChunk = [];
     }
 
@@ -210,7 +249,7 @@ internal sealed class TlsLayer : SecurityLayer
     private void Pump()
     {
         var received = connection.ReceiveBuffer;
-        while (reading == ReadPhase.Idle && handshake == HandshakePhase.Done)
+        while (reading == ReadPhase.Idle && IsEstablished)
         {
             int room = received.Limit - received.Length;
             if (room <= 0)
@@ -270,8 +309,7 @@ internal sealed class TlsLayer : SecurityLayer
         }
         if (n == 0)
         {
-            reading = ReadPhase.Ended;
-            isCloseNotifyReceived = !stream.IsEnded;
+            reading = stream.IsEnded ? ReadPhase.Ended : ReadPhase.CloseNotified;
             return;
         }
         connection.ReceiveBuffer.Append(readChunk.AsSpan(0, n));
@@ -280,7 +318,7 @@ internal sealed class TlsLayer : SecurityLayer
 
     private void Await(ValueTask write)
     {
-        isWriting = true;
+        writing = WritePhase.Writing;
         pendingWrite = write;
         write.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onWriteDone);
     }
@@ -288,7 +326,7 @@ internal sealed class TlsLayer : SecurityLayer
     private void OnWriteDone()
     {
         CheckThread();
-        isWriting = false;
+        writing = WritePhase.Ready;
         var write = pendingWrite;
         pendingWrite = default;
         try
@@ -309,14 +347,14 @@ internal sealed class TlsLayer : SecurityLayer
 
     private void OnHandshakeTimeout()
     {
-        if (handshake == HandshakePhase.Done || connection.State >= ConnectionState.Closing) return;
+        if (IsEstablished || connection.State >= ConnectionState.Closing) return;
         Fail(new TlsException(TlsFailure.HandshakeTimeout, $"{What} timed out after {endpoint.HandshakeTimeout.TotalSeconds:0.###} s"));
         Settle();
     }
 
     private void Fail(TlsException error)
     {
-        if (handshake != HandshakePhase.Done) handshake = HandshakePhase.Failed;
+        if (handshake < HandshakePhase.Done) handshake = HandshakePhase.Failed;
         failure ??= error;
     }
 
@@ -326,9 +364,9 @@ internal sealed class TlsLayer : SecurityLayer
         var manager = connection.Manager;
         if (connection.State >= ConnectionState.Closing) return;
         if (!outbound.IsEmpty) manager.ScheduleWrite(connection);
-        if (handshake == HandshakePhase.Done && !isHandshakeRaised)
+        if (handshake == HandshakePhase.Done)
         {
-            isHandshakeRaised = true;
+            handshake = HandshakePhase.Announced;
             Diagnostics.TlsTelemetry.HandshakeEnded(connection, handshakeStarted, ssl.SslProtocol, null);
             manager.Raise(connection, new Event(EventKind.TlsHandshake));
             if (!connection.SendBuffer.IsEmpty) manager.ScheduleWrite(connection);
@@ -341,13 +379,12 @@ internal sealed class TlsLayer : SecurityLayer
         }
         if (failure is not null)
         {
-            if (!isHandshakeRaised && handshakeStarted != 0) Diagnostics.TlsTelemetry.HandshakeEnded(connection, handshakeStarted, default, failure);
+            if (handshake != HandshakePhase.Announced && handshakeStarted != 0) Diagnostics.TlsTelemetry.HandshakeEnded(connection, handshakeStarted, default, failure);
             manager.Fail(connection, failure);
             return;
         }
-        if (reading == ReadPhase.Ended && !isEndSignalled && connection.State < ConnectionState.Closing)
+        if (reading >= ReadPhase.Ended && !connection.IsPeerClosed && connection.State < ConnectionState.Closing)
         {
-            isEndSignalled = true;
             manager.PeerClosed(connection);
         }
     }
