@@ -32,9 +32,11 @@ internal sealed class HappyEyeballs
         Failed,
     }
 
-    private readonly IPEndPoint[] order;
-    private readonly string[] failures;
+    private readonly List<IPEndPoint> order;
+    private readonly List<string?> failures;
     private readonly long attemptDelayTicks;
+    private readonly int port;
+    private bool moreToCome;
     private int nextIndex;
     private int inFlight;
     private long nextStartDue;
@@ -42,13 +44,40 @@ internal sealed class HappyEyeballs
     /// <param name="addresses">The resolved addresses, most preferred first (as the resolver sorted them, RFC 6724).</param>
     /// <param name="port">The port every attempt connects to.</param>
     /// <param name="attemptDelayTicks">The connection attempt delay, in Stopwatch ticks.</param>
-    public HappyEyeballs(IReadOnlyList<IPAddress> addresses, int port, long attemptDelayTicks)
+    /// <param name="moreToCome">Another family's answer is still expected (RFC 8305 §3): the race does
+    /// not fail while it is, even with every address so far failed; see <see cref="Add"/>.</param>
+    public HappyEyeballs(IReadOnlyList<IPAddress> addresses, int port, long attemptDelayTicks, bool moreToCome = false)
     {
         if (addresses.Count == 0) throw new ArgumentException("there must be at least one address to try", nameof(addresses));
-        order = Interleave(addresses, port);
-        failures = new string[order.Length];
+        order = [.. Interleave(addresses, port)];
+        failures = [.. new string?[order.Count]];
         this.attemptDelayTicks = attemptDelayTicks;
+        this.port = port;
+        this.moreToCome = moreToCome;
         nextStartDue = long.MinValue;
+    }
+
+    /// <summary>A later answer (RFC 8305 §3: the other family's query came back during the race): its
+    /// addresses join the ones not tried yet, the families interleaved again. <paramref name="last"/>:
+    /// no further answer will come, so the race may now fail.</summary>
+    public void Add(IReadOnlyList<IPAddress> addresses, bool last)
+    {
+        if (Current != Stage.Racing) return;
+        moreToCome = !last;
+        if (addresses.Count > 0)
+        {
+            var untried = new List<IPAddress>(order.Count - nextIndex + addresses.Count);
+            for (int i = nextIndex; i < order.Count; i++) untried.Add(order[i].Address);
+            untried.AddRange(addresses);
+            order.RemoveRange(nextIndex, order.Count - nextIndex);
+            failures.RemoveRange(nextIndex, failures.Count - nextIndex);
+            foreach (var endPoint in Interleave(untried, port))
+            {
+                order.Add(endPoint);
+                failures.Add(null);
+            }
+        }
+        if (inFlight == 0 && nextIndex >= order.Count && !moreToCome) Current = Stage.Failed;
     }
 
     /// <summary>The current stage.</summary>
@@ -62,14 +91,14 @@ internal sealed class HappyEyeballs
 
     /// <summary>When to call <see cref="TryStartNext"/> again (Stopwatch ticks), or null when no
     /// start is pending: all started, or the race is over.</summary>
-    public long? NextAttemptDue => Current == Stage.Racing && nextIndex < order.Length ? nextStartDue : null;
+    public long? NextAttemptDue => Current == Stage.Racing && nextIndex < order.Count ? nextStartDue : null;
 
     /// <summary>Whether an attempt should start now; if so, which one. Call in a loop until false.</summary>
     public bool TryStartNext(long now, out int index, out IPEndPoint endPoint)
     {
         index = -1;
         endPoint = null!;
-        if (Current != Stage.Racing || nextIndex >= order.Length) return false;
+        if (Current != Stage.Racing || nextIndex >= order.Count) return false;
         if (inFlight > 0 && now < nextStartDue) return false;
         index = nextIndex++;
         endPoint = order[index];
@@ -86,7 +115,7 @@ internal sealed class HappyEyeballs
         failures[index] = reason;
         inFlight--;
         nextStartDue = now;
-        if (inFlight == 0 && nextIndex >= order.Length) Current = Stage.Failed;
+        if (inFlight == 0 && nextIndex >= order.Count && !moreToCome) Current = Stage.Failed;
     }
 
     /// <summary>The attempt <paramref name="index"/> connected: it wins, the others are to be closed.</summary>
@@ -103,8 +132,8 @@ internal sealed class HappyEyeballs
     {
         get
         {
-            var parts = new List<string>(order.Length);
-            for (int i = 0; i < order.Length; i++)
+            var parts = new List<string>(order.Count);
+            for (int i = 0; i < order.Count; i++)
                 parts.Add($"{order[i]}: {failures[i] ?? (i < nextIndex ? "no answer" : "not tried")}");
             return string.Join("; ", parts);
         }

@@ -57,6 +57,11 @@ public sealed class ManagerOptions
     /// (<see cref="System.Net.Dns"/>). IP literals and <c>localhost</c> are never passed to it.</summary>
     public HostResolver? Resolver { get; set; }
 
+    /// <summary>The resolver of one address family, asked twice (AAAA, then A) when <see cref="Resolver"/>
+    /// is null (RFC 8305 §3). Null: <see cref="System.Net.Dns.GetHostAddressesAsync(string, System.Net.Sockets.AddressFamily, CancellationToken)"/>.
+    /// Internal: the tests' way to answer each family when they choose.</summary>
+    internal Func<string, System.Net.Sockets.AddressFamily, CancellationToken, Task<System.Net.IPAddress[]>>? FamilyResolver { get; set; }
+
     /// <summary>How long a draining connection reads and discards after half-closing, waiting for
     /// the peer to close, before it closes anyway. Default 2 s.</summary>
     public TimeSpan LingerTimeout { get; set; } = TimeSpan.FromSeconds(2);

@@ -38,7 +38,11 @@ internal sealed class OutboundConnector
     private HappyEyeballs? plan;
     private Connection?[] attempts = [];
     private ManagerTimer? timer;
+    private ManagerTimer? resolveTimer;
+    private ManagerTimer? resolutionDelay;
     private CancellationTokenSource? resolving;
+    private int answersPending;                 // queries not answered yet (2 per family, 1 with a custom resolver)
+    private IPAddress[] ipv4Answer = [];         // an A answer held back for the resolution delay
     private Exception? lastFailure;
 
     public OutboundConnector(Manager manager, Connection connection)
@@ -56,24 +60,38 @@ internal sealed class OutboundConnector
     {
         if (new NetworkAddress("tcp", Host, connection.Port).Literal is { } literal)
         {
-            OnResolved([literal], null);
+            StartRace([literal], more: false);
             return;
         }
         resolving = new CancellationTokenSource();
         var timeout = manager.Options.ResolveTimeout;
-        timer = manager.AddTimer(timeout, TimeSpan.Zero, _ => OnResolveTimeout(timeout), null);
+        resolveTimer = manager.AddTimer(timeout, TimeSpan.Zero, _ => OnResolveTimeout(timeout), null);
+        if (manager.Options.Resolver is { } resolver)
+        {
+            answersPending = 1;
+            Ask(() => resolver(Host, resolving.Token), AddressFamily.Unspecified);
+            return;
+        }
+        // RFC 8305 §3: AAAA and A asked separately, so that one slow family does not hold up the other.
+        var byFamily = manager.Options.FamilyResolver ?? Dns.GetHostAddressesAsync;
+        var token = resolving.Token;
+        answersPending = 2;
+        Ask(() => byFamily(Host, AddressFamily.InterNetworkV6, token), AddressFamily.InterNetworkV6);
+        Ask(() => byFamily(Host, AddressFamily.InterNetwork, token), AddressFamily.InterNetwork);
+    }
+
+    private void Ask(Func<Task<IPAddress[]>> query, AddressFamily family)
+    {
         Task<IPAddress[]> answer;
         try
         {
-            answer = manager.Options.Resolver is { } resolver
-                ? resolver(Host, resolving.Token)
-                : Dns.GetHostAddressesAsync(Host, resolving.Token);
+            answer = query();
         }
         catch (Exception ex)
         {
             answer = Task.FromException<IPAddress[]>(ex);
         }
-        answer.ContinueWith(static (task, state) => ((OutboundConnector)state!).PostAnswer(task),
+        answer.ContinueWith((task, state) => ((OutboundConnector)state!).PostAnswer(task, family),
             this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
@@ -99,6 +117,8 @@ internal sealed class OutboundConnector
     {
         stage = Stage.Done;
         timer?.Cancel();
+        resolveTimer?.Cancel();
+        resolutionDelay?.Cancel();
         StopResolving(cancel: true);
         for (int i = 0; i < attempts.Length; i++) CloseAttempt(i);
     }
@@ -106,13 +126,13 @@ internal sealed class OutboundConnector
     // ------------------------------------------------------------------ resolving
 
     /// <summary>Any thread: hands the resolver's answer to the loop.</summary>
-    private void PostAnswer(Task<IPAddress[]> task)
+    private void PostAnswer(Task<IPAddress[]> task, AddressFamily family)
     {
         var addresses = task.IsCompletedSuccessfully ? task.Result : null;
         var error = task.IsCanceled ? new OperationCanceledException("the resolver cancelled the lookup") : task.Exception?.InnerException;
         try
         {
-            manager.Post(() => OnResolved(addresses, error));
+            manager.Post(() => OnAnswer(family, addresses, error));
         }
         catch (ObjectDisposedException)
         {
@@ -120,20 +140,65 @@ internal sealed class OutboundConnector
         }
     }
 
-    private void OnResolved(IPAddress[]? addresses, Exception? error)
+    /// <summary>One query's answer (loop thread). RFC 8305 §3: an AAAA answer starts the race at
+    /// once; an A answer first waits the resolution delay (50 ms) for the AAAA one; an answer that
+    /// comes during the race joins it; the lookup fails only when every query failed or was empty.</summary>
+    private void OnAnswer(AddressFamily family, IPAddress[]? addresses, Exception? error)
     {
-        if (stage != Stage.Resolving || connection.State >= ConnectionState.Closing) return;
-        timer?.Cancel();
-        StopResolving(cancel: false);
+        if (stage == Stage.Done || connection.State >= ConnectionState.Closing) return;
+        answersPending--;
+        if (error is not null && stage == Stage.Resolving) lastFailure = error;
         var usable = addresses is null ? [] : Array.FindAll(addresses, HappyEyeballs.IsUsable);
-        if (usable.Length == 0)
+        if (answersPending == 0) FinishResolving();
+        if (stage == Stage.Racing)
         {
-            stage = Stage.Done;
-            string reason = error?.Message ?? "no IPv4 or IPv6 address";
-            manager.Fail(connection, new MeerkatException($"cannot resolve host '{Host}': {reason}", error));
+            plan!.Add(usable, last: answersPending == 0);
+            if (attempts.Length < plan.Order.Count) Array.Resize(ref attempts, plan.Order.Count);
+            Advance();
             return;
         }
-        plan = new HappyEyeballs(usable, connection.Port, LoopClock.ToTicks(manager.Options.ConnectionAttemptDelay));
+        if (family == AddressFamily.InterNetwork && answersPending > 0)
+        {
+            ipv4Answer = usable;
+            if (usable.Length > 0)
+                resolutionDelay = manager.AddTimer(ResolutionDelay, TimeSpan.Zero, _ => StartRace([], more: true), null);
+            return;
+        }
+        if (usable.Length == 0 && answersPending > 0) return; // the other family may still answer
+        StartRace(usable, more: answersPending > 0);
+    }
+
+    /// <summary>RFC 8305 §3's resolution delay: how long an A answer waits for the AAAA one.</summary>
+    private static readonly TimeSpan ResolutionDelay = TimeSpan.FromMilliseconds(50);
+
+    private void GiveUpResolving()
+    {
+        resolveTimer?.Cancel();
+        resolutionDelay?.Cancel();
+        StopResolving(cancel: true);
+    }
+
+    private void FinishResolving()
+    {
+        resolveTimer?.Cancel();
+        StopResolving(cancel: false);
+    }
+
+    private void StartRace(IPAddress[] usable, bool more)
+    {
+        if (stage != Stage.Resolving || connection.State >= ConnectionState.Closing) return;
+        resolutionDelay?.Cancel();
+        IPAddress[] addresses = [.. usable, .. ipv4Answer];
+        if (addresses.Length == 0)
+        {
+            stage = Stage.Done;
+            FinishResolving();
+            string reason = lastFailure?.Message ?? "no IPv4 or IPv6 address";
+            manager.Fail(connection, new MeerkatException($"cannot resolve host '{Host}': {reason}", lastFailure));
+            return;
+        }
+        lastFailure = null;
+        plan = new HappyEyeballs(addresses, connection.Port, LoopClock.ToTicks(manager.Options.ConnectionAttemptDelay), more);
         attempts = new Connection?[plan.Order.Count];
         stage = Stage.Racing;
         connection.RemoteEndPoint = plan.Order[0];
@@ -144,7 +209,17 @@ internal sealed class OutboundConnector
 
     private void OnResolveTimeout(TimeSpan timeout)
     {
+        if (stage == Stage.Racing)
+        {
+            // The race began with one family's answer; the other's is given up on.
+            answersPending = 0;
+            StopResolving(cancel: true);
+            plan!.Add([], last: true);
+            Advance();
+            return;
+        }
         if (stage != Stage.Resolving) return;
+        resolutionDelay?.Cancel();
         stage = Stage.Done;
         StopResolving(cancel: true);
         manager.Fail(connection, new TimeoutException(
@@ -220,6 +295,7 @@ internal sealed class OutboundConnector
         plan!.OnConnected(index);
         stage = Stage.Done;
         timer?.Cancel();
+        GiveUpResolving(); // a family's answer still out is no longer wanted
         if (attempt.IsRegistered) manager.Unwatch(attempt);
         attempts[index] = null;
         for (int i = 0; i < attempts.Length; i++) CloseAttempt(i);
@@ -236,6 +312,7 @@ internal sealed class OutboundConnector
     {
         stage = Stage.Done;
         timer?.Cancel();
+        GiveUpResolving();
         var error = plan!.Order.Count == 1 && lastFailure is not null
             ? lastFailure
             : new MeerkatException($"connect to {Host}:{connection.Port} failed: {plan.FailureSummary}", lastFailure);

@@ -22,6 +22,40 @@ public class HappyEyeballsTests
     }
 
     [Fact]
+    public void A_race_waiting_for_the_other_family_does_not_fail_and_takes_its_addresses_when_they_come()
+    {
+        var plan = new HappyEyeballs([V4a], 80, Delay, moreToCome: true);
+        Assert.True(plan.TryStartNext(0, out int first, out _));
+        plan.OnFailed(first, "connection refused", 10);
+        Assert.Equal(HappyEyeballs.Stage.Racing, plan.Current); // the AAAA answer is still out
+        Assert.False(plan.TryStartNext(10, out _, out _));
+
+        plan.Add([V6a, V6b], last: true);
+        Assert.True(plan.TryStartNext(20, out int second, out var endPoint));
+        Assert.Equal((1, V6a), (second, endPoint.Address));
+        Assert.Equal([V4a, V6a, V6b], plan.Order.Select(e => e.Address));
+        plan.OnFailed(second, "connection refused", 30);
+        Assert.True(plan.TryStartNext(30, out int third, out endPoint));
+        Assert.Equal((2, V6b), (third, endPoint.Address));
+        plan.OnFailed(third, "connection refused", 40);
+        Assert.Equal(HappyEyeballs.Stage.Failed, plan.Current);
+    }
+
+    [Fact]
+    public void Late_addresses_are_interleaved_with_the_untried_ones_and_an_empty_last_answer_ends_the_race()
+    {
+        var plan = new HappyEyeballs([V4a, V4b], 80, Delay, moreToCome: true);
+        Assert.True(plan.TryStartNext(0, out _, out _));
+        plan.Add([V6a, V6b], last: true);
+        Assert.Equal([V4a, V4b, V6a, V6b], plan.Order.Select(e => e.Address)); // untried: V4b first, then alternating
+        var waiting = new HappyEyeballs([V4a], 80, Delay, moreToCome: true);
+        Assert.True(waiting.TryStartNext(0, out int only, out _));
+        waiting.OnFailed(only, "connection refused", 1);
+        waiting.Add([], last: true);
+        Assert.Equal(HappyEyeballs.Stage.Failed, waiting.Current);
+    }
+
+    [Fact]
     public void The_next_attempt_starts_only_after_the_connection_attempt_delay()
     {
         var plan = new HappyEyeballs([V6a, V4a, V6b], 80, Delay);
