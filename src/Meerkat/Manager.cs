@@ -38,6 +38,11 @@ public sealed partial class Manager : IDisposable
     private readonly TimerQueue timers = new();
     private readonly Inbox inbox;
     private readonly StreamIO streams;
+    /// <summary>Where an iteration's socket reads and writes go to the kernel together (null: one call each).</summary>
+    private readonly SocketBatch? batch;
+
+    /// <summary>The socket batch, when this manager has one (tests read its counts).</summary>
+    internal SocketBatch? Batch => batch;
     private readonly Acceptor acceptor;
     private readonly Closer closer;
     private readonly Listeners listeners;
@@ -67,7 +72,8 @@ public sealed partial class Manager : IDisposable
         Metrics = MeerkatMetrics.For(Options.MeterFactory);
         table = new ConnectionTable(Metrics);
         inbox = new Inbox(this, poller, table);
-        streams = new StreamIO(this, queues, scratch);
+        if (OperatingSystem.IsLinux() && poller is EpollPoller && Options.BatchSocketCalls) batch = SocketBatch.TryCreate();
+        streams = new StreamIO(this, queues, scratch, batch);
         acceptor = new Acceptor(this, poller, table, queues);
         closer = new Closer(this, poller, table, queues);
         listeners = new Listeners(this, poller, table, queues);
@@ -494,6 +500,7 @@ public sealed partial class Manager : IDisposable
     /// time until the last ready connection is handled is the longest any of them waited.</param>
     private void ServiceReadyConnections(long readyAt)
     {
+        streams.StageReads(ready);
         for (int i = 0; i < ready.Count; i++)
         {
             var connection = ready[i];
@@ -508,7 +515,7 @@ public sealed partial class Manager : IDisposable
             {
                 if (connection.IsDatagram) Datagrams.Read(this, connection, scratch);
                 else if (connection.Role == ConnectionRole.Listener) acceptor.AcceptAll(connection);
-                else streams.Read(connection);
+                else streams.Read(connection, i);
             }
             if (connection.WriteReady && connection.WantsWrite) ScheduleWrite(connection);
         }
@@ -580,11 +587,16 @@ public sealed partial class Manager : IDisposable
             else
             {
                 connection.Security?.PrepareWrite(connection, connection.State == ConnectionState.Draining);
-                if (!connection.SocketOutbound.IsEmpty && connection.State < ConnectionState.Closing) streams.Write(connection);
+                if (!connection.SocketOutbound.IsEmpty && connection.State < ConnectionState.Closing)
+                {
+                    if (streams.StageWrite(connection)) continue;
+                    streams.Write(connection);
+                }
             }
-            if (connection.State == ConnectionState.Draining && connection.SendBuffer.IsEmpty && connection.SocketOutbound.IsEmpty) streams.FinishDrain(connection);
+            streams.AfterWrite(connection);
         }
         writeQueue.RemoveRange(0, count);
+        streams.RunStagedWrites();
     }
 
     // ------------------------------------------------------------------ transport steps
@@ -650,6 +662,7 @@ public sealed partial class Manager : IDisposable
             timers.Clear();
             inbox.Discard();
             poller.Dispose();
+            if (OperatingSystem.IsLinux()) batch?.Dispose();
         }
         if (firstError is not null) throw new AggregateException("a Close handler threw during Dispose", firstError);
     }

@@ -22,6 +22,13 @@ public sealed class ManagerOptions
     /// <summary>The readiness backend. Default <see cref="PollerBackend.Auto"/>.</summary>
     public PollerBackend Backend { get; set; } = PollerBackend.Auto;
 
+    /// <summary>On Linux with the epoll backend, the socket reads of one loop iteration go to the kernel
+    /// in one io_uring submission, and so do its writes, instead of one system call per socket (each
+    /// operation non-blocking and complete when the submission returns; reads and writes over 16 KiB
+    /// still go alone). Where io_uring is unavailable or forbidden the loop falls back to one call per
+    /// socket by itself. Default true; false for one call per socket always.</summary>
+    public bool BatchSocketCalls { get; set; } = true;
+
     /// <summary>Initial size of a receive buffer, in bytes; it grows geometrically. Default 16 KiB.</summary>
     public int ReceiveBufferSize { get; set; } = 16 * 1024;
 

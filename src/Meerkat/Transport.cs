@@ -219,11 +219,14 @@ internal static class Transport
         }
     }
 
+    /// <summary>An errno (a negative io_uring result, negated) as a SocketError.</summary>
+    public static SocketError ErrorOf(int errno) => errno == Libc.EAGAIN ? SocketError.WouldBlock : FromErrno(errno);
+
     /// <summary>The failed call's errno as a SocketError; false when it was interrupted (call again).</summary>
     private static bool LastError(out SocketError error)
     {
         int errno = Marshal.GetLastPInvokeError();
-        error = errno == Libc.EAGAIN ? SocketError.WouldBlock : FromErrno(errno);
+        error = ErrorOf(errno);
         return errno != Libc.EINTR;
     }
 

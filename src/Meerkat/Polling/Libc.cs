@@ -73,4 +73,15 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint send(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint mmap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int munmap(void* address, nuint length);
+
+    /// <summary>A raw system call (io_uring has no libc wrapper). Linux passes the variadic
+    /// arguments in registers as ordinary ones on x86-64 and arm64.</summary>
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 }
