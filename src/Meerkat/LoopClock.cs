@@ -31,6 +31,9 @@ internal sealed class LoopClock
         IterationTicks = Ticks;
     }
 
+    /// <summary>True when this is the system's monotonic clock (no <see cref="ManagerOptions.TimeProvider"/>).</summary>
+    public bool IsSystem => provider is null;
+
     /// <summary>The clock, read now.</summary>
     public TimeSpan Now => ToTimeSpan(Ticks);
 

@@ -112,6 +112,10 @@ public sealed partial class Manager : IDisposable
     /// protocols' hot paths give their cores as "now" (<see cref="LoopClock.IterationTicks"/>).</summary>
     internal long IterationTicks => Clock.IterationTicks;
 
+    /// <summary><see cref="IterationTicks"/> when the loop runs on the system's clock, else 0: a reading
+    /// of the system's monotonic clock that code outside the loop's time may use (the Date field's cache).</summary>
+    internal long SystemIterationTicks => Clock.IsSystem ? Clock.IterationTicks : 0;
+
     /// <summary>The instruments this manager records to (docs/observability.md).</summary>
     internal MeerkatMetrics Metrics { get; }
 

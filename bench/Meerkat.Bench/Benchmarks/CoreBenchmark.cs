@@ -62,7 +62,7 @@ public static class CoreBenchmark
                     var e = core.Next(rest, endOfStream: false, now, output, out int consumed);
                     if (e.Kind == HttpServerEventKind.Message)
                     {
-                        core.BeginResponse(output, 200, 13, "text/plain", default, peerFinished: false);
+                        core.BeginResponse(output, 200, 13, "text/plain", default, peerFinished: false, monotonic: now);
                         core.Response!.Write(output, "Hello, World!"u8);
                         core.Response!.End(output);
                     }

@@ -59,6 +59,10 @@ internal sealed class ResponseHeadWriter
     /// <summary>Writes <c>Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n</c> for <paramref name="now"/>, formatted at most once per second.</summary>
     public void WriteDate(IBufferWriter<byte> output, DateTimeOffset now) => Write(output, (t_date ??= new HttpDateCache()).GetLine(now));
 
+    /// <summary>Writes the Date line as <paramref name="time"/> tells it; <paramref name="monotonic"/> is
+    /// the caller's last monotonic reading, if any (see <see cref="HttpDateCache.GetLine(TimeProvider, long)"/>).</summary>
+    public void WriteDate(IBufferWriter<byte> output, TimeProvider time, long monotonic) => Write(output, (t_date ??= new HttpDateCache()).GetLine(time, monotonic));
+
     /// <summary>Writes the blank line that ends the head.</summary>
     public void WriteEnd(IBufferWriter<byte> output) => WriteCrlf(output);
 }

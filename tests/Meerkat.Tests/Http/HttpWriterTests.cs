@@ -102,6 +102,31 @@ public sealed class HttpWriterTests
         Assert.Equal("Date: Sun, 22 Nov 2026 08:49:38 GMT\r\n", Encoding.ASCII.GetString(cache.GetLine(Now.AddSeconds(1))));
     }
 
+    /// <summary>The loop's monotonic reading spares the system wall clock a read within a second, never
+    /// another clock: a test's own clock is asked every time, whatever the reading says.</summary>
+    [Fact]
+    public void Date_from_a_clock_of_ones_own_is_read_every_time_despite_a_monotonic_reading()
+    {
+        var cache = new HttpDateCache();
+        var clock = new SteppingClock(Now);
+        long monotonic = System.Diagnostics.Stopwatch.GetTimestamp();
+        Assert.Equal("Date: Sun, 22 Nov 2026 08:49:37 GMT\r\n", Encoding.ASCII.GetString(cache.GetLine(clock, monotonic)));
+        clock.Current = Now.AddHours(1);
+        Assert.Equal("Date: Sun, 22 Nov 2026 09:49:37 GMT\r\n", Encoding.ASCII.GetString(cache.GetLine(clock, monotonic)));
+        // And the system clock through the same cache: today's date, not the test clock's.
+        var system = Encoding.ASCII.GetString(cache.GetLine(TimeProvider.System, monotonic));
+        var expected = DateTimeOffset.UtcNow;
+        Assert.True(system == $"Date: {expected:R}\r\n" || system == $"Date: {expected.AddSeconds(-1):R}\r\n", system);
+        Assert.Equal(system, Encoding.ASCII.GetString(cache.GetLine(TimeProvider.System, monotonic)));
+    }
+
+    private sealed class SteppingClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Current { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Current;
+    }
+
     [Fact]
     public void Standard_status_lines_carry_their_version_and_phrase()
     {

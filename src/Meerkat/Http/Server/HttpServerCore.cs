@@ -231,12 +231,14 @@ internal sealed class HttpServerCore
         Writer.SwitchProtocols(output, headers, options.ServerName);
     }
 
-    /// <summary>Starts the response to the pending request.</summary>
+    /// <summary>Starts the response to the pending request. <paramref name="monotonic"/>: the caller's
+    /// last reading of the system's monotonic clock (Stopwatch ticks; the loop's per-iteration one), or
+    /// 0; it only spares the Date field a wall clock read.</summary>
     public void BeginResponse(IBufferWriter<byte> output, int status, long contentLength, string? contentType,
-        ReadOnlySpan<(string Name, string Value)> headers, bool peerFinished)
+        ReadOnlySpan<(string Name, string Value)> headers, bool peerFinished, long monotonic = 0)
     {
         RequireAwaitingResponse();
-        Writer.Begin(output, context, status, contentLength, contentType, headers, WillClose(peerFinished), options.ServerName);
+        Writer.Begin(output, context, status, contentLength, contentType, headers, WillClose(peerFinished), options.ServerName, monotonic);
     }
 
     /// <summary>Gives back the workspace; the connection is gone or another protocol has it.</summary>

@@ -86,7 +86,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
 
     public void BeginResponse(Connection connection, int status, long contentLength, string? contentType, ReadOnlySpan<(string Name, string Value)> headers, HttpBodyProducer? producer)
     {
-        core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, PeerFinished(connection));
+        core.BeginResponse(connection.SendWriter, status, contentLength, contentType, headers, PeerFinished(connection), connection.Manager.SystemIterationTicks);
         if (producer is not null) Writer.Producer = producer;
         ResponseChanged(connection);
     }
@@ -106,7 +106,7 @@ internal sealed class HttpServerProtocol : Protocol, IHttpServerConnection, ISer
     public void Reply(Connection connection, int status, ReadOnlySpan<byte> body, string? contentType, ReadOnlySpan<(string Name, string Value)> headers)
     {
         var writer = connection.SendWriter;
-        core.BeginResponse(writer, status, body.Length, contentType, headers, PeerFinished(connection));
+        core.BeginResponse(writer, status, body.Length, contentType, headers, PeerFinished(connection), connection.Manager.SystemIterationTicks);
         Writer.Write(writer, body);
         Writer.End(writer);
         ResponseChanged(connection);

@@ -78,9 +78,10 @@ internal sealed class ResponseWriter
     }
 
     /// <summary>Writes the status line and headers; <paramref name="close"/> says whether the
-    /// connection will close after this response.</summary>
+    /// connection will close after this response. <paramref name="monotonic"/>: the caller's last reading
+    /// of the system's monotonic clock, if it has one (0), which spares the Date field a clock read.</summary>
     public void Begin(IBufferWriter<byte> output, ResponseContext request, int status, long contentLength, string? contentType,
-        ReadOnlySpan<(string Name, string Value)> headers, bool close, string? serverName)
+        ReadOnlySpan<(string Name, string Value)> headers, bool close, string? serverName, long monotonic = 0)
     {
         if (stage != Stage.NotStarted) throw new InvalidOperationException("a response was already started for this request");
         if (status is < 200 or > 999) throw new ArgumentOutOfRangeException(nameof(status), status, "a final response status is 200-999 (1xx are sent by the server itself)");
@@ -93,7 +94,7 @@ internal sealed class ResponseWriter
         isHttp11 = request.IsHttp11;
         CloseAfter = close || framing == HttpFraming.UntilClose;
         StatusCode = status;
-        WriteHead(output, status, contentLength, contentType, headers, request.KeepAlive, serverName);
+        WriteHead(output, status, contentLength, contentType, headers, request.KeepAlive, serverName, monotonic);
         body = noContent || request.IsHead ? null : StartBody(contentLength);
         stage = body is null || framing == HttpFraming.ContentLength && contentLength == 0 ? Stage.Complete : Stage.Streaming;
     }
@@ -104,7 +105,7 @@ internal sealed class ResponseWriter
     {
         if (stage != Stage.NotStarted) throw new InvalidOperationException("a response was already started for this request");
         headWriter.WriteStatusLine(output, 101, default, http11: true);
-        headWriter.WriteDate(output, time.GetUtcNow());
+        headWriter.WriteDate(output, time, 0);
         if (serverName is not null) HeadWriting.WriteField(output, "Server", serverName);
         foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
         headWriter.WriteEnd(output);
@@ -156,10 +157,10 @@ internal sealed class ResponseWriter
     }
 
     private void WriteHead(IBufferWriter<byte> output, int status, long contentLength, string? contentType,
-        ReadOnlySpan<(string Name, string Value)> headers, bool requestKeepAlive, string? serverName)
+        ReadOnlySpan<(string Name, string Value)> headers, bool requestKeepAlive, string? serverName, long monotonic)
     {
         headWriter.WriteStatusLine(output, status, default, isHttp11);
-        headWriter.WriteDate(output, time.GetUtcNow());
+        headWriter.WriteDate(output, time, monotonic);
         if (serverName is not null) HeadWriting.WriteField(output, "Server", serverName);
         if (contentType is not null) HeadWriting.WriteField(output, "Content-Type", contentType);
         if (framing == HttpFraming.ContentLength || status == 304 && contentLength >= 0) headWriter.WriteHeader(output, "Content-Length"u8, contentLength);
