@@ -63,6 +63,8 @@ internal sealed unsafe class SocketBatch : IDisposable
     private byte* slots;
     private readonly int[] results = new int[Capacity];
     private readonly int[] lengths = new int[Capacity];
+    private readonly int[] fds = new int[Capacity];
+    private readonly byte[] opcodes = new byte[Capacity];
     private int count;
 
     private SocketBatch(int ringFd, byte* paramsBlock)
@@ -141,27 +143,43 @@ internal sealed unsafe class SocketBatch : IDisposable
         while (submitted < count)
         {
             long n = Libc.syscall(SysIoUringEnter, ringFd, count - submitted, 0, 0, 0, 0);
-            if (n < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno is Libc.EINTR or Libc.EAGAIN) continue;
-                throw new IOException($"io_uring_enter failed: errno {errno}");
-            }
-            submitted += (int)n;
+            if (n >= 0) { submitted += (int)n; continue; }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR) continue;
+            // The kernel refused the rest (out of memory, say): take them back from the queue, make
+            // them one call each, and stop batching.
+            IsBroken = true;
+            Volatile.Write(ref *sqTail, *sqTail - (uint)(count - submitted));
+            for (int i = submitted; i < count; i++) results[i] = RunAlone(i);
+            break;
         }
         Submissions++;
-        Operations += count;
+        Operations += submitted;
         int completed = Reap();
-        while (completed < count)
+        while (completed < submitted)
         {
             // MSG_DONTWAIT promises completion during the submission; a kernel that armed a poll
             // instead would let a later completion land in a slot already reused. Wait for it, and
             // never batch again.
             IsBroken = true;
-            Libc.syscall(SysIoUringEnter, ringFd, 0, count - completed, EnterGetEvents, 0, 0);
+            Libc.syscall(SysIoUringEnter, ringFd, 0, submitted - completed, EnterGetEvents, 0, 0);
             completed += Reap();
         }
         count = 0;
+    }
+
+    /// <summary>Operation <paramref name="index"/> as a system call of its own: the count, or -errno.</summary>
+    private int RunAlone(int index)
+    {
+        while (true)
+        {
+            nint n = opcodes[index] == OpRecv
+                ? Libc.recv(fds[index], Slot(index), lengths[index], MsgDontWait)
+                : Libc.send(fds[index], Slot(index), lengths[index], MsgDontWait | Libc.MSG_NOSIGNAL);
+            if (n >= 0) return (int)n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Libc.EINTR) return -errno;
+        }
     }
 
     /// <summary>Drops what is staged (nothing was submitted yet: the kernel reads the queue's tail only
@@ -207,6 +225,8 @@ internal sealed unsafe class SocketBatch : IDisposable
         *(int*)(sqe + 28) = flags;
         *(ulong*)(sqe + 32) = (ulong)index;
         lengths[index] = length;
+        fds[index] = fd;
+        opcodes[index] = opcode;
         Volatile.Write(ref *sqTail, tail + 1);
         return index;
     }
