@@ -40,6 +40,7 @@ public static partial class PlaintextBenchmark
         int pipeline = args.Int("pipeline", 16, 1, 256);
         int threads = args.Int("threads", Environment.ProcessorCount, 1, 256);
         string singleLoop = args.Choice("single-loop", "yes", "yes", "no");
+        string unbatched = args.Choice("unbatched", "no", "yes", "no");
         string kestrelStyle = args.Choice("kestrel", "raw", "raw", "mapget");
         string loadChoice = args.Choice("load", "both", "both", "wrk", "h2load");
         string serverChoice = args.Choice("server", "all", "all", "meerkat", "kestrel");
@@ -75,6 +76,9 @@ public static partial class PlaintextBenchmark
         {
             servers.Add(new ServerSpec(meerkatName, "serve-meerkat", ["--threads", Str(threads)]));
             if (singleLoop == "yes" && threads != 1) servers.Add(new ServerSpec("Meerkat (1 loop)", "serve-meerkat", ["--threads", "1"]));
+            // The same server making one system call per socket read and write (no io_uring batch):
+            // what ManagerOptions.BatchSocketCalls is worth, in the same run.
+            if (unbatched == "yes") servers.Add(new ServerSpec($"{meerkatName[..^1]}, one call per socket)", "serve-meerkat", ["--threads", Str(threads), "--batch", "no"]));
         }
         string kestrelName = $"Kestrel ({(kestrelStyle == "raw" ? "raw app.Run middleware" : "MapGet + Results.Text")})";
         if (serverChoice is "all" or "kestrel")
@@ -416,7 +420,7 @@ public static partial class PlaintextBenchmark
         while (stdin.Read(buffer) > 0) { }
     }
 
-    /// <summary>Hidden subcommand <c>serve-meerkat PORT [--threads N] [--max-connections N]</c>: a
+    /// <summary>Hidden subcommand <c>serve-meerkat PORT [--threads N] [--max-connections N] [--batch yes|no]</c>: a
     /// <see cref="ManagerGroup"/> of N loops on the same port (SO_REUSEPORT when N &gt; 1).</summary>
     public static int ServeMeerkat(string[] args)
     {
@@ -424,6 +428,7 @@ public static partial class PlaintextBenchmark
         var options = new BenchArgs(args[1..]);
         int threads = options.Int("threads", Environment.ProcessorCount, 1, 256);
         int maxConnections = options.Int("max-connections", 10_000, 1, 1_000_000);
+        bool batch = options.Choice("batch", "yes", "yes", "no") == "yes";
         var (cert, key) = (options.Text("cert", ""), options.Text("key", ""));
         options.RejectUnknown();
         string scheme = cert.Length > 0 ? "https" : "http";
@@ -435,7 +440,7 @@ public static partial class PlaintextBenchmark
                 if (e.Kind != EventKind.HttpMessage) return;
                 if (e.Request!.PathIs("/plaintext"u8)) c.Reply(200, "Hello, World!"u8, "text/plain");
                 else c.Reply(404, "not found"u8, "text/plain");
-            }, httpOptions, listenOptions), WaitForStdinEof, new ManagerOptions { MaxConnections = maxConnections });
+            }, httpOptions, listenOptions), WaitForStdinEof, new ManagerOptions { MaxConnections = maxConnections, BatchSocketCalls = batch });
     }
 
     /// <summary>Hidden subcommand <c>serve-kestrel PORT [--style raw|mapget] [--protocols h2]</c>: a slim
