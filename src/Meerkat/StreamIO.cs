@@ -39,9 +39,9 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
 
     /// <summary>The ready phase's first step: the reads of two or more ready connections go to the
     /// kernel as one batch (<see cref="SocketBatch"/>); <see cref="Read(Connection, int)"/> then delivers
-    /// each in turn as if it had just been read. Connections the batch does not take (listeners,
-    /// datagrams, TLS handshakes in progress do; large reads, draining or paused ones do not) are read
-    /// one by one as before.</summary>
+    /// each in turn as if it had just been read. Listeners, datagram sockets, connects in progress,
+    /// draining and paused connections, and reads of more than a slot (16 KiB) are not batched: they are
+    /// read one by one as before.</summary>
     public void StageReads(List<Connection> ready)
     {
         stagedReady = 0;
