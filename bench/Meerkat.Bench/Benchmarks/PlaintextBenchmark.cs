@@ -78,7 +78,11 @@ public static partial class PlaintextBenchmark
             if (singleLoop == "yes" && threads != 1) servers.Add(new ServerSpec("Meerkat (1 loop)", "serve-meerkat", ["--threads", "1"]));
             // The same server making one system call per socket read and write (no io_uring batch):
             // what ManagerOptions.BatchSocketCalls is worth, in the same run.
-            if (unbatched == "yes") servers.Add(new ServerSpec($"{meerkatName[..^1]}, one call per socket)", "serve-meerkat", ["--threads", Str(threads), "--batch", "no"]));
+            if (unbatched == "yes")
+            {
+                servers.Add(new ServerSpec($"{meerkatName[..^1]}, one call per socket)", "serve-meerkat", ["--threads", Str(threads), "--batch", "no"]));
+                if (singleLoop == "yes" && threads != 1) servers.Add(new ServerSpec("Meerkat (1 loop, one call per socket)", "serve-meerkat", ["--threads", "1", "--batch", "no"]));
+            }
         }
         string kestrelName = $"Kestrel ({(kestrelStyle == "raw" ? "raw app.Run middleware" : "MapGet + Results.Text")})";
         if (serverChoice is "all" or "kestrel")
