@@ -153,7 +153,7 @@ internal sealed class HeadParser
         if (fields.Count >= limits.MaxHeaderCount) return HttpError.TooManyHeaders;
         fields.Add(offset, colon, offset + valueStart, valueLength);
         // Content-Length is checked as soon as its line arrives, so a smuggling attempt fails without waiting for the blank line.
-        if (_needsStartLine && Ascii.EqualsIgnoreCase(line[..colon], "Content-Length"u8))
+        if (_needsStartLine && colon == 14 && Ascii.EqualsIgnoreCase(line[..colon], "Content-Length"u8))
             return MessageFraming.AddContentLength(line.Slice(valueStart, valueLength), ref _contentLength);
         return HttpError.None;
     }
@@ -171,9 +171,11 @@ internal sealed class HeadParser
         if (colon == 0) return HttpError.InvalidHeaderName;
         ReadOnlySpan<byte> rawValue = line[(colon + 1)..];
         if (rawValue.ContainsAnyExcept(FieldValueChars)) return HttpError.InvalidHeaderValue;
-        ReadOnlySpan<byte> value = TrimWhitespace(rawValue);
-        valueStart = value.IsEmpty ? colon + 1 : colon + 1 + (rawValue.Length - rawValue.TrimStart(" \t"u8).Length);
-        valueLength = value.Length;
+        int start = 0, end = rawValue.Length; // the value without OWS at either end (RFC 9110 §5.6.3)
+        while (start < end && IsWhitespace(rawValue[start])) start++;
+        while (end > start && IsWhitespace(rawValue[end - 1])) end--;
+        valueStart = start == end ? colon + 1 : colon + 1 + start;
+        valueLength = end - start;
         return HttpError.None;
     }
 
