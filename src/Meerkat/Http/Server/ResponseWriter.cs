@@ -163,10 +163,11 @@ internal sealed class ResponseWriter
         headWriter.WriteDate(output, time, monotonic);
         if (serverName is not null) HeadWriting.WriteField(output, "Server", serverName);
         if (contentType is not null) HeadWriting.WriteField(output, "Content-Type", contentType);
-        if (framing == HttpFraming.ContentLength || status == 304 && contentLength >= 0) headWriter.WriteHeader(output, "Content-Length"u8, contentLength);
-        else if (framing == HttpFraming.Chunked) headWriter.WriteHeader(output, "Transfer-Encoding"u8, "chunked"u8);
-        if (CloseAfter) headWriter.WriteHeader(output, "Connection"u8, "close"u8);
-        else if (!isHttp11 && requestKeepAlive) headWriter.WriteHeader(output, "Connection"u8, "keep-alive"u8);
+        // The server's own fields: constant lines, nothing to check.
+        if (framing == HttpFraming.ContentLength || status == 304 && contentLength >= 0) headWriter.WriteContentLength(output, contentLength);
+        else if (framing == HttpFraming.Chunked) HeadWriting.Write(output, "Transfer-Encoding: chunked\r\n"u8);
+        if (CloseAfter) HeadWriting.Write(output, "Connection: close\r\n"u8);
+        else if (!isHttp11 && requestKeepAlive) HeadWriting.Write(output, "Connection: keep-alive\r\n"u8);
         foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
         foreach (var (name, value) in AddedHeaders) HeadWriting.WriteField(output, name, value);
         headWriter.WriteEnd(output);
