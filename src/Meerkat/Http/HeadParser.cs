@@ -164,11 +164,11 @@ internal sealed class HeadParser
     {
         (colon, valueStart, valueLength) = (0, 0, 0);
         if (IsWhitespace(line[0])) return HttpError.HeaderLineFolding; // obs-fold (§5.2), or whitespace after the start line (§2.2)
-        colon = line.IndexOf(Colon);
-        ReadOnlySpan<byte> name = colon < 0 ? line : line[..colon];
-        if (name.ContainsAnyExcept(TokenChars)) return HttpError.InvalidHeaderName; // also catches "name :" (§5.1)
+        // One scan finds the colon and checks the name: ':' is not a token byte, so the first byte that
+        // is not one must be the colon; anything else before it is a bad name (also "name :", §5.1).
+        colon = line.IndexOfAnyExcept(TokenChars);
         if (colon < 0) return complete ? HttpError.InvalidHeaderName : HttpError.None;
-        if (colon == 0) return HttpError.InvalidHeaderName;
+        if (line[colon] != Colon || colon == 0) return HttpError.InvalidHeaderName;
         ReadOnlySpan<byte> rawValue = line[(colon + 1)..];
         if (rawValue.ContainsAnyExcept(FieldValueChars)) return HttpError.InvalidHeaderValue;
         int start = 0, end = rawValue.Length; // the value without OWS at either end (RFC 9110 §5.6.3)
