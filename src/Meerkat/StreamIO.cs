@@ -35,7 +35,8 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     private readonly List<(Connection Connection, int Slot)> stagedWrites = [];
 
     /// <summary>True when reads and writes of many sockets go to the kernel together (Linux, io_uring).</summary>
-    private bool Batching => batch is not null && OperatingSystem.IsLinux() && !batch.IsBroken;
+    [System.Runtime.Versioning.SupportedOSPlatformGuard("linux")]
+    private bool Batching => OperatingSystem.IsLinux() && batch is not null && !batch.IsBroken;
 
     /// <summary>The ready phase's first step: the reads of two or more ready connections go to the
     /// kernel as one batch (<see cref="SocketBatch"/>); <see cref="Read(Connection, int)"/> then delivers
@@ -46,10 +47,6 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     {
         stagedReady = 0;
         if (!Batching || ready.Count < 2) return;
-        int eligible = 0;
-        for (int i = 0; i < ready.Count && eligible < 2; i++)
-            if (CanBatchRead(ready[i])) eligible++;
-        if (eligible < 2 || !OperatingSystem.IsLinux()) return;
         if (slotOfReady.Length < ready.Count) slotOfReady = new int[Math.Max(ready.Count, 2 * slotOfReady.Length)];
         for (int i = 0; i < ready.Count; i++)
         {
@@ -59,8 +56,13 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
             var buffer = connection.SocketInbound;
             slotOfReady[i] = batch.AddReceive(Transport.DescriptorOf(connection), Math.Min(connection.ReadSize, buffer.Limit - buffer.Length));
         }
+        if (batch!.Count < 2)
+        {
+            batch.Clear(); // a lone read is as cheap as a call of its own: made in the ready phase
+            return;
+        }
         stagedReady = ready.Count;
-        batch!.Run();
+        batch.Run();
     }
 
     private static bool CanBatchRead(Connection connection) =>
@@ -73,7 +75,7 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     /// read for it, or reads it now.</summary>
     public void Read(Connection connection, int readyIndex)
     {
-        if (readyIndex < stagedReady && slotOfReady[readyIndex] >= 0 && OperatingSystem.IsLinux()) Deliver(connection, slotOfReady[readyIndex]);
+        if (readyIndex < stagedReady && slotOfReady[readyIndex] >= 0 && Batching) Deliver(connection, slotOfReady[readyIndex]);
         else Read(connection);
     }
 
@@ -89,9 +91,7 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
         var error = result >= 0 ? SocketError.Success : Transport.ErrorOf(-result);
         if (connection.State == ConnectionState.Draining)
         {
-            if (error == SocketError.WouldBlock) connection.ReadReady = false;
-            else if (n == 0 || error != SocketError.Success) { connection.IsPeerClosed = true; connection.Close(); }
-            else queues.ScheduleRead(connection);
+            Discarded(connection, n, error);
             return;
         }
         if (!Received(connection, batch.Length(slot), n, error)) return;
@@ -167,7 +167,7 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     /// batching (true: <see cref="RunStagedWrites"/> finishes it), else writes them now (false).</summary>
     public bool StageWrite(Connection connection)
     {
-        if (!Batching || !OperatingSystem.IsLinux() || connection.Virtual is not null || stagedWrites.Count == SocketBatch.Capacity) return false;
+        if (!Batching || connection.Virtual is not null || stagedWrites.Count == SocketBatch.Capacity) return false;
         var data = connection.SocketOutbound.Span;
         if (data.Length > SocketBatch.SlotSize) return false;
         stagedWrites.Add((connection, batch!.AddSend(Transport.DescriptorOf(connection), data)));
@@ -259,6 +259,13 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     private void Discard(Connection connection)
     {
         int n = Receive(connection, scratch, out var error);
+        Discarded(connection, n, error);
+    }
+
+    /// <summary>A draining connection's read, its bytes thrown away: read on until would-block; the end
+    /// of the stream or a failure closes it.</summary>
+    private void Discarded(Connection connection, int n, SocketError error)
+    {
         if (error == SocketError.WouldBlock) { connection.ReadReady = false; return; }
         if (n == 0 || error != SocketError.Success) { connection.IsPeerClosed = true; connection.Close(); return; }
         queues.ScheduleRead(connection);

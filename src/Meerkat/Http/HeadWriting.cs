@@ -25,6 +25,23 @@ internal static class HeadWriting
         output.Advance(written);
     }
 
+    /// <summary>Writes <c>Content-Length: N\r\n</c> with one request for room: a framing field the writer
+    /// sets itself, so there is nothing to check.</summary>
+    public static void WriteContentLength(IBufferWriter<byte> output, long value)
+    {
+        ReadOnlySpan<byte> name = "Content-Length: "u8;
+        Span<byte> span = output.GetSpan(name.Length + 20 + 2);
+        name.CopyTo(span);
+        Utf8Formatter.TryFormat(value, span[name.Length..], out int digits);
+        int end = name.Length + digits;
+        span[end] = (byte)'\r';
+        span[end + 1] = (byte)'\n';
+        output.Advance(end + 2);
+    }
+
+    /// <summary>The framing field of a chunked message (RFC 9112 §6.1), as one constant line.</summary>
+    public static ReadOnlySpan<byte> ChunkedLine => "Transfer-Encoding: chunked\r\n"u8;
+
     /// <summary>field-line = field-name ":" SP field-value CRLF (RFC 9112 §5).</summary>
     public static void WriteField(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {

@@ -1,7 +1,6 @@
 // How this file works: writes a response head (RFC 9112 §4, §5) into an IBufferWriter: status
 // line, fields, a Date field from a per-second cache, and the blank line. Allocation-free.
 using System.Buffers;
-using System.Buffers.Text;
 using static Meerkat.Http.HeadWriting;
 
 namespace Meerkat.Http;
@@ -63,20 +62,6 @@ internal sealed class ResponseHeadWriter
     /// <summary>Writes the Date line as <paramref name="time"/> tells it; <paramref name="monotonic"/> is
     /// the caller's last monotonic reading, if any (see <see cref="HttpDateCache.GetLine(TimeProvider, long)"/>).</summary>
     public void WriteDate(IBufferWriter<byte> output, TimeProvider time, long monotonic) => Write(output, (t_date ??= new HttpDateCache()).GetLine(time, monotonic));
-
-    /// <summary>Writes <c>Content-Length: N\r\n</c> with one request for room: the name is the server's
-    /// own, so there is nothing to check.</summary>
-    public void WriteContentLength(IBufferWriter<byte> output, long value)
-    {
-        ReadOnlySpan<byte> name = "Content-Length: "u8;
-        Span<byte> span = output.GetSpan(name.Length + 20 + 2);
-        name.CopyTo(span);
-        Utf8Formatter.TryFormat(value, span[name.Length..], out int digits);
-        int end = name.Length + digits;
-        span[end] = (byte)'\r';
-        span[end + 1] = (byte)'\n';
-        output.Advance(end + 2);
-    }
 
     /// <summary>Writes the blank line that ends the head.</summary>
     public void WriteEnd(IBufferWriter<byte> output) => WriteCrlf(output);

@@ -179,8 +179,8 @@ internal sealed class RequestWriter
             HeadWriting.WriteField(output, name, value);
         }
         if (trace is not null && request.GetHeader("traceparent") is null) Diagnostics.TraceContext.Inject(trace, output);
-        if (contentLength >= 0) headWriter.WriteHeader(output, "Content-Length"u8, contentLength);
-        else if (contentLength == Chunked) headWriter.WriteHeader(output, "Transfer-Encoding"u8, "chunked"u8);
+        if (contentLength >= 0) HeadWriting.WriteContentLength(output, contentLength);
+        else if (contentLength == Chunked) HeadWriting.Write(output, HeadWriting.ChunkedLine);
         headWriter.WriteEnd(output);
         return close;
     }

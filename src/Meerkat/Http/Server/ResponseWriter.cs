@@ -164,8 +164,8 @@ internal sealed class ResponseWriter
         if (serverName is not null) HeadWriting.WriteField(output, "Server", serverName);
         if (contentType is not null) HeadWriting.WriteField(output, "Content-Type", contentType);
         // The server's own fields: constant lines, nothing to check.
-        if (framing == HttpFraming.ContentLength || status == 304 && contentLength >= 0) headWriter.WriteContentLength(output, contentLength);
-        else if (framing == HttpFraming.Chunked) HeadWriting.Write(output, "Transfer-Encoding: chunked\r\n"u8);
+        if (framing == HttpFraming.ContentLength || status == 304 && contentLength >= 0) HeadWriting.WriteContentLength(output, contentLength);
+        else if (framing == HttpFraming.Chunked) HeadWriting.Write(output, HeadWriting.ChunkedLine);
         if (CloseAfter) HeadWriting.Write(output, "Connection: close\r\n"u8);
         else if (!isHttp11 && requestKeepAlive) HeadWriting.Write(output, "Connection: keep-alive\r\n"u8);
         foreach (var (name, value) in headers) HeadWriting.WriteField(output, name, value);
