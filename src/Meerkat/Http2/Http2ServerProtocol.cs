@@ -397,20 +397,24 @@ internal sealed class Http2ServerProtocol : Protocol, IHttpServerConnection
     {
         stream.Response.Flush(Core, stream.StreamId, Fields, _connection.Manager.IterationTicks);
         if (stream.Response.Producer is not null) Pump(connection, stream);
-        if (stream.OwesWrite && !stream.Response.HasWaiting && stream.IsInTransaction)
+        // Not while the flush left the send buffer over its mark: RaiseOwedWrites serves the stream once it drains.
+        if (stream.OwesWrite && !stream.Response.HasWaiting && stream.IsInTransaction && CanTakeMore(connection))
         {
             stream.OwesWrite = false;
             RaiseStream(connection, stream, new Event(EventKind.Write, subject: stream.Request));
         }
     }
 
-    /// <summary>The send buffer drained under its high-water mark: streams whose WriteBody said "no more"
-    /// for that reason (not their window: StreamWritable serves those) get their Write.</summary>
+    private static bool CanTakeMore(Connection connection) =>
+        connection.State < ConnectionState.Draining && connection.PendingSendBytes < connection.Manager.Options.SendHighWaterMark;
+
+    /// <summary>The send buffer drained under its high-water mark: streams owed a Write get it (WriteBody said
+    /// "no more" because the buffer was full, or their window opened while it was).</summary>
     private void RaiseOwedWrites(Connection connection)
     {
         for (int i = 0; i < _active.Count; i++)
         {
-            if (connection.State >= ConnectionState.Draining || connection.PendingSendBytes >= connection.Manager.Options.SendHighWaterMark) return;
+            if (!CanTakeMore(connection)) return;
             var stream = _active[i];
             if (!stream.OwesWrite || stream.Response.HasWaiting || !stream.IsInTransaction) continue;
             stream.OwesWrite = false;

@@ -204,6 +204,48 @@ public class Http2ServerIntegrationTests
         Assert.True(largestSendBuffer < 8 * 1024 * 1024, $"send buffer reached {largestSendBuffer} bytes");
     }
 
+    /// <summary>A stream's Write means "you may write now": it never comes while the connection's send
+    /// buffer is over its high-water mark. Here pieces are larger than the mark, so the part of a piece
+    /// that waited for window fills the buffer past the mark when the window opens; a handler that
+    /// writes only when <see cref="Connection.IsWritable"/> (as the reverse proxy does) then got its
+    /// one Write too early, ignored it, and the response stalled for good.</summary>
+    [Theory, MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
+    public void A_streams_Write_comes_only_when_the_connection_can_take_more(PollerBackend backend)
+    {
+        const int HighWater = 16 * 1024, Piece = 48 * 1024, Pieces = 64;
+        var piece = Enumerable.Range(0, Piece).Select(i => (byte)(i % 251)).ToArray();
+        int written = 0, earlyWrites = 0;
+        void Pump(Connection c)
+        {
+            while (written < Pieces)
+            {
+                written++;
+                bool more = c.WriteBody(piece);
+                if (written == Pieces) c.EndResponse();
+                if (!more) return;
+            }
+        }
+        using var server = new H2Server(backend, (c, e) =>
+        {
+            switch (e.Kind)
+            {
+                case EventKind.HttpMessage:
+                    c.BeginResponse(200, -1, "application/octet-stream");
+                    Pump(c);
+                    break;
+                case EventKind.Write when e.Request is not null && written < Pieces:
+                    if (c.IsWritable) Pump(c);
+                    else earlyWrites++;
+                    break;
+            }
+        }, manager: o => o.SendHighWaterMark = HighWater);
+        using var client = H2cClient();
+        var body = server.Run(client.GetByteArrayAsync($"http://127.0.0.1:{server.Port}/pieces"));
+        Assert.Equal(Piece * Pieces, body.Length);
+        for (int i = 0; i < body.Length; i += Piece) Assert.True(piece.AsSpan().SequenceEqual(body.AsSpan(i, Piece)), $"piece at {i}");
+        Assert.Equal(0, earlyWrites);
+    }
+
     [Theory, MemberData(nameof(Loop.Backends), MemberType = typeof(Loop))]
     public void The_router_and_static_files_serve_concurrent_streams(PollerBackend backend)
     {
@@ -497,9 +539,9 @@ internal sealed class H2Server : IDisposable
 {
     private readonly List<HttpOutcome> outcomes = [];
 
-    public H2Server(PollerBackend backend, ConnectionHandler handler, bool tls = false, Action<HttpServerOptions>? configure = null)
+    public H2Server(PollerBackend backend, ConnectionHandler handler, bool tls = false, Action<HttpServerOptions>? configure = null, Action<ManagerOptions>? manager = null)
     {
-        Manager = Loop.Create(backend);
+        Manager = Loop.Create(backend, manager);
         Log = new EventLog();
         var options = new HttpServerOptions { Tls = tls ? new TlsServerOptions { Certificate = TestCertificates.Localhost } : null };
         configure?.Invoke(options);
