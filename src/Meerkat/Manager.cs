@@ -43,6 +43,9 @@ public sealed partial class Manager : IDisposable
 
     /// <summary>The socket batch, when this manager has one (tests read its counts).</summary>
     internal SocketBatch? Batch => batch;
+
+    /// <summary>How many ready sockets the next wait takes at most (<see cref="Poller.EventLimit"/>); tests read it.</summary>
+    internal int ReadyLimit => poller.EventLimit;
     private readonly Acceptor acceptor;
     private readonly Closer closer;
     private readonly Listeners listeners;
@@ -277,6 +280,7 @@ public sealed partial class Manager : IDisposable
             long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Clock.IterationTicks : 0;
             inbox.Deliver();
             ServiceReadyConnections(readyAt);
+            poller.EventLimit = streams.NextReadyLimit(poller.EventLimit);
             RaisePollEvents();
             RunDueTimers();
             RunProtocolWork();

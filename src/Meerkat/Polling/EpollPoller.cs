@@ -55,7 +55,7 @@ internal sealed unsafe class EpollPoller : Poller
 
     public override void Wait(int timeoutMs, List<Connection> ready)
     {
-        int count = Libc.epoll_wait(epollFd, events, MaxEvents, timeoutMs);
+        int count = Libc.epoll_wait(epollFd, events, Math.Min(EventLimit, MaxEvents), timeoutMs);
         if (count < 0)
         {
             int errno = Marshal.GetLastPInvokeError();

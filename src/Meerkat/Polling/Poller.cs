@@ -22,6 +22,11 @@ internal abstract class Poller : IDisposable
     /// to <paramref name="ready"/> once.</summary>
     public abstract void Wait(int timeoutMs, List<Connection> ready);
 
+    /// <summary>At most this many ready sockets per <see cref="Wait"/>; a backend that can (epoll)
+    /// leaves the rest queued, in order, for the next one. The loop lowers it when its reads are large
+    /// (<see cref="StreamIO.NextReadyLimit"/>) so that an iteration's answers go out sooner.</summary>
+    public int EventLimit { get; set; } = int.MaxValue;
+
     // 1 while a wake is signalled and not yet drained, or while the loop spins (SpinUntil): either
     // way the loop will look at its queues again without a signal, so Wake skips the system call.
     private int wakeSignalled;

@@ -1,0 +1,97 @@
+using System.Net.Sockets;
+
+namespace Meerkat.Tests.Core;
+
+/// <summary>
+/// How many ready connections an epoll iteration takes: all of them when reads are small (keep-alive
+/// requests, whose batched reads and writes are what makes them cheap), fewer when reads are large
+/// (pipelined requests, uploads), so the first connections' answers are written while the others'
+/// input still waits instead of after every connection was served.
+/// </summary>
+[Collection(Serial.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class ReadyLimitTests
+{
+    private const int Clients = 48;
+
+    [Fact]
+    public void When_reads_are_large_an_iteration_answers_some_connections_before_reading_the_rest()
+    {
+        using var manager = Loop.Create(PollerBackend.Epoll);
+        long received = 0;
+        int reads = 0;
+        var listener = manager.Listen("tcp://127.0.0.1:0", (c, e) =>
+        {
+            if (e.Kind != EventKind.Read) return;
+            reads++;
+            received += c.Received.Length;
+            Assert.True(c.Send(c.Received));
+            c.Consume(c.Received.Length);
+        });
+        var clients = Enumerable.Range(0, Clients).Select(_ => Connect(listener)).ToArray();
+        manager.Until(() => manager.Connections.Count == Clients + 1, what: "every client to be accepted");
+
+        // Small reads (a keep-alive request each): no limit is set, an iteration takes every ready connection.
+        var small = Burst(48, 1);
+        Round(manager, clients, small, () => received);
+        Assert.True(manager.ReadyLimit >= Clients, $"a wait takes at most {manager.ReadyLimit} connections after small reads");
+
+        // Large reads (16 pipelined requests' worth each): the next wait takes 16 connections at most.
+        var large = Burst(2048, 2);
+        Round(manager, clients, large, () => received);
+        Assert.Equal(16, manager.ReadyLimit);
+
+        foreach (var client in clients) client.Send(large);
+        int readsBefore = reads;
+        int taken = manager.Poll(10_000);
+        Assert.InRange(taken, 1, 16);
+        Assert.Equal(taken, reads - readsBefore);
+        // The connections it took are answered now; the others' input has not even been read.
+        var answered = clients.Where(c => c.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead)).Take(taken).ToArray();
+        Assert.Equal(taken, answered.Length);
+        Assert.All(clients.Except(answered), c => Assert.Equal(0, c.Available));
+
+        // And the rest follow in the next iterations, every byte in order.
+        var echoes = clients.Select(c => Task.Run(() => ReadExactly(c, large.Length))).ToArray();
+        manager.Until(() => echoes.All(e => e.IsCompleted), what: "every echo");
+        Assert.All(echoes, e => Assert.Equal(large, e.Result));
+        foreach (var client in clients) client.Dispose();
+    }
+
+    /// <summary>Every client sends <paramref name="burst"/>; the loop runs until all of it was read and echoed.</summary>
+    private static void Round(Manager manager, Socket[] clients, byte[] burst, Func<long> received)
+    {
+        long target = received() + (long)clients.Length * burst.Length;
+        foreach (var client in clients) client.Send(burst);
+        var echoes = clients.Select(c => Task.Run(() => ReadExactly(c, burst.Length))).ToArray();
+        manager.Until(() => received() == target && echoes.All(e => e.IsCompleted), what: "the round's echoes");
+        Assert.All(echoes, e => Assert.Equal(burst, e.Result));
+    }
+
+    private static byte[] Burst(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static Socket Connect(Connection listener)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000 };
+        socket.Connect(listener.LocalEndPoint!);
+        return socket;
+    }
+
+    private static byte[] ReadExactly(Socket socket, int length)
+    {
+        var buffer = new byte[length];
+        int total = 0;
+        while (total < length)
+        {
+            int n = socket.Receive(buffer, total, length - total, SocketFlags.None);
+            if (n == 0) throw new EndOfStreamException($"the echo ended after {total} of {length} bytes");
+            total += n;
+        }
+        return buffer;
+    }
+}
