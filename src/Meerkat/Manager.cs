@@ -280,7 +280,7 @@ public sealed partial class Manager : IDisposable
             long readyAt = ready.Count > 0 && Metrics.LoopLag.Enabled ? Clock.IterationTicks : 0;
             inbox.Deliver();
             ServiceReadyConnections(readyAt);
-            poller.EventLimit = streams.NextReadyLimit(poller.EventLimit);
+            poller.EventLimit = streams.NextReadyLimit(poller.EventLimit, table.Count);
             RaisePollEvents();
             RunDueTimers();
             RunProtocolWork();

@@ -46,9 +46,11 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
 
     /// <summary>How many ready connections the next wait should take (<see cref="Poller.EventLimit"/>):
     /// about <see cref="InputPerIteration"/> bytes' worth at the ready phase's bytes per read, at least
-    /// <see cref="MinReadyPerIteration"/>; <paramref name="current"/> when the phase read nothing.</summary>
-    public int NextReadyLimit(int current) => phaseReads == 0 ? current
-        : (int)Math.Min(int.MaxValue, Math.Max(MinReadyPerIteration, InputPerIteration * (long)phaseReads / phaseBytes));
+    /// <see cref="MinReadyPerIteration"/> and an eighth of the <paramref name="connections"/> (every
+    /// iteration raises Poll on each of them: with thousands busy, smaller iterations would cost more
+    /// than they give); <paramref name="current"/> when the phase read nothing.</summary>
+    public int NextReadyLimit(int current, int connections) => phaseReads == 0 ? current
+        : (int)Math.Min(int.MaxValue, Math.Max(Math.Max(MinReadyPerIteration, connections / 8), InputPerIteration * (long)phaseReads / phaseBytes));
 
     /// <summary>The write queue's connections whose bytes were staged in the batch, with their slots.</summary>
     private readonly List<(Connection Connection, int Slot)> stagedWrites = [];
