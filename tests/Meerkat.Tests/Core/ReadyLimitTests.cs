@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using static Meerkat.Tests.Core.LoopbackPeer;
 
 namespace Meerkat.Tests.Core;
 
@@ -91,25 +92,5 @@ public class ReadyLimitTests
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
-    }
-
-    private static Socket Connect(Connection listener)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000 };
-        socket.Connect(listener.LocalEndPoint!);
-        return socket;
-    }
-
-    private static byte[] ReadExactly(Socket socket, int length)
-    {
-        var buffer = new byte[length];
-        int total = 0;
-        while (total < length)
-        {
-            int n = socket.Receive(buffer, total, length - total, SocketFlags.None);
-            if (n == 0) throw new EndOfStreamException($"the echo ended after {total} of {length} bytes");
-            total += n;
-        }
-        return buffer;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using static Meerkat.Tests.Core.LoopbackPeer;
 
 namespace Meerkat.Tests.Core;
 
@@ -147,26 +148,5 @@ public class SocketBatchTests
         Assert.True(manager.Batch.Operations > before, "the four reads were not batched");
     }
 
-    private static Socket Connect(Connection listener, int receiveBuffer = 0)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000 };
-        if (receiveBuffer > 0) socket.ReceiveBufferSize = receiveBuffer;
-        socket.Connect(listener.LocalEndPoint!);
-        return socket;
-    }
-
     private static byte[] Message(int round, int client) => Encoding.ASCII.GetBytes($"round {round} client {client} {new string('x', client * 37)}");
-
-    private static byte[] ReadExactly(Socket socket, int length)
-    {
-        var buffer = new byte[length];
-        int total = 0;
-        while (total < length)
-        {
-            int n = socket.Receive(buffer, total, length - total, SocketFlags.None);
-            if (n == 0) throw new EndOfStreamException($"the echo ended after {total} of {length} bytes");
-            total += n;
-        }
-        return buffer;
-    }
 }
