@@ -46,6 +46,7 @@ public sealed partial class Manager : IDisposable
 
     /// <summary>How many ready sockets the next wait takes at most (<see cref="Poller.EventLimit"/>); tests read it.</summary>
     internal int ReadyLimit => poller.EventLimit;
+
     private readonly Acceptor acceptor;
     private readonly Closer closer;
     private readonly Listeners listeners;
