@@ -50,8 +50,13 @@ internal sealed class StreamIO(Manager manager, PhaseQueues queues, byte[] scrat
     /// <see cref="MinReadyPerIteration"/> and an eighth of the <paramref name="connections"/> (every
     /// iteration raises Poll on each of them: with thousands busy, smaller iterations would cost more
     /// than they give); <paramref name="current"/> when the phase read nothing.</summary>
-    public int NextReadyLimit(int current, int connections) => phaseReads == 0 ? current
-        : (int)Math.Min(int.MaxValue, Math.Max(Math.Max(MinReadyPerIteration, connections / 8), InputPerIteration * (long)phaseReads / phaseBytes));
+    public int NextReadyLimit(int current, int connections)
+    {
+        if (phaseReads == 0) return current;
+        long byInput = InputPerIteration * (long)phaseReads / phaseBytes;
+        int floor = Math.Max(MinReadyPerIteration, connections / 8);
+        return (int)Math.Min(int.MaxValue, Math.Max(byInput, floor));
+    }
 
     /// <summary>The write queue's connections whose bytes were staged in the batch, with their slots.</summary>
     private readonly List<(Connection Connection, int Slot)> stagedWrites = [];

@@ -1,6 +1,7 @@
 // How this file works: the byte-writing primitives shared by the head writers and the chunked
-// encoder. Every method validates what the caller gives it (a CR or LF in a value would let a
-// caller's data split the message) and throws at once on a mistake.
+// encoder. Every method that takes a caller's name or value validates it (a CR or LF in a value
+// would let a caller's data split the message) and throws at once on a mistake; the framing lines
+// the writers set themselves (WriteContentLength, ChunkedLine) are trusted and written whole.
 using System.Buffers;
 using System.Buffers.Text;
 using static Meerkat.Http.HttpSyntax;
